@@ -1,0 +1,653 @@
+"""Single-worker A2C with an LSTM on the two-step task (Wang et al. 2016, 2018).
+
+The agent is one A3C worker: an LSTM of 48 units (TF1 `LSTMCell` semantics) reading the
+observation, the previous reward, the previous action and the step counter, with a softmax
+policy head and a value head, both linear without bias. After every episode it makes one
+RMSProp update from that episode alone (gamma 0.9, GAE lambda 1, bootstrap 0).
+
+Many seeds train side by side: every weight, optimiser slot and random stream carries a
+leading seed axis, and one whole episode for all seeds (rollout, returns, advantages, loss,
+gradients, update) is one call of a `tf.function(jit_compile=True)`. Seeds never share a
+gradient: seed k trained in a group takes the same actions as seed k trained alone. Random
+draws come from stateless generators keyed by (seed, episode).
+
+Command line:
+    python a2c_lstm.py train --task biorxiv-final --seeds 0-7 --episodes 20000 --out results/biorxiv/final
+    python a2c_lstm.py evaluate --model results/biorxiv/final/model_0/model-20000 --episodes 300
+"""
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+import shutil
+import sys
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+import two_step_env as env
+from helper import STAY_CELLS, stay_probabilities
+
+UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
+EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
+INIT_STREAM = 2**41  # initial weights and good state draw from key (seed, INIT_STREAM)
+CHECKPOINT_PREFIX = "ckpt"
+CONFIG_FILE = "config.json"
+TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
+    "action": tf.int32,  # first-stage action
+    "state": tf.int32,  # second-stage state reached (two_step_env.S2 or S3)
+    "common": tf.bool,  # whether the transition was common
+    "reward": tf.float32,
+    "prob": tf.float32,  # probability the policy gave the chosen first-stage action
+    "value": tf.float32,  # value estimate at the first-stage step
+    "good_state": tf.int32,  # which second-stage state paid 0.9 in this trial
+}
+REWARD_LOG_EVERY = 10  # SPEC.md: TensorBoard scalars every 10 episodes, means over those 10
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentConfig:
+    """Network, loss and optimiser of the reference A3C worker (SPEC.md)."""
+
+    hidden: int = 48
+    gamma: float = 0.9
+    value_loss_weight: float = 0.05
+    entropy_weight: float = 0.05
+    learning_rate: float = 7e-4
+    rmsprop_decay: float = 0.9
+    rmsprop_epsilon: float = 1e-10
+    clip_norm: float = 999.0
+    policy_init_std: float = 0.01
+    value_init_std: float = 1.0
+
+    def __post_init__(self):
+        if not (isinstance(self.hidden, int) and self.hidden > 0):
+            raise ValueError(f"AgentConfig.hidden={self.hidden!r}: expected an integer > 0")
+        for name in ("gamma", "rmsprop_decay"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value in [0, 1]")
+        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std"):
+            if not getattr(self, name) > 0.0:
+                raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value > 0")
+
+
+class Params(NamedTuple):
+    """Weights, each with a leading seed axis. The LSTM kernel is [S, 7 + hidden, 4 * hidden]
+    with gate blocks i, j (candidate), f, o in that order, as in TF1's `LSTMCell`."""
+
+    kernel: tf.Tensor
+    bias: tf.Tensor
+    policy: tf.Tensor
+    value: tf.Tensor
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Everything a group of seeds needs to continue training or to be evaluated."""
+
+    task: env.TaskConfig
+    agent: AgentConfig
+    seeds: tuple
+    episode: int  # episodes trained so far (the same for every seed of the group)
+    params: Params
+    rms: Params  # RMSProp mean-square slots, same shapes as params
+    good_state: np.ndarray  # [S] the task's current good state, carried across episodes
+
+
+# ---------------------------------------------------------------- initialisation
+
+
+def column_normalised(rng, shape, std):
+    """Gaussian weights scaled so that every output column has L2 norm `std` (A3C's initialiser)."""
+    weights = rng.standard_normal(shape).astype(np.float32)
+    return weights * (std / np.sqrt(np.square(weights).sum(axis=0, keepdims=True)))
+
+
+def init_seed(task: env.TaskConfig, agent: AgentConfig, seed: int):
+    """One seed's weights (Glorot-uniform LSTM kernel, zero bias, column-normalised heads) and good state."""
+    rng = np.random.default_rng([seed, INIT_STREAM])
+    fan_in, fan_out = env.OBS_SIZE + agent.hidden, 4 * agent.hidden
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    params = Params(
+        kernel=rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
+        bias=np.zeros(fan_out, np.float32),
+        policy=column_normalised(rng, (agent.hidden, env.N_ACTIONS), agent.policy_init_std),
+        value=column_normalised(rng, (agent.hidden, 1), agent.value_init_std),
+    )
+    return params, env.S2 + int(rng.integers(2))
+
+
+def init_state(task: env.TaskConfig, agent: AgentConfig, seeds) -> TrainState:
+    """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
+    seeds = tuple(int(s) for s in seeds)
+    inits = [init_seed(task, agent, s) for s in seeds]
+    params = Params(*(np.stack(ws) for ws in zip(*(p for p, _ in inits))))
+    return TrainState(
+        task=task,
+        agent=agent,
+        seeds=seeds,
+        episode=0,
+        params=params,
+        rms=Params(*(np.ones_like(w) for w in params)),
+        good_state=np.array([g for _, g in inits], np.int32),
+    )
+
+
+# ---------------------------------------------------------------- network
+
+
+def lstm_step(params: Params, x, h, c):
+    """TF1 LSTMCell: z = [x, h] W + b; c' = sig(f + 1) c + sig(i) tanh(j); h' = sig(o) tanh(c')."""
+    z = tf.einsum("si,sij->sj", tf.concat([x, h], axis=-1), params.kernel) + params.bias
+    i, j, f, o = tf.split(z, 4, axis=-1)
+    c = tf.sigmoid(f + 1.0) * c + tf.sigmoid(i) * tf.tanh(j)
+    return tf.sigmoid(o) * tf.tanh(c), c
+
+
+def heads(params: Params, h):
+    """Policy logits [S, 2] and value [S] from the LSTM output, both linear without bias."""
+    logits = tf.einsum("sh,sha->sa", h, params.policy)
+    value = tf.einsum("sh,sho->so", h, params.value)[:, 0]
+    return logits, value
+
+
+def agent_input(state, prev_reward, prev_action, step_counter):
+    """[S, 7]: one-hot state, previous reward, one-hot previous action (zeros at the start), counter."""
+    counter = tf.fill(tf.shape(prev_reward), tf.cast(step_counter, tf.float32))
+    return tf.concat(
+        [tf.one_hot(state, env.N_STATES), prev_reward[:, None], prev_action, counter[:, None]], axis=-1
+    )
+
+
+def sample_action(logits, u):
+    """Inverse-CDF sample from softmax(logits) with uniforms u [S]: action 1 iff u >= pi(0)."""
+    return tf.cast(u >= tf.nn.softmax(logits)[:, 0], tf.int32)
+
+
+# ---------------------------------------------------------------- rollout
+
+
+def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
+    """[S, trials, 5] uniforms, each seed's from the stateless key (seed, episode)."""
+    shape = [task.trials_per_episode, UNIFORMS_PER_TRIAL]
+    return tf.stack(
+        [
+            tf.random.stateless_uniform(shape, seed=tf.stack([seed_ids[k], episode]))
+            for k in range(seed_ids.shape[0])
+        ]
+    )
+
+
+def rollout(task: env.TaskConfig, params: Params, good_state, uniforms):
+    """Run one episode for every seed. Differentiable in the logits and values.
+
+    Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
+    [T, S, 2]) for the loss; `trials` holds per-trial records [trials, S] for the analysis.
+    """
+    n_seeds = good_state.shape[0]
+    hidden = params.policy.shape[1]
+    n_trials, per_trial = task.trials_per_episode, task.steps_per_trial
+    step_arrays = {
+        k: tf.TensorArray(d, size=task.steps_per_episode, element_shape=s)
+        for k, d, s in [
+            ("logits", tf.float32, [n_seeds, env.N_ACTIONS]),
+            ("value", tf.float32, [n_seeds]),
+            ("action", tf.int32, [n_seeds]),
+            ("reward", tf.float32, [n_seeds]),
+        ]
+    }
+    trial_arrays = {
+        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds]) for k, d in TRIAL_RECORDS.items()
+    }
+
+    def act(x, h, c, u):
+        h, c = lstm_step(params, x, h, c)
+        logits, value = heads(params, h)
+        return h, c, logits, value, sample_action(logits, u)
+
+    def body(n, h, c, good, prev_state, prev_reward, prev_action, steps, trials):
+        u = uniforms[:, n]
+        good = env.swap_good_state(task, good, u[:, 0], n)
+        counter = 2 * n
+        if per_trial == 2:  # one LSTM step at S1 (no reward yet), one at the reached state
+            x = agent_input(tf.fill([n_seeds], env.S1), prev_reward, prev_action, counter)
+            h, c, logits, value, action = act(x, h, c, u[:, 3])
+            reached, common = env.transition(task, action, u[:, 1])
+            reward = env.draw_reward(task, reached, good, u[:, 2])
+            x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1)
+            h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
+            written = [(logits, value, action, tf.zeros_like(reward)), (logits2, value2, action2, reward)]
+            next_state, last_action = tf.fill([n_seeds], env.S1), action2
+        else:  # "two steps in one": the input shows the previous trial's reached state
+            x = agent_input(prev_state, prev_reward, prev_action, counter)
+            h, c, logits, value, action = act(x, h, c, u[:, 3])
+            reached, common = env.transition(task, action, u[:, 1])
+            reward = env.draw_reward(task, reached, good, u[:, 2])
+            written = [(logits, value, action, reward)]
+            next_state, last_action = reached, action
+        for k, values in enumerate(written):
+            steps = {name: steps[name].write(n * per_trial + k, v) for name, v in zip(steps, values)}
+        prob = tf.gather(tf.nn.softmax(logits), action, batch_dims=1)
+        record = (action, reached, common, reward, prob, value, good)
+        trials = {name: trials[name].write(n, v) for name, v in zip(trials, record)}
+        return n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), steps, trials
+
+    zeros = tf.zeros([n_seeds, hidden])
+    start = (
+        tf.constant(0),
+        zeros,
+        zeros,
+        tf.convert_to_tensor(good_state, tf.int32),
+        tf.fill([n_seeds], env.S1),
+        tf.zeros([n_seeds]),
+        tf.zeros([n_seeds, env.N_ACTIONS]),
+        step_arrays,
+        trial_arrays,
+    )
+    end = tf.while_loop(lambda n, *_: n < n_trials, body, start, maximum_iterations=n_trials)
+    good, steps, trials = end[3], end[-2], end[-1]
+    return {k: v.stack() for k, v in steps.items()}, {k: v.stack() for k, v in trials.items()}, good
+
+
+# ---------------------------------------------------------------- loss and update
+
+
+def discounted_sums(x, gamma):
+    """y_t = x_t + gamma y_{t+1}, y_T = 0, along the leading (time) axis of x [T, S]."""
+    return tf.scan(lambda acc, xt: xt + gamma * acc, x, initializer=tf.zeros_like(x[0]), reverse=True)
+
+
+def returns_and_advantages(rewards, values, gamma):
+    """Discounted returns (bootstrap 0) and GAE(lambda=1) advantages from TD errors, [T, S]."""
+    next_values = tf.concat([values[1:], tf.zeros_like(values[:1])], axis=0)
+    deltas = rewards + gamma * next_values - values
+    return discounted_sums(rewards, gamma), discounted_sums(deltas, gamma)
+
+
+def episode_losses(agent: AgentConfig, steps):
+    """Per-seed sums over the episode's steps: (total, value, policy, entropy), each [S]."""
+    values = steps["value"]
+    returns, advantages = returns_and_advantages(steps["reward"], tf.stop_gradient(values), agent.gamma)
+    log_pi = tf.nn.log_softmax(steps["logits"])
+    log_pi_taken = tf.gather(log_pi, steps["action"], batch_dims=2)
+    value_loss = 0.5 * tf.reduce_sum(tf.square(returns - values), axis=0)
+    policy_loss = -tf.reduce_sum(log_pi_taken * advantages, axis=0)
+    entropy = -tf.reduce_sum(tf.exp(log_pi) * log_pi, axis=[0, 2])
+    total = agent.value_loss_weight * value_loss + policy_loss - agent.entropy_weight * entropy
+    return total, value_loss, policy_loss, entropy
+
+
+def per_seed_norm(tensors):
+    """Global L2 norm over a list of [S, ...] tensors, one per seed: [S]."""
+    squares = [tf.reduce_sum(tf.reshape(tf.square(t), [t.shape[0], -1]), axis=1) for t in tensors]
+    return tf.sqrt(tf.add_n(squares))
+
+
+def seed_axis(scalars, like):
+    """Reshape [S] so it broadcasts against a tensor shaped like `like` [S, ...]."""
+    return tf.reshape(scalars, [-1] + [1] * (len(like.shape) - 1))
+
+
+def rmsprop_update(agent: AgentConfig, params: Params, rms: Params, grads):
+    """Per-seed global-norm clip, then TF1 RMSProp without momentum."""
+    grad_norm = per_seed_norm(grads)
+    scale = agent.clip_norm / tf.maximum(grad_norm, agent.clip_norm)
+    new_params, new_rms = [], []
+    for w, ms, g in zip(params, rms, grads):
+        g = g * seed_axis(scale, g)
+        ms = agent.rmsprop_decay * ms + (1.0 - agent.rmsprop_decay) * tf.square(g)
+        new_params.append(w - agent.learning_rate * g / tf.sqrt(ms + agent.rmsprop_epsilon))
+        new_rms.append(ms)
+    return Params(*new_params), Params(*new_rms), grad_norm
+
+
+@functools.lru_cache(maxsize=None)
+def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
+    """The compiled training step: one episode and one update for every seed of the group."""
+
+    @tf.function(jit_compile=True)
+    def train_episode(params, rms, good_state, seed_ids, episode):
+        uniforms = episode_uniforms(task, seed_ids, episode)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            steps, trials, good_state = rollout(task, params, good_state, uniforms)
+            total, value_loss, policy_loss, entropy = episode_losses(agent, steps)
+            summed = tf.reduce_sum(total)  # seeds share no weights: d summed / d w_k = d total_k / d w_k
+        grads = Params(*tape.gradient(summed, list(params)))
+        new_params, new_rms, grad_norm = rmsprop_update(agent, params, rms, grads)
+        stats = {
+            "reward": tf.reduce_sum(steps["reward"], axis=0),
+            "value": tf.reduce_mean(steps["value"], axis=0),
+            "value_loss": value_loss,
+            "policy_loss": policy_loss,
+            "entropy": entropy,
+            "grad_norm": grad_norm,
+            "var_norm": per_seed_norm(list(new_params)),
+            "action": trials["action"],
+            "common": trials["common"],
+            "trial_reward": trials["reward"],
+        }
+        return new_params, new_rms, good_state, stats
+
+    return train_episode
+
+
+@functools.lru_cache(maxsize=None)
+def make_evaluate_episodes(task: env.TaskConfig, n_episodes: int):
+    """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S]."""
+
+    @tf.function(jit_compile=True)
+    def evaluate_episodes(params, good_state, seed_ids):
+        def body(e, good, arrays):
+            uniforms = episode_uniforms(task, seed_ids, EVAL_STREAM + tf.cast(e, tf.int64))
+            _, trials, good = rollout(task, params, good, uniforms)
+            return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
+
+        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in TRIAL_RECORDS.items()}
+        _, _, arrays = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, arrays))
+        return {k: v.stack() for k, v in arrays.items()}
+
+    return evaluate_episodes
+
+
+# ---------------------------------------------------------------- training loop
+
+
+def _as_tensors(params: Params) -> Params:
+    return Params(*(tf.convert_to_tensor(w, tf.float32) for w in params))
+
+
+def _seed_ids(state: TrainState):
+    return tf.constant(state.seeds, tf.int64)
+
+
+def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every=500, progress=True) -> TrainState:
+    """Train every seed of the group for `episodes` more episodes; returns the new state.
+
+    With `out`, writes TensorBoard scalars to `<out>/train_<seed>/` (SPEC.md's tags every 10
+    episodes, means over those 10; stay probabilities of the last `log_every` episodes every
+    `log_every` episodes) and checkpoints every `save_every` episodes and at the end.
+    """
+    from tqdm import tqdm
+
+    for name, value in (("episodes", episodes), ("save_every", save_every), ("log_every", log_every)):
+        if not (isinstance(value, int) and value > 0):
+            raise ValueError(f"{name}={value!r}: expected an integer > 0")
+    train_episode = make_train_episode(state.task, state.agent)
+    params, rms = _as_tensors(state.params), _as_tensors(state.rms)
+    good, seed_ids = tf.constant(state.good_state, tf.int32), _seed_ids(state)
+    writers = [tf.summary.create_file_writer(os.path.join(out, f"train_{s}")) for s in state.seeds] if out else []
+    scalars, trials = [], []
+    first, last = state.episode, state.episode + episodes
+    bar = tqdm(range(first, last), initial=0, total=episodes, unit="ep", disable=not progress, smoothing=0.05)
+    for episode in bar:
+        params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
+        stats = {k: v.numpy() for k, v in stats.items()}
+        scalars.append(stats)
+        trials.append(stats)
+        done = episode + 1
+        if done % REWARD_LOG_EVERY == 0:
+            bar.set_postfix(reward=f"{np.mean([s['reward'] for s in scalars]):.1f}")
+            _write_scalars(writers, state.task, scalars, done)
+            scalars = []
+        if done % log_every == 0:
+            _write_stay_probabilities(writers, trials, done)
+            trials = []
+        if out and (done % save_every == 0 or done == last):
+            state = dataclasses.replace(state, episode=done, params=params, rms=rms, good_state=good.numpy())
+            save_checkpoints(state, out)
+    for writer in writers:
+        writer.flush()
+    return dataclasses.replace(state, episode=last, params=params, rms=rms, good_state=good.numpy())
+
+
+TENSORBOARD_TAGS = {  # SPEC.md's reference tags; losses are per step, as the reference logs them
+    "Perf/Reward": "reward",
+    "Perf/Value": "value",
+    "Losses/Value Loss": "value_loss",
+    "Losses/Policy Loss": "policy_loss",
+    "Losses/Entropy": "entropy",
+    "Losses/Grad Norm": "grad_norm",
+    "Losses/Var Norm": "var_norm",
+}
+PER_STEP = {"value_loss", "policy_loss", "entropy"}
+
+
+def _write_scalars(writers, task, window, step):
+    means = {k: np.mean([s[k] for s in window], axis=0) for k in TENSORBOARD_TAGS.values()}
+    for seed_index, writer in enumerate(writers):
+        with writer.as_default(step=step):
+            tf.summary.scalar("Perf/Length", task.steps_per_episode)
+            for tag, key in TENSORBOARD_TAGS.items():
+                scale = 1.0 / task.steps_per_episode if key in PER_STEP else 1.0
+                tf.summary.scalar(tag, means[key][seed_index] * scale)
+
+
+def _write_stay_probabilities(writers, window, step):
+    def stack(key):  # [episode, trial, seed] -> [seed, episode, trial]
+        return np.stack([s[key] for s in window]).transpose(2, 0, 1)
+
+    probs, _ = stay_probabilities(stack("action"), stack("common"), stack("trial_reward"))
+    for seed_index, writer in enumerate(writers):
+        with writer.as_default(step=step):
+            for cell, p in zip(STAY_CELLS, probs[seed_index]):
+                tf.summary.scalar(f"Stay/{cell}", p)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None):
+    """Run `episodes` test episodes per seed with frozen weights (no update), policy sampled.
+
+    Returns a dict of numpy arrays shaped [seed, episode, trial] (see `TRIAL_RECORDS`). `task`
+    defaults to the task the state was trained on; the good state carries on from training.
+    """
+    if not (isinstance(episodes, int) and episodes > 0):
+        raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
+    evaluate_episodes = make_evaluate_episodes(task or state.task, episodes)
+    records = evaluate_episodes(_as_tensors(state.params), tf.constant(state.good_state, tf.int32), _seed_ids(state))
+    return {k: np.moveaxis(v.numpy(), -1, 0) for k, v in records.items()}
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _config_dict(state: TrainState, seed: int):
+    return {
+        "task": dataclasses.asdict(state.task),
+        "agent": dataclasses.asdict(state.agent),
+        "seed": seed,
+        "episode": state.episode,
+    }
+
+
+def checkpoint_path(out, seed, episode):
+    """The reference layout: `<out>/model_<seed>/model-<episode>`."""
+    return os.path.join(out, f"model_{seed}", f"model-{episode}")
+
+
+def save_checkpoints(state: TrainState, out):
+    """Write one checkpoint per seed (weights, RMSProp slots, good state, episode counter).
+
+    Each checkpoint is written to a temporary folder and renamed into place, so it is either
+    complete or absent.
+    """
+    paths = []
+    for k, seed in enumerate(state.seeds):
+        path = checkpoint_path(out, seed, state.episode)
+        partial = path + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        variables = {name: tf.Variable(w[k]) for name, w in zip(Params._fields, state.params)}
+        variables.update({f"rms_{name}": tf.Variable(w[k]) for name, w in zip(Params._fields, state.rms)})
+        variables["good_state"] = tf.Variable(int(state.good_state[k]))
+        variables["episode"] = tf.Variable(state.episode, dtype=tf.int64)
+        tf.train.Checkpoint(**variables).write(os.path.join(partial, CHECKPOINT_PREFIX))
+        with open(os.path.join(partial, CONFIG_FILE), "w") as f:
+            json.dump(_config_dict(state, seed), f, indent=2)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(partial, path)
+        paths.append(path)
+    return paths
+
+
+def _existing_checkpoints(parent):
+    if not os.path.isdir(parent):
+        return []
+    return sorted(
+        (os.path.join(parent, d) for d in os.listdir(parent) if d.startswith("model-") and "." not in d),
+        key=lambda p: int(p.rsplit("-", 1)[1]) if p.rsplit("-", 1)[1].isdigit() else -1,
+    )
+
+
+def load_model(path) -> TrainState:
+    """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`."""
+    path = os.path.normpath(str(path))
+    prefix = os.path.join(path, CHECKPOINT_PREFIX)
+    if not (os.path.isfile(prefix + ".index") and os.path.isfile(os.path.join(path, CONFIG_FILE))):
+        parent = os.path.dirname(path)
+        found = _existing_checkpoints(parent)
+        listing = ", ".join(found) if found else "none"
+        raise FileNotFoundError(f"no checkpoint at {path!r}; checkpoints under {parent!r}: {listing}")
+    with open(os.path.join(path, CONFIG_FILE)) as f:
+        config = json.load(f)
+    reader = tf.train.load_checkpoint(prefix)
+
+    def read(name):
+        return reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
+
+    return TrainState(
+        task=env.TaskConfig(**config["task"]),
+        agent=AgentConfig(**config["agent"]),
+        seeds=(int(config["seed"]),),
+        episode=int(read("episode")),
+        params=Params(*(read(n)[None] for n in Params._fields)),
+        rms=Params(*(read(f"rms_{n}")[None] for n in Params._fields)),
+        good_state=np.array([read("good_state")], np.int32),
+    )
+
+
+def stack_states(states) -> TrainState:
+    """One group from single-seed states of the same task and agent (e.g. several `load_model`s)."""
+    first = states[0]
+    for s in states[1:]:
+        if (s.task, s.agent, s.episode) != (first.task, first.agent, first.episode):
+            raise ValueError(
+                f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} "
+                f"(episode {first.episode}): task, agent and episode must match"
+            )
+    return TrainState(
+        task=first.task,
+        agent=first.agent,
+        seeds=tuple(seed for s in states for seed in s.seeds),
+        episode=first.episode,
+        params=Params(*(np.concatenate(ws) for ws in zip(*(map(np.asarray, s.params) for s in states)))),
+        rms=Params(*(np.concatenate(ws) for ws in zip(*(map(np.asarray, s.rms) for s in states)))),
+        good_state=np.concatenate([s.good_state for s in states]),
+    )
+
+
+def latest_state(task, agent, seeds, out):
+    """Resume point: the newest episode checkpointed for every seed under `out`, else a fresh state."""
+    per_seed = [
+        {int(p.rsplit("-", 1)[1]) for p in _existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds
+    ]
+    common = set.intersection(*per_seed) if per_seed else set()
+    if not common:
+        return init_state(task, agent, seeds)
+    state = stack_states([load_model(checkpoint_path(out, s, max(common))) for s in seeds])
+    if (state.task, state.agent) != (task, agent):
+        raise ValueError(
+            f"the checkpoints under {out!r} were trained with task {state.task} and agent {state.agent}, "
+            f"not task {task} and agent {agent}: choose another --out"
+        )
+    return state
+
+
+# ---------------------------------------------------------------- command line
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag on one line and exits with status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_seeds(text):
+    """'0-7' -> (0, ..., 7); '0,3,5' -> (0, 3, 5)."""
+    try:
+        seeds = []
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            seeds.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: expected a range like 0-7 or a list like 0,3,5")
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: expected distinct integers >= 0, like 0-7")
+    return tuple(seeds)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer > 0")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="a2c_lstm.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_cmd = commands.add_parser("train", help="train seeds side by side, resuming from checkpoints in --out")
+    train_cmd.add_argument("--task", required=True, choices=sorted(env.PRESETS), help="task variant (SPEC.md)")
+    train_cmd.add_argument("--seeds", type=parse_seeds, default=(0,), help="seeds, a range 0-7 or a list 0,3,5")
+    train_cmd.add_argument("--episodes", type=positive_int, required=True, help="total episodes per seed")
+    train_cmd.add_argument("--out", required=True, help="folder for checkpoints model_<seed>/ and TensorBoard train_<seed>/")
+    train_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
+    train_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
+    train_cmd.add_argument("--hidden", type=positive_int, default=AgentConfig.hidden, help="LSTM units")
+    eval_cmd = commands.add_parser("evaluate", help="test trained checkpoints with frozen weights")
+    eval_cmd.add_argument("--model", nargs="+", required=True, help="checkpoint folders, e.g. .../model_0/model-20000")
+    eval_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
+    eval_cmd.add_argument("--records", help="save the per-trial records to this .npz file")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        agent = AgentConfig(hidden=args.hidden)
+        try:
+            state = latest_state(env.preset(args.task), agent, args.seeds, args.out)
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(str(error))
+        remaining = args.episodes - state.episode
+        if remaining <= 0:
+            print(f"{args.out}: seeds {args.seeds} already trained for {state.episode} episodes; nothing to do")
+            return
+        if state.episode:
+            print(f"resuming from episode {state.episode} in {args.out}")
+        train(state, remaining, out=args.out, save_every=args.save_every, log_every=args.log_every)
+    else:
+        try:
+            state = stack_states([load_model(p) for p in args.model])
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(str(error))
+        records = evaluate(state, args.episodes)
+        if args.records:
+            np.savez_compressed(args.records, **records)
+        probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
+        print("seed  reward/episode  " + "  ".join(STAY_CELLS))
+        for seed, reward, p in zip(state.seeds, records["reward"].sum(-1).mean(-1), probs):
+            print(f"{seed:4d}  {reward:14.1f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
+
+
+if __name__ == "__main__":
+    main()

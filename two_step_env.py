@@ -1,0 +1,216 @@
+"""The two-step task (Daw et al. 2011) in the three variants of Wang et al. 2016 and 2018.
+
+One first-stage state S1 with two actions. Action 0 leads to S2 with probability
+`common_prob` ("common"), else to S3 ("rare"); action 1 leads commonly to S3, rarely to S2.
+In the second stage the action does not matter: the "good" state pays 1 with probability
+`good_reward_prob`, the other with `bad_reward_prob`. Which state is good may swap, either at
+the start of every trial or once at the start of every episode.
+
+Two implementations of the same dynamics share one random-draw convention, so a test can
+feed both the same numbers and compare trajectories. Each trial consumes three uniforms in
+[0, 1), in this order:
+
+    u_swap        the good state swaps if u_swap < swap_prob (and a swap may happen now)
+    u_transition  the transition is common if u_transition < common_prob
+    u_reward      reward 1 if u_reward < the reached state's reward probability
+
+- `TwoStepTask`: a `gymnasium.Env` for people and other RL tools.
+- `swap_good_state`, `transition`, `draw_reward`: pure TensorFlow functions over a batch
+  (one row per seed), used inside the compiled trainer in `a2c_lstm.py`.
+
+Observations are what the meta-RL agent sees at each LSTM step (Wang et al. 2018): a one-hot
+of the state [S1, S2, S3], the previous reward, a one-hot of the previous action and the step
+counter as a raw number (it advances by 2 per trial in both variants, as in the reference).
+"""
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+S1, S2, S3 = 0, 1, 2
+N_STATES = 3
+N_ACTIONS = 2
+OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
+SWAP_EVERY_TRIAL = "trial"
+SWAP_EVERY_EPISODE = "episode"
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """One variant of the two-step task (values of the presets: SPEC.md, Wang 2016/2018)."""
+
+    common_prob: float = 0.8
+    good_reward_prob: float = 0.9
+    bad_reward_prob: float = 0.1
+    swap_prob: float = 0.025
+    swap_every: str = SWAP_EVERY_TRIAL
+    trials_per_episode: int = 100
+    steps_per_trial: int = 1
+
+    def __post_init__(self):
+        for name in ("common_prob", "good_reward_prob", "bad_reward_prob", "swap_prob"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"TaskConfig.{name}={value!r}: expected a probability in [0, 1]")
+        if self.swap_every not in (SWAP_EVERY_TRIAL, SWAP_EVERY_EPISODE):
+            raise ValueError(
+                f"TaskConfig.swap_every={self.swap_every!r}: expected "
+                f"{SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r}"
+            )
+        if not (isinstance(self.trials_per_episode, int) and self.trials_per_episode > 0):
+            raise ValueError(
+                f"TaskConfig.trials_per_episode={self.trials_per_episode!r}: expected an integer > 0"
+            )
+        if self.steps_per_trial not in (1, 2):
+            raise ValueError(
+                f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: expected 1 (two steps in one) "
+                "or 2 (one LSTM step at S1, one at S2/S3)"
+            )
+
+    @property
+    def steps_per_episode(self) -> int:
+        return self.trials_per_episode * self.steps_per_trial
+
+    @property
+    def max_step_counter(self) -> int:
+        """The step counter's value at the end of an episode (2 per trial in both variants)."""
+        return 2 * self.trials_per_episode
+
+
+PRESETS = {
+    "arxiv": TaskConfig(
+        common_prob=0.75, swap_prob=0.5, swap_every=SWAP_EVERY_EPISODE, trials_per_episode=10, steps_per_trial=2
+    ),
+    "biorxiv-first-try": TaskConfig(
+        common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=2
+    ),
+    "biorxiv-final": TaskConfig(
+        common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=1
+    ),
+}
+
+
+def preset(name: str) -> TaskConfig:
+    """The task configuration of a named variant: one of `PRESETS`."""
+    if name not in PRESETS:
+        raise ValueError(f"task preset {name!r} is unknown: expected one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def observation(state, prev_reward, prev_action, step_counter):
+    """The agent's input vector (numpy): state one-hot, reward, action one-hot (or zeros), counter."""
+    obs = np.zeros(OBS_SIZE, dtype=np.float32)
+    obs[state] = 1.0
+    obs[N_STATES] = prev_reward
+    if prev_action is not None:
+        obs[N_STATES + 1 + prev_action] = 1.0
+    obs[-1] = step_counter
+    return obs
+
+
+class TwoStepTask(gym.Env):
+    """The two-step task as a Gymnasium environment.
+
+    With `steps_per_trial=2` a trial takes two `step` calls: the first-stage choice (reward 0,
+    the observation shows the reached state S2/S3) and the second-stage step (its action is
+    ignored; the reward arrives; the observation shows S1 again). With `steps_per_trial=1`
+    ("two steps in one") each `step` is a whole trial and the observation shows the
+    second-stage state reached. `trial(action)` runs one whole trial in either variant.
+
+    The good state is drawn uniformly at the first `reset` (and at every seeded `reset`) and
+    then carries over from episode to episode, as the task runs on through training.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: TaskConfig = PRESETS["biorxiv-final"]):
+        self.config = config
+        self.action_space = gym.spaces.Discrete(N_ACTIONS)
+        high = np.ones(OBS_SIZE, dtype=np.float32)
+        high[-1] = config.max_step_counter
+        self.observation_space = gym.spaces.Box(np.zeros(OBS_SIZE, np.float32), high, dtype=np.float32)
+        self.good_state = None
+        self._stage_two_state = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if seed is not None or self.good_state is None:
+            self.good_state = S2 + int(self.np_random.integers(2))
+        self.trial_index = 0
+        self.step_counter = 0
+        self._stage_two_state = None
+        return observation(S1, 0.0, None, 0), {"good_state": self.good_state}
+
+    def _run_trial(self, action, draws):
+        """Advance one trial with the uniforms (u_swap, u_transition, u_reward)."""
+        if not self.action_space.contains(action):
+            raise ValueError(f"action={action!r}: expected 0 or 1")
+        u_swap, u_transition, u_reward = draws
+        if self.config.swap_every == SWAP_EVERY_TRIAL or self.trial_index == 0:
+            if u_swap < self.config.swap_prob:
+                self.good_state = S2 + S3 - self.good_state
+        common = bool(u_transition < self.config.common_prob)
+        reached = (S2 if action == 0 else S3) if common else (S3 if action == 0 else S2)
+        reward_prob = self.config.good_reward_prob if reached == self.good_state else self.config.bad_reward_prob
+        reward = float(u_reward < reward_prob)
+        self.trial_index += 1
+        info = {"state": reached, "common": common, "good_state": self.good_state}
+        return reached, reward, info
+
+    def trial(self, action):
+        """One whole trial: returns (obs, reward, terminated, truncated, info) in the one-step form."""
+        if self._stage_two_state is not None:
+            raise RuntimeError("trial() called between the two stages of a trial: call step() to finish it")
+        self._check_running()
+        reached, reward, info = self._run_trial(action, self.np_random.random(3))
+        self.step_counter += 2
+        terminated = self.trial_index >= self.config.trials_per_episode
+        return observation(reached, reward, action, self.step_counter), reward, terminated, False, info
+
+    def step(self, action):
+        if self.config.steps_per_trial == 1:
+            return self.trial(action)
+        self._check_running()
+        if self._stage_two_state is None:  # first stage: choose, move to S2/S3, no reward yet
+            reached, reward, info = self._run_trial(action, self.np_random.random(3))
+            self._stage_two_state = (reached, reward, info)
+            self.step_counter += 1
+            return observation(reached, 0.0, action, self.step_counter), 0.0, False, False, dict(info, stage=1)
+        if not self.action_space.contains(action):
+            raise ValueError(f"action={action!r}: expected 0 or 1")
+        reached, reward, info = self._stage_two_state
+        self._stage_two_state = None
+        self.step_counter += 1
+        terminated = self.trial_index >= self.config.trials_per_episode
+        return observation(S1, reward, action, self.step_counter), reward, terminated, False, dict(info, stage=2)
+
+    def _check_running(self):
+        if self.good_state is None:
+            raise RuntimeError("call reset() before step()")
+        if self.trial_index >= self.config.trials_per_episode and self._stage_two_state is None:
+            raise RuntimeError("the episode has ended: call reset()")
+
+
+# ---- The same dynamics in TensorFlow, over a batch of independent tasks (one per seed) ----
+
+
+def swap_good_state(config: TaskConfig, good_state, u_swap, trial_index):
+    """good_state [S] int32 in {S2, S3}; swaps where u_swap < swap_prob and a swap may happen now."""
+    may_swap = tf.constant(config.swap_every == SWAP_EVERY_TRIAL) | tf.equal(trial_index, 0)
+    swap = (u_swap < config.swap_prob) & may_swap
+    return tf.where(swap, S2 + S3 - good_state, good_state)
+
+
+def transition(config: TaskConfig, action, u_transition):
+    """action [S] int32 -> (reached state [S] int32, common [S] bool)."""
+    common = u_transition < config.common_prob
+    goes_to_s2 = tf.equal(action, 0) == common
+    return tf.where(goes_to_s2, S2, S3), common
+
+
+def draw_reward(config: TaskConfig, reached, good_state, u_reward):
+    """Reward [S] float32: 1 with the reached state's reward probability, else 0."""
+    prob = tf.where(tf.equal(reached, good_state), config.good_reward_prob, config.bad_reward_prob)
+    return tf.cast(u_reward < prob, tf.float32)
