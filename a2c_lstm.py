@@ -139,9 +139,19 @@ def init_state(task: env.TaskConfig, agent: AgentConfig, seeds) -> TrainState:
 # ---------------------------------------------------------------- network
 
 
+def per_seed_matvec(x, w):
+    """x [S, n] times w [S, n, m] -> [S, m], each seed with its own weights.
+
+    Written as multiply-and-sum rather than a batched dot: XLA picks a different dot kernel for
+    different group sizes, which rounds differently, whereas this reduction gives seed k the
+    same bits whether it trains alone or in a group (tests/test_agent.py checks it).
+    """
+    return tf.reduce_sum(x[:, :, None] * w, axis=1)
+
+
 def lstm_step(params: Params, x, h, c):
     """TF1 LSTMCell: z = [x, h] W + b; c' = sig(f + 1) c + sig(i) tanh(j); h' = sig(o) tanh(c')."""
-    z = tf.einsum("si,sij->sj", tf.concat([x, h], axis=-1), params.kernel) + params.bias
+    z = per_seed_matvec(tf.concat([x, h], axis=-1), params.kernel) + params.bias
     i, j, f, o = tf.split(z, 4, axis=-1)
     c = tf.sigmoid(f + 1.0) * c + tf.sigmoid(i) * tf.tanh(j)
     return tf.sigmoid(o) * tf.tanh(c), c
@@ -149,8 +159,8 @@ def lstm_step(params: Params, x, h, c):
 
 def heads(params: Params, h):
     """Policy logits [S, 2] and value [S] from the LSTM output, both linear without bias."""
-    logits = tf.einsum("sh,sha->sa", h, params.policy)
-    value = tf.einsum("sh,sho->so", h, params.value)[:, 0]
+    logits = per_seed_matvec(h, params.policy)
+    value = per_seed_matvec(h, params.value)[:, 0]
     return logits, value
 
 
@@ -175,7 +185,7 @@ def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
     shape = [task.trials_per_episode, UNIFORMS_PER_TRIAL]
     return tf.stack(
         [
-            tf.random.stateless_uniform(shape, seed=tf.stack([seed_ids[k], episode]))
+            tf.random.stateless_uniform(shape, seed=tf.stack([seed_ids[k], episode]), alg="philox")
             for k in range(seed_ids.shape[0])
         ]
     )

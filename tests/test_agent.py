@@ -1,0 +1,251 @@
+"""The agent: LSTM cell, returns and advantages, compiled gradients, seed groups, checkpoints, CLI."""
+
+import glob
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import a2c_lstm as a2c
+import two_step_env as env
+from helper import stay_probabilities
+
+TINY = env.TaskConfig(trials_per_episode=6, steps_per_trial=1)
+TINY_TWO_STEP = env.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
+AGENT = a2c.AgentConfig()
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def random_params(seeds=2, hidden=48):
+    rng = np.random.default_rng(0)
+    fan_in = env.OBS_SIZE + hidden
+    return a2c.Params(
+        kernel=rng.normal(0, 0.3, (seeds, fan_in, 4 * hidden)).astype(np.float32),
+        bias=rng.normal(0, 0.3, (seeds, 4 * hidden)).astype(np.float32),
+        policy=rng.normal(0, 0.3, (seeds, hidden, 2)).astype(np.float32),
+        value=rng.normal(0, 0.3, (seeds, hidden, 1)).astype(np.float32),
+    )
+
+
+def test_lstm_cell_matches_tf1_equations_and_keras():
+    params = random_params()
+    rng = np.random.default_rng(1)
+    x, h, c = (rng.normal(size=(2, n)).astype(np.float32) for n in (7, 48, 48))
+    new_h, new_c = (t.numpy() for t in a2c.lstm_step(params, x, h, c))
+    for s in range(2):  # TF1 LSTMCell: gates i, j, f, o; forget bias +1
+        z = np.concatenate([x[s], h[s]]) @ params.kernel[s] + params.bias[s]
+        i, j, f, o = np.split(z, 4)
+        expected_c = sigmoid(f + 1.0) * c[s] + sigmoid(i) * np.tanh(j)
+        np.testing.assert_allclose(new_c[s], expected_c, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(new_h[s], sigmoid(o) * np.tanh(expected_c), rtol=1e-5, atol=1e-6)
+        # keras orders the gates i, f, c(=j), o and has no built-in forget bias
+        kernel_blocks, bias_blocks = np.split(params.kernel[s], 4, axis=1), np.split(params.bias[s], 4)
+        order = [0, 2, 1, 3]
+        kernel = np.concatenate([kernel_blocks[g] for g in order], axis=1)
+        bias = np.concatenate([bias_blocks[g] + (1.0 if g == 2 else 0.0) for g in order])
+        cell = keras.layers.LSTMCell(48)
+        cell.build((None, 7))
+        cell.set_weights([kernel[:7], kernel[7:], bias])
+        keras_h, (_, keras_c) = cell(x[s : s + 1], [h[s : s + 1], c[s : s + 1]])
+        np.testing.assert_allclose(new_h[s], np.asarray(keras_h)[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(new_c[s], np.asarray(keras_c)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_initialisation_is_column_normalised():
+    state = a2c.init_state(env.preset("biorxiv-final"), AGENT, [0, 1])
+    np.testing.assert_allclose(np.linalg.norm(state.params.policy, axis=1), 0.01, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(state.params.value, axis=1), 1.0, rtol=1e-5)
+    assert state.params.kernel.shape == (2, 55, 192) and not state.params.bias.any()
+    assert np.all(state.rms.kernel == 1.0)  # TF1 RMSProp starts its mean square at one
+
+
+def test_returns_and_advantages_match_direct_numpy():
+    rng = np.random.default_rng(2)
+    rewards = rng.integers(2, size=(30, 3)).astype(np.float32)
+    values = rng.normal(size=(30, 3)).astype(np.float32)
+    returns, advantages = (t.numpy() for t in a2c.returns_and_advantages(rewards, values, 0.9))
+    for s in range(3):
+        for t in range(30):
+            future = np.arange(t, 30)
+            discount = 0.9 ** (future - t)
+            np.testing.assert_allclose(returns[t, s], (discount * rewards[future, s]).sum(), rtol=1e-5)
+            next_values = np.append(values[1:, s], 0.0)
+            deltas = rewards[:, s] + 0.9 * next_values - values[:, s]
+            np.testing.assert_allclose(advantages[t, s], (discount * deltas[future]).sum(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("task", [TINY, TINY_TWO_STEP], ids=["one-step", "two-step"])
+def test_compiled_update_equals_eager_uncompiled_update(task):
+    state = a2c.init_state(task, AGENT, [0, 5])
+    params, rms = a2c._as_tensors(random_params()), a2c._as_tensors(state.rms)
+    good, seeds, episode = tf.constant(state.good_state), tf.constant([0, 5], tf.int64), tf.constant(4, tf.int64)
+    compiled = a2c.make_train_episode(task, AGENT)(params, rms, good, seeds, episode)
+    # the same draws as the compiled step (XLA's Philox streams differ from the eager kernel's);
+    # everything after the draws runs eagerly, uncompiled
+    uniforms = tf.function(a2c.episode_uniforms, jit_compile=True)(task, seeds, episode)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        steps, _, _ = a2c.rollout(task, params, good, uniforms)
+        total = tf.reduce_sum(a2c.episode_losses(AGENT, steps)[0])
+    grads = a2c.Params(*tape.gradient(total, list(params)))
+    eager_params, eager_rms, _ = a2c.rmsprop_update(AGENT, params, rms, grads)
+    first_stage_actions = steps["action"].numpy()[:: task.steps_per_trial]
+    np.testing.assert_array_equal(compiled[3]["action"].numpy(), first_stage_actions)
+    for name, c, e in zip(a2c.Params._fields, compiled[1], eager_rms):
+        np.testing.assert_allclose(c.numpy(), e.numpy(), rtol=1e-4, atol=1e-9, err_msg=name)
+    for name, c, e, before in zip(a2c.Params._fields, compiled[0], eager_params, params):
+        # compare the updates, not the (much larger) weights; float32 sums reordered by XLA
+        # differ by a few ulps of the largest term, hence a tolerance scaled to the largest update
+        compiled_update, eager_update = (c - before).numpy(), (e - before).numpy()
+        scale = np.abs(eager_update).max()
+        assert scale > 0, name
+        np.testing.assert_allclose(compiled_update, eager_update, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+
+
+def test_gradient_of_value_loss_matches_finite_differences():
+    """The compiled loss's gradient is a true gradient: check one weight by central differences."""
+    task, params = TINY, random_params(seeds=1)
+    uniforms = a2c.episode_uniforms(task, tf.constant([0], tf.int64), tf.constant(0, tf.int64))
+
+    def loss(value_weights):
+        p = params._replace(value=value_weights)
+        steps, _, _ = a2c.rollout(task, a2c._as_tensors(p), tf.constant([env.S2]), uniforms)
+        return tf.reduce_sum(a2c.episode_losses(AGENT, steps)[1])  # value loss only
+
+    w = tf.constant(params.value.astype(np.float64).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        y = loss(w)
+    grad = tape.gradient(y, w).numpy()[0, 3, 0]
+    eps = 1e-2
+    bump = np.zeros_like(params.value)
+    bump[0, 3, 0] = eps
+    numeric = (loss(w + bump).numpy() - loss(w - bump).numpy()) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=2e-2)
+
+
+def test_seed_trained_in_a_group_equals_seed_trained_alone():
+    task = env.preset("biorxiv-final")
+    group = a2c.train(a2c.init_state(task, AGENT, range(8)), 300, progress=False)
+    alone = a2c.train(a2c.init_state(task, AGENT, [3]), 300, progress=False)
+    group_records = a2c.evaluate(group, 20)
+    alone_records = a2c.evaluate(alone, 20)
+    np.testing.assert_array_equal(group_records["action"][3], alone_records["action"][0])
+    assert group.good_state[3] == alone.good_state[0]
+    for name, g, a in zip(a2c.Params._fields, group.params, alone.params):
+        np.testing.assert_array_equal(np.asarray(g)[3], np.asarray(a)[0], err_msg=name)
+
+
+def test_training_is_repeatable():
+    task = TINY
+    first = a2c.train(a2c.init_state(task, AGENT, [0, 1]), 50, progress=False)
+    second = a2c.train(a2c.init_state(task, AGENT, [0, 1]), 50, progress=False)
+    for f, s in zip(first.params + first.rms, second.params + second.rms):
+        np.testing.assert_array_equal(np.asarray(f), np.asarray(s))
+
+
+def test_evaluate_records_shapes_and_frozen_weights():
+    task = env.preset("arxiv")
+    state = a2c.init_state(task, AGENT, [0, 1, 2])
+    before = [np.array(w) for w in state.params]
+    records = a2c.evaluate(state, 7)
+    assert set(records) == set(a2c.TRIAL_RECORDS)
+    for key, array in records.items():
+        assert array.shape == (3, 7, 10), key
+    assert set(np.unique(records["state"])) <= {env.S2, env.S3}
+    assert np.all((records["prob"] > 0) & (records["prob"] < 1))
+    for b, w in zip(before, state.params):
+        np.testing.assert_array_equal(b, w)
+    again = a2c.evaluate(state, 7)
+    np.testing.assert_array_equal(records["action"], again["action"])
+
+
+def test_checkpoint_round_trip_and_reference_layout(tmp_path):
+    task = TINY
+    state = a2c.train(a2c.init_state(task, AGENT, [2, 3]), 30, out=str(tmp_path), save_every=20, progress=False)
+    assert os.path.isdir(tmp_path / "model_3" / "model-20") and os.path.isdir(tmp_path / "model_3" / "model-30")
+    loaded = a2c.load_model(tmp_path / "model_3" / "model-30")
+    assert loaded.seeds == (3,) and loaded.episode == 30 and loaded.task == task and loaded.agent == AGENT
+    for name, original, restored in zip(a2c.Params._fields, state.params + state.rms, loaded.params + loaded.rms):
+        np.testing.assert_array_equal(np.asarray(original)[1], restored[0], err_msg=name)
+    a, b = a2c.evaluate(state, 10), a2c.evaluate(loaded, 10)
+    for key in a:
+        np.testing.assert_array_equal(a[key][1], b[key][0], err_msg=key)
+
+
+def test_load_model_wrong_path_lists_existing_checkpoints(tmp_path):
+    a2c.train(a2c.init_state(TINY, AGENT, [0]), 20, out=str(tmp_path), save_every=10, progress=False)
+    wrong = tmp_path / "model_0" / "model-25"
+    with pytest.raises(FileNotFoundError) as error:
+        a2c.load_model(wrong)
+    message = str(error.value)
+    assert str(wrong) in message and "model-10" in message and "model-20" in message
+
+
+def test_tensorboard_tags_every_ten_episodes(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    a2c.train(a2c.init_state(TINY, AGENT, [0, 1]), 40, out=str(tmp_path), log_every=20, progress=False)
+    for seed in (0, 1):
+        events = EventAccumulator(str(tmp_path / f"train_{seed}"), size_guidance={"tensors": 0})
+        events.Reload()
+        tags = set(events.Tags()["tensors"])
+        expected = {"Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss", "Losses/Policy Loss"}
+        expected |= {"Losses/Entropy", "Losses/Grad Norm", "Losses/Var Norm"}
+        assert expected | {f"Stay/{c}" for c in a2c.STAY_CELLS} <= tags
+        assert [e.step for e in events.Tensors("Perf/Reward")] == [10, 20, 30, 40]
+        assert [e.step for e in events.Tensors("Stay/rewarded, common")] == [20, 40]
+        rewards = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("Perf/Reward")]
+        assert all(0 <= r <= TINY.trials_per_episode for r in rewards)
+
+
+def test_stay_probabilities_match_a_direct_count():
+    rng = np.random.default_rng(4)
+    action, common, reward = (rng.integers(2, size=(2, 5, 20)) for _ in range(3))
+    probs, counts = stay_probabilities(action, common, reward)
+    for s in range(2):
+        stays, totals = np.zeros(4), np.zeros(4)
+        for e in range(5):
+            for t in range(1, 20):
+                cell = 2 * (1 - reward[s, e, t - 1]) + (1 - common[s, e, t - 1])
+                totals[cell] += 1
+                stays[cell] += action[s, e, t] == action[s, e, t - 1]
+        np.testing.assert_array_equal(counts[s], totals)
+        np.testing.assert_allclose(probs[s], stays / totals)
+
+
+@pytest.mark.parametrize(
+    "argv, reason",
+    [
+        (["train", "--task", "nope", "--episodes", "10"], "invalid choice: 'nope'"),
+        (["train", "--task", "arxiv", "--episodes", "0"], "invalid value '0'"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--seeds", "3-1"], "invalid seeds '3-1'"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--seeds", "a"], "invalid seeds 'a'"),
+        (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint at"),
+        (["evaluate", "--model", "x", "--episodes", "-3"], "invalid value '-3'"),
+    ],
+)
+def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, reason):
+    out = tmp_path / "out"
+    argv = [a.replace("MISSING", str(tmp_path)) for a in argv]
+    if argv[0] == "train":
+        argv += ["--out", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        a2c.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and reason in err
+    assert not out.exists() and not glob.glob(str(tmp_path / "*"))
+
+
+def test_help_documents_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        a2c.main(["train", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden"):
+        assert flag in text
