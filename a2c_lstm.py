@@ -140,13 +140,8 @@ def init_state(task: env.TaskConfig, agent: AgentConfig, seeds) -> TrainState:
 
 
 def per_seed_matvec(x, w):
-    """x [S, n] times w [S, n, m] -> [S, m], each seed with its own weights.
-
-    Written as multiply-and-sum rather than a batched dot: XLA picks a different dot kernel for
-    different group sizes, which rounds differently, whereas this reduction gives seed k the
-    same bits whether it trains alone or in a group (tests/test_agent.py checks it).
-    """
-    return tf.reduce_sum(x[:, :, None] * w, axis=1)
+    """x [S, n] times w [S, n, m] -> [S, m], each seed with its own weights (a batched dot)."""
+    return tf.einsum("si,sij->sj", x, w)
 
 
 def lstm_step(params: Params, x, h, c):
@@ -370,8 +365,30 @@ def _as_tensors(params: Params) -> Params:
     return Params(*(tf.convert_to_tensor(w, tf.float32) for w in params))
 
 
-def _seed_ids(state: TrainState):
-    return tf.constant(state.seeds, tf.int64)
+def _as_run(state: TrainState):
+    """The group's tensors as the compiled functions run them: (params, rms, good_state, seed_ids).
+
+    XLA lowers a batched dot over a seed axis of size 1 to a plain dot, which rounds differently
+    from the batched kernel that every larger group uses. A single seed therefore runs as a
+    group of two (itself twice, the twin discarded), so that seed k gives the same bits alone
+    or in any group (tests/test_agent.py checks it).
+    """
+    repeat = 2 if len(state.seeds) == 1 else 1
+    params, rms = (Params(*(tf.repeat(w, repeat, axis=0) for w in _as_tensors(p))) for p in (state.params, state.rms))
+    good = tf.repeat(tf.constant(state.good_state, tf.int32), repeat)
+    return params, rms, good, tf.repeat(tf.constant(state.seeds, tf.int64), repeat)
+
+
+def _with_run(state: TrainState, episode, params, rms, good) -> TrainState:
+    """`state` at `episode` with the run's tensors, the twin of a single seed dropped (as numpy)."""
+    n = len(state.seeds)
+    return dataclasses.replace(
+        state,
+        episode=episode,
+        params=Params(*(w.numpy()[:n] for w in params)),
+        rms=Params(*(w.numpy()[:n] for w in rms)),
+        good_state=good.numpy()[:n],
+    )
 
 
 def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every=500, progress=True) -> TrainState:
@@ -387,8 +404,7 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
         if not (isinstance(value, int) and value > 0):
             raise ValueError(f"{name}={value!r}: expected an integer > 0")
     train_episode = make_train_episode(state.task, state.agent)
-    params, rms = _as_tensors(state.params), _as_tensors(state.rms)
-    good, seed_ids = tf.constant(state.good_state, tf.int32), _seed_ids(state)
+    params, rms, good, seed_ids = _as_run(state)
     writers = [tf.summary.create_file_writer(os.path.join(out, f"train_{s}")) for s in state.seeds] if out else []
     scalars, trials = [], []
     first, last = state.episode, state.episode + episodes
@@ -407,11 +423,10 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
             _write_stay_probabilities(writers, trials, done)
             trials = []
         if out and (done % save_every == 0 or done == last):
-            state = dataclasses.replace(state, episode=done, params=params, rms=rms, good_state=good.numpy())
-            save_checkpoints(state, out)
+            save_checkpoints(_with_run(state, done, params, rms, good), out)
     for writer in writers:
         writer.flush()
-    return dataclasses.replace(state, episode=last, params=params, rms=rms, good_state=good.numpy())
+    return _with_run(state, last, params, rms, good)
 
 
 TENSORBOARD_TAGS = {  # SPEC.md's reference tags; losses are per step, as the reference logs them
@@ -459,8 +474,9 @@ def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
     evaluate_episodes = make_evaluate_episodes(task or state.task, episodes)
-    records = evaluate_episodes(_as_tensors(state.params), tf.constant(state.good_state, tf.int32), _seed_ids(state))
-    return {k: np.moveaxis(v.numpy(), -1, 0) for k, v in records.items()}
+    params, _, good, seed_ids = _as_run(state)
+    records = evaluate_episodes(params, good, seed_ids)
+    return {k: np.moveaxis(v.numpy(), -1, 0)[: len(state.seeds)] for k, v in records.items()}
 
 
 # ---------------------------------------------------------------- checkpoints
