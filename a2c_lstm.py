@@ -593,6 +593,16 @@ def latest_state(task, agent, seeds, out):
     return state
 
 
+def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:
+    """Train until `episodes` in total (from a `latest_state` resume point); says what it does."""
+    if state.episode >= episodes:
+        print(f"{out}: seeds {list(state.seeds)} already trained for {state.episode} episodes; nothing to do")
+        return state
+    if state.episode:
+        print(f"resuming from episode {state.episode} in {out}")
+    return train(state, episodes - state.episode, out=out, **options)
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -654,13 +664,7 @@ def main(argv=None):
             state = latest_state(env.preset(args.task), agent, args.seeds, args.out)
         except (ValueError, FileNotFoundError) as error:
             parser.error(str(error))
-        remaining = args.episodes - state.episode
-        if remaining <= 0:
-            print(f"{args.out}: seeds {args.seeds} already trained for {state.episode} episodes; nothing to do")
-            return
-        if state.episode:
-            print(f"resuming from episode {state.episode} in {args.out}")
-        train(state, remaining, out=args.out, save_every=args.save_every, log_every=args.log_every)
+        train_to(state, args.episodes, args.out, save_every=args.save_every, log_every=args.log_every)
     else:
         try:
             state = stack_states([load_model(p) for p in args.model])

@@ -68,6 +68,34 @@ def stay_regression(action, common, reward):
     return results
 
 
+def stay_table(probs, seeds, task_name):
+    """A pandas table: each seed's stay probabilities, their mean, the paper's and the reference's."""
+    import pandas as pd
+
+    rows = {f"seed {s}": p for s, p in zip(seeds, probs)}
+    rows["mean over seeds"] = np.nanmean(probs, axis=0)
+    rows[PAPER[task_name][0]] = PAPER[task_name][1]
+    if task_name in REFERENCE_TF1:
+        rows["reference TF1 reproduction"] = REFERENCE_TF1[task_name]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(STAY_CELLS)).round(3)
+
+
+def regression_table(fits, seeds):
+    """A pandas table of `stay_regression` results: coefficient, SE and 95% CI of each term, per seed."""
+    import pandas as pd
+
+    rows = []
+    for seed, fit in zip(seeds, fits):
+        for term, v in fit.items():
+            rows.append({"seed": seed, "term": term, "coef": v["coef"], "se": v["se"], "ci low": v["ci"][0], "ci high": v["ci"][1]})
+    return pd.DataFrame(rows).set_index(["seed", "term"]).round(3)
+
+
+def final_rewards(out, seeds, last=500, every=10):
+    """Each seed's mean reward per episode over its last `last` training episodes, from TensorBoard."""
+    return np.array([read_scalars(os.path.join(out, f"train_{s}"), "Perf/Reward")[1][-last // every :].mean() for s in seeds])
+
+
 # ---------------------------------------------------------------- figures
 
 
@@ -84,7 +112,7 @@ def _bars(ax, probs, title):
     ax.set_ylim(0.5, 1.0) if np.nanmin(probs) >= 0.5 else ax.set_ylim(0.0, 1.0)
     ax.set_ylabel("Stay probability")
     ax.set_title(title)
-    ax.legend(handles=[_patch(COMMON_COLOUR, "Common"), _patch(RARE_COLOUR, "Rare")], loc="upper right")
+    ax.legend(handles=[_patch(COMMON_COLOUR, "Common"), _patch(RARE_COLOUR, "Rare")], loc="lower center", ncol=2, fontsize=8)
 
 
 def _patch(colour, label):
@@ -153,6 +181,107 @@ def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def stay_gif(out, path, fps=4):
+    """A GIF of the mean stay-probability bars (dots: seeds) at every logged training point."""
+    import imageio.v2 as imageio
+    import matplotlib.pyplot as plt
+
+    runs = sorted(glob.glob(os.path.join(out, "train_*")), key=lambda p: int(p.rsplit("_", 1)[1]))
+    curves = [[read_scalars(run, f"Stay/{cell}") for cell in STAY_CELLS] for run in runs]
+    steps = curves[0][0][0]
+    probs = np.array([[values for _, values in run] for run in curves])  # [seed, cell, point]
+    frames = []
+    for point, step in enumerate(steps):
+        fig = stay_figure(probs[:, :, point], title=f"Training episodes {step - (steps[1] - steps[0] if len(steps) > 1 else step)}-{step}")
+        fig.axes[0].set_ylim(0.0, 1.0)
+        fig.canvas.draw()
+        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        plt.close(fig)
+    imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    return path
+
+
+def task_diagram(config=None):
+    """The two-step task drawn with matplotlib: states, actions, transition and reward probabilities."""
+    import matplotlib.pyplot as plt
+
+    from two_step_env import PRESETS
+
+    config = config or PRESETS["biorxiv-final"]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.set_axis_off()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6.2)
+    nodes = {"S1": (5, 5.2), "S2": (2.2, 2.4), "S3": (7.8, 2.4)}
+    for name, (x, y) in nodes.items():
+        ax.add_patch(plt.Circle((x, y), 0.55, color="lightgrey", zorder=2))
+        ax.text(x, y, name, ha="center", va="center", fontsize=13, zorder=3)
+    common, rare = config.common_prob, 1 - config.common_prob
+    arrows = [("a1", "S2", common, "tab:blue", -0.8), ("a1", "S3", rare, "tab:red", -0.8),
+              ("a2", "S3", common, "tab:blue", 0.8), ("a2", "S2", rare, "tab:red", 0.8)]
+    for action, target, prob, colour, dx in arrows:
+        start = (nodes["S1"][0] + dx, nodes["S1"][1] - 0.6)
+        end = nodes[target]
+        ax.annotate("", xy=(end[0], end[1] + 0.6), xytext=start,
+                    arrowprops=dict(arrowstyle="->", color=colour, lw=2 if prob > 0.5 else 1))
+        along, outward = (0.45, 0.7) if prob > 0.5 else (0.8, -0.6)  # common labels outside, rare inside
+        side = -1 if target == "S2" else 1
+        ax.text(start[0] + along * (end[0] - start[0]) + side * outward, start[1] + along * (end[1] + 0.6 - start[1]),
+                f"{action}: {prob:g}", color=colour, ha="center", va="center", fontsize=10)
+    for name in ("S2", "S3"):
+        x, y = nodes[name]
+        ax.text(x, y - 1.3, f"reward 1 with p = {config.good_reward_prob:g} if good,\n{config.bad_reward_prob:g} if not",
+                ha="center", va="top", fontsize=9)
+    swap = "every trial" if config.swap_every == "trial" else "the start of each episode"
+    ax.text(5, 0.1, f"the good state swaps with p = {config.swap_prob:g} at {swap}; "
+            f"{config.trials_per_episode} trials per episode", ha="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- hand-written agents for the explainer
+
+
+def model_free_choice(last_action, last_state, last_reward, rng):
+    """Repeat a rewarded first-stage action, switch after no reward, ignoring the transition."""
+    return last_action if last_reward else 1 - last_action
+
+
+def model_based_choice(last_action, last_state, last_reward, rng):
+    """Aim for the state just rewarded (or away from the one just unrewarded) via its common action."""
+    from two_step_env import S2
+
+    target_is_s2 = (last_state == S2) == bool(last_reward)
+    return 0 if target_is_s2 else 1
+
+
+def simulate_policy(choice, config, episodes, seed=0, noise=0.1):
+    """Run a hand-written choice rule (random with probability `noise`) on the Gymnasium task.
+
+    Returns records like `a2c_lstm.evaluate` for one seed: arrays [1, episode, trial] of
+    "action", "state", "common", "reward".
+    """
+    from two_step_env import TwoStepTask
+
+    task, rng = TwoStepTask(config), np.random.default_rng(seed)
+    task.reset(seed=seed)
+    rows = []
+    for _ in range(episodes):
+        action, state, reward, episode = int(rng.integers(2)), None, 0.0, []
+        for trial in range(config.trials_per_episode):
+            if trial and rng.random() >= noise:
+                action = choice(action, state, reward, rng)
+            elif trial:
+                action = int(rng.integers(2))
+            _, reward, _, _, info = task.trial(action)
+            state = info["state"]
+            episode.append((action, state, info["common"], reward))
+        task.reset()
+        rows.append(episode)
+    table = np.array(rows, dtype=float)  # [episode, trial, field]
+    return {k: table[None, :, :, i] for i, k in enumerate(("action", "state", "common", "reward"))}
 
 
 def latest_checkpoints(out):
