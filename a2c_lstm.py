@@ -17,12 +17,17 @@ Command line:
 """
 
 import argparse
+import contextlib
 import dataclasses
 import functools
+import glob
+import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +41,7 @@ EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + e
 INIT_STREAM = 2**41  # initial weights and good state draw from key (seed, INIT_STREAM)
 CHECKPOINT_PREFIX = "ckpt"
 CONFIG_FILE = "config.json"
+WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
 TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "action": tf.int32,  # first-stage action
     "state": tf.int32,  # second-stage state reached (two_step_env.S2 or S3)
@@ -95,6 +101,7 @@ class TrainState:
     params: Params
     rms: Params  # RMSProp mean-square slots, same shapes as params
     good_state: np.ndarray  # [S] the task's current good state, carried across episodes
+    recent: list = dataclasses.field(default_factory=list)  # per-episode stats of open TensorBoard windows
 
 
 # ---------------------------------------------------------------- initialisation
@@ -379,7 +386,7 @@ def _as_run(state: TrainState):
     return params, rms, good, tf.repeat(tf.constant(state.seeds, tf.int64), repeat)
 
 
-def _with_run(state: TrainState, episode, params, rms, good) -> TrainState:
+def _with_run(state: TrainState, episode, params, rms, good, recent) -> TrainState:
     """`state` at `episode` with the run's tensors, the twin of a single seed dropped (as numpy)."""
     n = len(state.seeds)
     return dataclasses.replace(
@@ -388,7 +395,32 @@ def _with_run(state: TrainState, episode, params, rms, good) -> TrainState:
         params=Params(*(w.numpy()[:n] for w in params)),
         rms=Params(*(w.numpy()[:n] for w in rms)),
         good_state=good.numpy()[:n],
+        recent=list(recent),
     )
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: training stopped at an episode boundary, checkpointed if it had `out`."""
+
+    def __init__(self, signum, state, paths):
+        self.signum, self.state, self.paths = signum, state, paths
+        where = f"; checkpoint {paths[0] if len(paths) == 1 else os.path.dirname(os.path.dirname(paths[0]))}" if paths else ""
+        super().__init__(f"{signal.Signals(signum).name} at episode {state.episode}{where}; run the same command again to resume")
+
+
+@contextlib.contextmanager
+def _deferred_stop_signals():
+    """While training, SIGINT and SIGTERM only ask the loop to stop at the next episode boundary."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every=500, progress=True) -> TrainState:
@@ -396,7 +428,10 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
 
     With `out`, writes TensorBoard scalars to `<out>/train_<seed>/` (SPEC.md's tags every 10
     episodes, means over those 10; stay probabilities of the last `log_every` episodes every
-    `log_every` episodes) and checkpoints every `save_every` episodes and at the end.
+    `log_every` episodes) and checkpoints every `save_every` episodes and at the end. A state
+    resumed from a checkpoint continues exactly as the uninterrupted run would have: TensorBoard
+    points written after that checkpoint are dropped before they are written again. SIGINT
+    and SIGTERM stop at the next episode boundary with a checkpoint, raising `TrainingInterrupted`.
     """
     from tqdm import tqdm
 
@@ -405,28 +440,42 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
             raise ValueError(f"{name}={value!r}: expected an integer > 0")
     train_episode = make_train_episode(state.task, state.agent)
     params, rms, good, seed_ids = _as_run(state)
-    writers = [tf.summary.create_file_writer(os.path.join(out, f"train_{s}")) for s in state.seeds] if out else []
-    scalars, trials = [], []
+    n_seeds, window = len(state.seeds), max(REWARD_LOG_EVERY, log_every)
+    writers = []
+    if out:
+        for seed in state.seeds:
+            run_dir = os.path.join(out, f"train_{seed}")
+            drop_events_after(run_dir, state.episode)
+            writers.append(tf.summary.create_file_writer(run_dir))
+    recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(range(first, last), initial=0, total=episodes, unit="ep", disable=not progress, smoothing=0.05)
-    for episode in bar:
-        params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
-        stats = {k: v.numpy() for k, v in stats.items()}
-        scalars.append(stats)
-        trials.append(stats)
-        done = episode + 1
-        if done % REWARD_LOG_EVERY == 0:
-            bar.set_postfix(reward=f"{np.mean([s['reward'] for s in scalars]):.1f}")
-            _write_scalars(writers, state.task, scalars, done)
-            scalars = []
-        if done % log_every == 0:
-            _write_stay_probabilities(writers, trials, done)
-            trials = []
-        if out and (done % save_every == 0 or done == last):
-            save_checkpoints(_with_run(state, done, params, rms, good), out)
+    with _deferred_stop_signals() as stop_signals:
+        for episode in bar:
+            params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
+            recent = (recent + [{k: v.numpy()[..., :n_seeds] for k, v in stats.items()}])[-window:]
+            done = episode + 1
+            if done % REWARD_LOG_EVERY == 0:
+                bar.set_postfix(reward=f"{np.mean([s['reward'] for s in recent[-REWARD_LOG_EVERY:]]):.1f}")
+                _write_scalars(writers, state.task, recent[-REWARD_LOG_EVERY:], done)
+            if done % log_every == 0:
+                _write_stay_probabilities(writers, recent[-log_every:], done)
+            stop, paths = bool(stop_signals), []
+            if out and (stop or done % save_every == 0 or done == last):
+                for writer in writers:
+                    writer.flush()
+                paths = save_checkpoints(_with_run(state, done, params, rms, good, _open_windows(recent, done, log_every)), out)
+            if stop:
+                stopped = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
+                raise TrainingInterrupted(stop_signals[0], stopped, paths)
     for writer in writers:
         writer.flush()
-    return _with_run(state, last, params, rms, good)
+    return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
+
+
+def _open_windows(recent, done, log_every):
+    """The episodes of `recent` that belong to logging windows still open after episode `done`."""
+    return recent[len(recent) - max(done % REWARD_LOG_EVERY, done % log_every) :]
 
 
 TENSORBOARD_TAGS = {  # SPEC.md's reference tags; losses are per step, as the reference logs them
@@ -462,6 +511,31 @@ def _write_stay_probabilities(writers, window, step):
                 tf.summary.scalar(f"Stay/{cell}", p)
 
 
+def rewrite_events(run_dir, keep):
+    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds."""
+    files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
+    events = [event for path in files for event in tf.compat.v1.train.summary_iterator(path)]
+    kept = [e for e in events if e.HasField("summary") and keep(e)]
+    if not files or len(kept) == sum(e.HasField("summary") for e in events):
+        return False
+    header = next(e for e in events if not e.HasField("summary"))  # the file-version record
+    target = os.path.join(run_dir, f"events.out.tfevents.{int(header.wall_time)}.rewritten.v2")
+    with tf.io.TFRecordWriter(target + ".tmp") as writer:
+        for event in [header] + kept:
+            writer.write(event.SerializeToString())
+    os.replace(target + ".tmp", target)
+    for path in files:
+        if path != target:
+            os.remove(path)
+    return True
+
+
+def drop_events_after(run_dir, episode):
+    """Drop TensorBoard points logged after `episode` (left by a run killed after its last checkpoint)."""
+    if os.path.isdir(run_dir) and rewrite_events(run_dir, lambda event: event.step <= episode):
+        print(f"{run_dir}: dropped TensorBoard points after episode {episode}, the checkpoint resumed from")
+
+
 # ---------------------------------------------------------------- evaluation
 
 
@@ -482,13 +556,8 @@ def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None
 # ---------------------------------------------------------------- checkpoints
 
 
-def _config_dict(state: TrainState, seed: int):
-    return {
-        "task": dataclasses.asdict(state.task),
-        "agent": dataclasses.asdict(state.agent),
-        "seed": seed,
-        "episode": state.episode,
-    }
+class CorruptCheckpointError(ValueError):
+    """A checkpoint whose files are missing, truncated or altered since they were written."""
 
 
 def checkpoint_path(out, seed, episode):
@@ -496,63 +565,180 @@ def checkpoint_path(out, seed, episode):
     return os.path.join(out, f"model_{seed}", f"model-{episode}")
 
 
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def save_checkpoints(state: TrainState, out):
-    """Write one checkpoint per seed (weights, RMSProp slots, good state, episode counter).
+    """Write one checkpoint per seed: weights, RMSProp slots, good state, episode counter, the
+    statistics of still-open TensorBoard windows, and a manifest of SHA-256 digests.
 
     Each checkpoint is written to a temporary folder and renamed into place, so it is either
-    complete or absent.
+    complete or absent. A failed write (a full disk, say) removes the partial folder and raises
+    `OSError` naming the checkpoint and the last complete one, which is left intact.
     """
     paths = []
     for k, seed in enumerate(state.seeds):
         path = checkpoint_path(out, seed, state.episode)
         partial = path + ".partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        variables = {name: tf.Variable(w[k]) for name, w in zip(Params._fields, state.params)}
-        variables.update({f"rms_{name}": tf.Variable(w[k]) for name, w in zip(Params._fields, state.rms)})
-        variables["good_state"] = tf.Variable(int(state.good_state[k]))
-        variables["episode"] = tf.Variable(state.episode, dtype=tf.int64)
-        tf.train.Checkpoint(**variables).write(os.path.join(partial, CHECKPOINT_PREFIX))
-        with open(os.path.join(partial, CONFIG_FILE), "w") as f:
-            json.dump(_config_dict(state, seed), f, indent=2)
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(partial, path)
+        try:
+            shutil.rmtree(partial, ignore_errors=True)
+            variables = {name: tf.Variable(w[k]) for name, w in zip(Params._fields, state.params)}
+            variables.update({f"rms_{name}": tf.Variable(w[k]) for name, w in zip(Params._fields, state.rms)})
+            variables["good_state"] = tf.Variable(int(state.good_state[k]))
+            variables["episode"] = tf.Variable(state.episode, dtype=tf.int64)
+            tf.train.Checkpoint(**variables).write(os.path.join(partial, CHECKPOINT_PREFIX))
+            windows = {key: np.stack([s[key][..., k] for s in state.recent]) for key in (state.recent[:1] or [{}])[0]}
+            np.savez(os.path.join(partial, WINDOWS_FILE), **windows)
+            config = {
+                "task": dataclasses.asdict(state.task),
+                "agent": dataclasses.asdict(state.agent),
+                "seed": seed,
+                "episode": state.episode,
+                "files": {name: _sha256(os.path.join(partial, name)) for name in sorted(os.listdir(partial))},
+            }
+            with open(os.path.join(partial, CONFIG_FILE), "w") as f:
+                json.dump(config, f, indent=2)
+            shutil.rmtree(path, ignore_errors=True)
+            os.replace(partial, path)
+        except (OSError, tf.errors.OpError) as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            complete = _existing_checkpoints(os.path.dirname(path))
+            reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+            raise OSError(
+                f"could not write checkpoint {path} ({reason}); "
+                f"the last complete checkpoint, {complete[-1] if complete else 'none'}, is intact"
+            ) from error
         paths.append(path)
     return paths
 
 
 def _existing_checkpoints(parent):
+    """Checkpoint folders `model-<episode>` under `parent`, oldest first."""
     if not os.path.isdir(parent):
         return []
-    return sorted(
-        (os.path.join(parent, d) for d in os.listdir(parent) if d.startswith("model-") and "." not in d),
-        key=lambda p: int(p.rsplit("-", 1)[1]) if p.rsplit("-", 1)[1].isdigit() else -1,
+    found = [d for d in os.listdir(parent) if d.startswith("model-") and d[len("model-") :].isdigit()]
+    return [os.path.join(parent, d) for d in sorted(found, key=lambda d: int(d[len("model-") :]))]
+
+
+def _expected_shapes(agent: AgentConfig):
+    return Params(
+        kernel=(env.OBS_SIZE + agent.hidden, 4 * agent.hidden),
+        bias=(4 * agent.hidden,),
+        policy=(agent.hidden, env.N_ACTIONS),
+        value=(agent.hidden, 1),
     )
 
 
-def load_model(path) -> TrainState:
-    """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`."""
+def _check_shapes(params: Params, agent: AgentConfig, where, names=Params._fields):
+    """Raise ValueError naming the first variable whose shape does not fit `agent`'s network."""
+    for name, shown, w, expected in zip(Params._fields, names, params, _expected_shapes(agent)):
+        if tuple(np.shape(w)[1:]) != expected:
+            raise ValueError(
+                f"{where}: variable {shown} has shape {list(np.shape(w)[1:])}, but a network with "
+                f"hidden={agent.hidden} expects {list(expected)}"
+            )
+
+
+def load_model(path, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+    """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`.
+
+    Also takes a TF1 checkpoint of the reference reproduction: a prefix such as
+    `.../model-20000/model-20000.cptk`, or its folder holding a `checkpoint` file (see
+    `load_tf1_checkpoint`). With `agent`, the weights must fit that network. Raises
+    FileNotFoundError (listing the checkpoints that do exist beside `path`),
+    CorruptCheckpointError, or ValueError for a network of another shape.
+    """
     path = os.path.normpath(str(path))
-    prefix = os.path.join(path, CHECKPOINT_PREFIX)
-    if not (os.path.isfile(prefix + ".index") and os.path.isfile(os.path.join(path, CONFIG_FILE))):
-        parent = os.path.dirname(path)
-        found = _existing_checkpoints(parent)
-        listing = ", ".join(found) if found else "none"
-        raise FileNotFoundError(f"no checkpoint at {path!r}; checkpoints under {parent!r}: {listing}")
-    with open(os.path.join(path, CONFIG_FILE)) as f:
-        config = json.load(f)
-    reader = tf.train.load_checkpoint(prefix)
+    if os.path.isfile(os.path.join(path, CONFIG_FILE)):
+        return _load_checkpoint(path, agent)
+    tf1_prefix = path if os.path.isfile(path + ".index") else None
+    if tf1_prefix is None and os.path.isfile(os.path.join(path, "checkpoint")):
+        tf1_prefix = tf.train.latest_checkpoint(path)
+    if tf1_prefix:
+        return load_tf1_checkpoint(tf1_prefix, agent, task)
+    parent = os.path.dirname(path)
+    found = _existing_checkpoints(parent)
+    raise FileNotFoundError(
+        f"no checkpoint at {path!r}; checkpoints under {parent!r}: {', '.join(found) if found else 'none'}"
+    )
+
+
+def _load_checkpoint(path, agent):
+    config_file = os.path.join(path, CONFIG_FILE)
+    try:
+        with open(config_file) as f:
+            config = json.load(f)
+        files = config["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CorruptCheckpointError(f"checkpoint file {config_file} is unreadable ({error})") from error
+    for name, digest in files.items():
+        file = os.path.join(path, name)
+        if not os.path.isfile(file):
+            raise CorruptCheckpointError(f"checkpoint file {file} is missing")
+        if _sha256(file) != digest:
+            raise CorruptCheckpointError(f"checkpoint file {file} is corrupted: its SHA-256 differs from the one recorded at writing")
+    saved_agent = AgentConfig(**config["agent"])
+    reader = tf.train.load_checkpoint(os.path.join(path, CHECKPOINT_PREFIX))
 
     def read(name):
         return reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
 
+    params = Params(*(read(n)[None] for n in Params._fields))
+    _check_shapes(params, agent or saved_agent, path)
+    with np.load(os.path.join(path, WINDOWS_FILE)) as windows:
+        n_open = len(windows[windows.files[0]]) if windows.files else 0
+        recent = [{key: windows[key][i][..., None] for key in windows.files} for i in range(n_open)]
     return TrainState(
         task=env.TaskConfig(**config["task"]),
-        agent=AgentConfig(**config["agent"]),
+        agent=agent or saved_agent,
         seeds=(int(config["seed"]),),
         episode=int(read("episode")),
-        params=Params(*(read(n)[None] for n in Params._fields)),
+        params=params,
         rms=Params(*(read(f"rms_{n}")[None] for n in Params._fields)),
         good_state=np.array([read("good_state")], np.int32),
+        recent=recent,
+    )
+
+
+TF1_VARIABLES = Params(  # SPEC.md: the reference network's variable names in its TF1 checkpoints
+    kernel="global/rnn/lstm_cell/kernel",
+    bias="global/rnn/lstm_cell/bias",
+    policy="global/fully_connected/weights",
+    value="global/fully_connected_1/weights",
+)
+
+
+def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+    """The reference reproduction's trained network from its TF1 checkpoint, as a one-seed state.
+
+    Its LSTM kernel has our layout (rows: the 7 inputs in SPEC.md's order, then the 48 hidden
+    units; columns: gates i, j, f, o), so weights map one to one. RMSProp slots are taken when
+    present, else start at one; the task defaults to biorxiv-final; the good state starts at S2.
+    """
+    shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    missing = [name for name in TF1_VARIABLES if name not in shapes]
+    if missing:
+        raise ValueError(f"{prefix} is not a checkpoint of the reference network: it lacks {', '.join(missing)}")
+    reader = tf.train.load_checkpoint(prefix)
+    params = Params(*(reader.get_tensor(name)[None] for name in TF1_VARIABLES))
+    agent = agent or AgentConfig(hidden=int(shapes[TF1_VARIABLES.policy][0]))
+    _check_shapes(params, agent, prefix, names=TF1_VARIABLES)
+    rms = Params(
+        *(
+            reader.get_tensor(f"{name}/RMSProp")[None] if f"{name}/RMSProp" in shapes else np.ones_like(w)
+            for name, w in zip(TF1_VARIABLES, params)
+        )
+    )
+    return TrainState(
+        task=task or env.PRESETS["biorxiv-final"],
+        agent=agent,
+        seeds=(0,),
+        episode=int(reader.get_tensor("global_episodes")) if "global_episodes" in shapes else 0,
+        params=params,
+        rms=rms,
+        good_state=np.array([env.S2], np.int32),
     )
 
 
@@ -560,37 +746,68 @@ def stack_states(states) -> TrainState:
     """One group from single-seed states of the same task and agent (e.g. several `load_model`s)."""
     first = states[0]
     for s in states[1:]:
-        if (s.task, s.agent, s.episode) != (first.task, first.agent, first.episode):
+        if (s.task, s.agent, s.episode, len(s.recent)) != (first.task, first.agent, first.episode, len(first.recent)):
             raise ValueError(
                 f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} "
                 f"(episode {first.episode}): task, agent and episode must match"
             )
+
+    def concatenate(arrays, axis=0):
+        return np.concatenate([np.asarray(a) for a in arrays], axis=axis)
+
     return TrainState(
         task=first.task,
         agent=first.agent,
         seeds=tuple(seed for s in states for seed in s.seeds),
         episode=first.episode,
-        params=Params(*(np.concatenate(ws) for ws in zip(*(map(np.asarray, s.params) for s in states)))),
-        rms=Params(*(np.concatenate(ws) for ws in zip(*(map(np.asarray, s.rms) for s in states)))),
-        good_state=np.concatenate([s.good_state for s in states]),
+        params=Params(*(concatenate(ws) for ws in zip(*(s.params for s in states)))),
+        rms=Params(*(concatenate(ws) for ws in zip(*(s.rms for s in states)))),
+        good_state=concatenate([s.good_state for s in states]),
+        recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
     )
 
 
-def latest_state(task, agent, seeds, out):
-    """Resume point: the newest episode checkpointed for every seed under `out`, else a fresh state."""
-    per_seed = [
-        {int(p.rsplit("-", 1)[1]) for p in _existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds
-    ]
-    common = set.intersection(*per_seed) if per_seed else set()
-    if not common:
+def _differences(found, asked):
+    return ", ".join(
+        f"{f.name}={getattr(found, f.name)!r} (asked {getattr(asked, f.name)!r})"
+        for f in dataclasses.fields(found)
+        if getattr(found, f.name) != getattr(asked, f.name)
+    )
+
+
+def latest_state(task, agent, seeds, out, overwrite=False, log=print):
+    """Resume point: the newest intact checkpoint of every seed under `out`, else a fresh state.
+
+    A corrupted checkpoint is reported and skipped for the one before it. Checkpoints of other
+    seeds, another task or another network stop with ValueError instead of mixing runs; with
+    `overwrite`, the run under `out` (checkpoints and TensorBoard runs) is deleted instead.
+    """
+    model_dirs = glob.glob(os.path.join(out, "model_*"))
+    if overwrite:
+        for path in model_dirs + glob.glob(os.path.join(out, "train_*")):
+            shutil.rmtree(path)
         return init_state(task, agent, seeds)
-    state = stack_states([load_model(checkpoint_path(out, s, max(common))) for s in seeds])
-    if (state.task, state.agent) != (task, agent):
+    found = sorted(int(d.rsplit("_", 1)[1]) for d in model_dirs if d.rsplit("_", 1)[1].isdigit() and _existing_checkpoints(d))
+    if found and found != sorted(seeds):
         raise ValueError(
-            f"the checkpoints under {out!r} were trained with task {state.task} and agent {state.agent}, "
-            f"not task {task} and agent {agent}: choose another --out"
+            f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "
+            "ask for the same seeds, choose another --out, or pass --overwrite"
         )
-    return state
+    per_seed = [{int(p.rsplit("-", 1)[1]) for p in _existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
+    for episode in sorted(set.intersection(*per_seed), reverse=True):
+        try:
+            state = stack_states([load_model(checkpoint_path(out, s, episode)) for s in seeds])
+        except (CorruptCheckpointError, FileNotFoundError) as error:
+            log(f"{error}; falling back to the checkpoint before it")
+            continue
+        for name, found_config, asked in (("task", state.task, task), ("agent", state.agent, agent)):
+            if found_config != asked:
+                raise ValueError(
+                    f"the checkpoints under {out} have another {name}: {_differences(found_config, asked)}; "
+                    "choose another --out, or pass --overwrite"
+                )
+        return state
+    return init_state(task, agent, seeds)
 
 
 def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:
@@ -601,6 +818,18 @@ def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:
     if state.episode:
         print(f"resuming from episode {state.episode} in {out}")
     return train(state, episodes - state.episode, out=out, **options)
+
+
+def check_writable(out):
+    """Create `out` if needed and prove a file can be written there; OSError naming it if not."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise OSError(f"--out {out!r} is not writable: {error.strerror or error}") from error
 
 
 # ---------------------------------------------------------------- command line
@@ -637,6 +866,16 @@ def positive_int(text):
     return value
 
 
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number > 0")
+    return value
+
+
 def build_parser():
     parser = _Parser(prog="a2c_lstm.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -648,6 +887,11 @@ def build_parser():
     train_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
     train_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
     train_cmd.add_argument("--hidden", type=positive_int, default=AgentConfig.hidden, help="LSTM units")
+    train_cmd.add_argument("--learning-rate", type=positive_float, default=AgentConfig.learning_rate, help="RMSProp learning rate")
+    train_cmd.add_argument("--entropy-weight", type=positive_float, default=AgentConfig.entropy_weight, help="entropy bonus weight")
+    train_cmd.add_argument(
+        "--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh"
+    )
     eval_cmd = commands.add_parser("evaluate", help="test trained checkpoints with frozen weights")
     eval_cmd.add_argument("--model", nargs="+", required=True, help="checkpoint folders, e.g. .../model_0/model-20000")
     eval_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
@@ -659,12 +903,19 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":
-        agent = AgentConfig(hidden=args.hidden)
+        agent = AgentConfig(hidden=args.hidden, learning_rate=args.learning_rate, entropy_weight=args.entropy_weight)
         try:
-            state = latest_state(env.preset(args.task), agent, args.seeds, args.out)
-        except (ValueError, FileNotFoundError) as error:
+            check_writable(args.out)
+            state = latest_state(env.preset(args.task), agent, args.seeds, args.out, args.overwrite)
+        except (ValueError, OSError) as error:
             parser.error(str(error))
-        train_to(state, args.episodes, args.out, save_every=args.save_every, log_every=args.log_every)
+        try:
+            train_to(state, args.episodes, args.out, save_every=args.save_every, log_every=args.log_every)
+        except TrainingInterrupted as stop:
+            print(f"\ninterrupted: {stop}", file=sys.stderr)
+            sys.exit(128 + stop.signum)
+        except OSError as error:
+            sys.exit(f"a2c_lstm.py: error: {error}")
     else:
         try:
             state = stack_states([load_model(p) for p in args.model])

@@ -228,6 +228,7 @@ def test_stay_probabilities_match_a_direct_count():
         (["train", "--task", "arxiv", "--episodes", "10", "--seeds", "a"], "invalid seeds 'a'"),
         (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint at"),
         (["evaluate", "--model", "x", "--episodes", "-3"], "invalid value '-3'"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--learning-rate", "0"], "invalid value '0': expected a number > 0"),
     ],
 )
 def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, reason):
@@ -247,5 +248,6 @@ def test_help_documents_every_flag(capsys):
     with pytest.raises(SystemExit):
         a2c.main(["train", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden"):
+    for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden", "--overwrite",
+                 "--learning-rate", "--entropy-weight"):
         assert flag in text

@@ -1,0 +1,248 @@
+"""Reliability: resume after SIGKILL/SIGINT/SIGTERM equals an uninterrupted run, corrupt checkpoints
+fall back, mismatched runs stop, TF1 checkpoints load, runs are deterministic, faults are clear."""
+
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import a2c_lstm as a2c
+import two_step_env as env
+from helper import read_scalars
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EPISODES, SAVE_EVERY, LOG_EVERY = 600, 100, 50
+
+
+def command(out, episodes=EPISODES, *extra):
+    return [sys.executable, os.path.join(ROOT, "a2c_lstm.py"), "train", "--task", "arxiv", "--seeds", "0-1",
+            "--episodes", str(episodes), "--save-every", str(SAVE_EVERY), "--log-every", str(LOG_EVERY),
+            "--out", str(out), *extra]
+
+
+def run(out, episodes=EPISODES, *extra, **options):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(command(out, episodes, *extra), capture_output=True, text=True, env=environment, **options)
+
+
+def start(out):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+
+
+def wait_for(path, process, timeout=120):
+    deadline = time.time() + timeout
+    while not os.path.isdir(path):
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def digests(out, episode=EPISODES):
+    """SHA-256 of every file of every seed's checkpoint at `episode` (from its manifest)."""
+    return {s: json.load(open(out / f"model_{s}" / f"model-{episode}" / "config.json"))["files"] for s in (0, 1)}
+
+
+def scalars(out):
+    """Every TensorBoard point of both seeds, as (seed, tag, step, value), in file order."""
+    points = []
+    for seed in (0, 1):
+        run_dir = str(out / f"train_{seed}")
+        for tag in list(a2c.TENSORBOARD_TAGS) + ["Perf/Length"] + [f"Stay/{c}" for c in a2c.STAY_CELLS]:
+            steps, values = read_scalars(run_dir, tag)
+            points += [(seed, tag, int(s), float(v)) for s, v in zip(steps, values)]
+    return points
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    finished = run(out)
+    assert finished.returncode == 0, finished.stderr
+    return out
+
+
+def assert_same_run(out, reference):
+    assert digests(out) == digests(reference)
+    points = scalars(out)
+    assert points == scalars(reference)
+    keys = [(seed, tag, step) for seed, tag, step, _ in points]
+    assert len(keys) == len(set(keys)), "duplicated TensorBoard points"
+    assert {step for _, tag, step, _ in points if tag == "Perf/Reward"} == set(range(10, EPISODES + 1, 10))
+
+
+def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path, uninterrupted):
+    process = start(tmp_path)
+    wait_for(tmp_path / "model_1" / f"model-{SAVE_EVERY}", process)
+    time.sleep(random.Random(0).uniform(0.0, 1.0))  # somewhere after the first checkpoint
+    process.kill()
+    process.wait()
+    resumed = run(tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from episode" in resumed.stdout
+    assert_same_run(tmp_path, uninterrupted)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupted, signum):
+    process = start(tmp_path)
+    wait_for(tmp_path / "model_1" / f"model-{SAVE_EVERY}", process)
+    time.sleep(0.3)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, err
+    name = signal.Signals(signum).name
+    assert f"interrupted: {name} at episode" in err
+    stopped_at = int(err.split(f"{name} at episode ")[1].split(";")[0])
+    assert os.path.isdir(tmp_path / "model_0" / f"model-{stopped_at}")
+    assert a2c.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
+    resumed = run(tmp_path)
+    assert resumed.returncode == 0 and f"resuming from episode {stopped_at}" in resumed.stdout
+    assert_same_run(tmp_path, uninterrupted)
+
+
+def test_rerunning_a_finished_run_does_nothing(uninterrupted):
+    before = scalars(uninterrupted)
+    again = run(uninterrupted)
+    assert again.returncode == 0 and "already trained for 600 episodes; nothing to do" in again.stdout
+    assert scalars(uninterrupted) == before
+
+
+def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
+    task, agent = env.preset("arxiv"), a2c.AgentConfig()
+    a2c.train(a2c.init_state(task, agent, [0, 1]), 40, out=str(tmp_path), save_every=20, progress=False)
+    data = tmp_path / "model_1" / "model-40" / "ckpt.data-00000-of-00001"
+    corrupted = bytearray(data.read_bytes())
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    data.write_bytes(bytes(corrupted))
+    messages = []
+    state = a2c.latest_state(task, agent, [0, 1], str(tmp_path), log=messages.append)
+    assert state.episode == 20
+    assert len(messages) == 1 and str(data) in messages[0] and "corrupted" in messages[0]
+    with pytest.raises(a2c.CorruptCheckpointError, match="ckpt.data-00000-of-00001 is corrupted"):
+        a2c.load_model(data.parent)
+    # resuming from 20 rewrites episode 40 exactly as it was before the corruption
+    fresh = a2c.train(a2c.init_state(task, agent, [0, 1]), 40, progress=False)
+    resumed = a2c.train_to(state, 40, str(tmp_path), save_every=20, progress=False)
+    for f, r in zip(fresh.params + fresh.rms, resumed.params + resumed.rms):
+        np.testing.assert_array_equal(f, r)
+    a2c.load_model(data.parent)
+
+
+def test_truncated_checkpoint_is_detected(tmp_path):
+    a2c.train(a2c.init_state(env.preset("arxiv"), a2c.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
+    index = tmp_path / "model_0" / "model-10" / "ckpt.index"
+    index.write_bytes(index.read_bytes()[:20])
+    with pytest.raises(a2c.CorruptCheckpointError, match=f"{index} is corrupted"):
+        a2c.load_model(index.parent)
+
+
+def test_network_of_another_shape_names_the_variable(tmp_path):
+    a2c.train(a2c.init_state(env.preset("arxiv"), a2c.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match=r"variable kernel has shape \[55, 192\], but a network with hidden=64 expects \[71, 256\]"):
+        a2c.load_model(tmp_path / "model_0" / "model-10", agent=a2c.AgentConfig(hidden=64))
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--task", "biorxiv-final"], "have another task: common_prob=0.75 (asked 0.8)"),
+        (["--hidden", "32"], "have another agent: hidden=48 (asked 32)"),
+        (["--seeds", "0-2"], "holds checkpoints of seeds [0, 1], not of seeds [0, 1, 2]"),
+    ],
+)
+def test_arguments_contradicting_the_checkpoints_stop_unless_overwrite(tmp_path, capsys, extra, message):
+    base = ["train", "--task", "arxiv", "--seeds", "0-1", "--episodes", "20", "--out", str(tmp_path)]
+    a2c.main(base)
+    capsys.readouterr()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    changed = base[:-2] + extra + base[-2:]
+    for i, flag in enumerate(changed[:-len(extra) - 2]):  # the changed flag replaces the original one
+        if flag == extra[0]:
+            del changed[i : i + 2]
+            break
+    with pytest.raises(SystemExit) as stopped:
+        a2c.main(changed)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written or lost
+    a2c.main(changed + ["--overwrite"])
+    assert "nothing to do" not in capsys.readouterr().out
+
+
+def test_same_command_twice_gives_bit_identical_checkpoints_and_records(tmp_path):
+    records = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        a2c.main(["train", "--task", "arxiv", "--seeds", "0-1", "--episodes", "60", "--save-every", "30", "--out", str(out)])
+        model = out / "model_1" / "model-60"
+        a2c.main(["evaluate", "--model", str(model), "--episodes", "30", "--records", str(out / "records.npz")])
+        records.append(np.load(out / "records.npz"))
+    for episode in (30, 60):
+        assert digests(tmp_path / "first", episode) == digests(tmp_path / "second", episode)
+    for key in a2c.TRIAL_RECORDS:
+        np.testing.assert_array_equal(records[0][key], records[1][key])
+
+
+def test_out_that_is_not_writable_exits_2_and_writes_nothing(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as stopped:
+        a2c.main(["train", "--task", "arxiv", "--episodes", "20", "--out", str(blocker / "run")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--out '{blocker / 'run'}' is not writable" in err and len(err.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+def test_full_disk_stops_clearly_and_keeps_the_last_good_checkpoint(tmp_path):
+    first = run(tmp_path, 100)
+    assert first.returncode == 0, first.stderr
+    good = tmp_path / "model_0" / "model-100"
+    before = digests(tmp_path, 100)
+    size = os.path.getsize(good / "ckpt.data-00000-of-00001")
+
+    def small_disk():  # every file this process writes is capped below a checkpoint's size
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, size // 2))
+
+    failed = run(tmp_path, 200, preexec_fn=small_disk)
+    assert failed.returncode == 1
+    message = failed.stderr.strip().splitlines()[-1]
+    assert f"could not write checkpoint {tmp_path / 'model_0' / 'model-200'}" in message
+    assert f"the last complete checkpoint, {good}, is intact" in message
+    assert digests(tmp_path, 100) == before and a2c.load_model(good).episode == 100
+    assert not list(tmp_path.rglob("*.partial")) and not (tmp_path / "model_0" / "model-200").exists()
+
+
+def test_reference_tf1_checkpoint_loads_and_gives_the_same_policy_and_value(tmp_path):
+    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    made = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "make_tf1_checkpoint.py"), str(tmp_path)],
+                          capture_output=True, text=True, env=environment)
+    assert made.returncode == 0, made.stderr
+    expected = np.load(tmp_path / "expected.npz")
+    assert {"global/rnn/lstm_cell/kernel:0", "global/fully_connected_1/weights:0"} <= set(expected["names"])
+    for path in (tmp_path / "model-20000.cptk", tmp_path):  # the prefix, or its folder with a `checkpoint` file
+        state = a2c.load_model(path)
+        assert state.episode == 20000 and state.agent.hidden == 48
+        params = a2c._as_tensors(state.params)
+        h = c = tf.zeros([1, 48])
+        policies, values = [], []
+        for x in expected["inputs"]:
+            h, c = a2c.lstm_step(params, tf.constant(x[None]), h, c)
+            logits, value = a2c.heads(params, h)
+            policies.append(tf.nn.softmax(logits)[0].numpy())
+            values.append(value[0].numpy())
+        np.testing.assert_allclose(policies, expected["policy"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(values, expected["value"], rtol=1e-5, atol=1e-5)
+        records = a2c.evaluate(state, 3)
+        assert records["action"].shape == (1, 3, 100)
