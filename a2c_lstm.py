@@ -514,7 +514,7 @@ def _write_stay_probabilities(writers, window, step):
 def rewrite_events(run_dir, keep):
     """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds."""
     files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
-    events = [event for path in files for event in tf.compat.v1.train.summary_iterator(path)]
+    events = [tf.compat.v1.Event.FromString(record.numpy()) for path in files for record in tf.data.TFRecordDataset(path)]
     kept = [e for e in events if e.HasField("summary") and keep(e)]
     if not files or len(kept) == sum(e.HasField("summary") for e in events):
         return False
