@@ -113,7 +113,7 @@ def column_normalised(rng, shape, std):
     return weights * (std / np.sqrt(np.square(weights).sum(axis=0, keepdims=True)))
 
 
-def init_seed(task: env.TaskConfig, agent: AgentConfig, seed: int):
+def init_seed(agent: AgentConfig, seed: int):
     """One seed's weights (Glorot-uniform LSTM kernel, zero bias, column-normalised heads) and good state."""
     rng = np.random.default_rng([seed, INIT_STREAM])
     fan_in, fan_out = env.OBS_SIZE + agent.hidden, 4 * agent.hidden
@@ -130,7 +130,7 @@ def init_seed(task: env.TaskConfig, agent: AgentConfig, seed: int):
 def init_state(task: env.TaskConfig, agent: AgentConfig, seeds) -> TrainState:
     """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
     seeds = tuple(int(s) for s in seeds)
-    inits = [init_seed(task, agent, s) for s in seeds]
+    inits = [init_seed(agent, s) for s in seeds]
     params = Params(*(np.stack(ws) for ws in zip(*(p for p, _ in inits))))
     return TrainState(
         task=task,
@@ -224,20 +224,18 @@ def rollout(task: env.TaskConfig, params: Params, good_state, uniforms):
         u = uniforms[:, n]
         good = env.swap_good_state(task, good, u[:, 0], n)
         counter = 2 * n
-        if per_trial == 2:  # one LSTM step at S1 (no reward yet), one at the reached state
-            x = agent_input(tf.fill([n_seeds], env.S1), prev_reward, prev_action, counter)
-            h, c, logits, value, action = act(x, h, c, u[:, 3])
-            reached, common = env.transition(task, action, u[:, 1])
-            reward = env.draw_reward(task, reached, good, u[:, 2])
+        # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
+        # state reached in the previous trial; both arrive here as prev_state
+        x = agent_input(prev_state, prev_reward, prev_action, counter)
+        h, c, logits, value, action = act(x, h, c, u[:, 3])
+        reached, common = env.transition(task, action, u[:, 1])
+        reward = env.draw_reward(task, reached, good, u[:, 2])
+        if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
             x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1)
             h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
             written = [(logits, value, action, tf.zeros_like(reward)), (logits2, value2, action2, reward)]
             next_state, last_action = tf.fill([n_seeds], env.S1), action2
-        else:  # "two steps in one": the input shows the previous trial's reached state
-            x = agent_input(prev_state, prev_reward, prev_action, counter)
-            h, c, logits, value, action = act(x, h, c, u[:, 3])
-            reached, common = env.transition(task, action, u[:, 1])
-            reward = env.draw_reward(task, reached, good, u[:, 2])
+        else:
             written = [(logits, value, action, reward)]
             next_state, last_action = reached, action
         for k, values in enumerate(written):
