@@ -923,9 +923,10 @@ def main(argv=None):
         if args.records:
             np.savez_compressed(args.records, **records)
         probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
+        rewards = records["reward"].sum(-1).mean(-1)
         print("seed  reward/episode  " + "  ".join(STAY_CELLS))
-        for seed, reward, p in zip(state.seeds, records["reward"].sum(-1).mean(-1), probs):
-            print(f"{seed:4d}  {reward:14.1f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
+        for seed, reward, p in zip(list(state.seeds) + ["mean"], list(rewards) + [rewards.mean()], list(probs) + [np.nanmean(probs, 0)]):
+            print(f"{seed:>4}  {reward:14.2f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
 
 
 if __name__ == "__main__":

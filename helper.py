@@ -41,6 +41,15 @@ def stay_probabilities(action, common, reward):
         return np.where(counts > 0, stays / np.maximum(counts, 1), np.nan), counts
 
 
+def stay_probabilities_by_trial(action, common, reward):
+    """Stay probabilities of each consecutive pair (trial n-1 -> n) separately, pooled over episodes.
+
+    Arrays are [..., episode, trial]; returns (probabilities, counts), each [..., trial - 1, 4].
+    """
+    pairs = [stay_probabilities(*(np.asarray(a)[..., n - 1 : n + 1] for a in (action, common, reward))) for n in range(1, np.shape(action)[-1])]
+    return np.stack([p for p, _ in pairs], axis=-2), np.stack([c for _, c in pairs], axis=-2)
+
+
 def stay_regression(action, common, reward):
     """Daw et al. 2011's logistic regression of stay on reward, transition and their product, per seed.
 
@@ -282,6 +291,24 @@ def simulate_policy(choice, config, episodes, seed=0, noise=0.1):
         rows.append(episode)
     table = np.array(rows, dtype=float)  # [episode, trial, field]
     return {k: table[None, :, :, i] for i, k in enumerate(("action", "state", "common", "reward"))}
+
+
+def stay_by_trial_figure(probs):
+    """Mean stay probability of each cell against the position of the pair in the episode. probs [seed, pair, 4]."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    styles = [(COMMON_COLOUR, "-"), (RARE_COLOUR, "-"), (COMMON_COLOUR, "--"), (RARE_COLOUR, "--")]
+    pairs = np.arange(1, probs.shape[-2] + 1)
+    for k, (colour, line) in enumerate(styles):
+        ax.plot(pairs, np.nanmean(probs[..., k], axis=0), line, color=colour, marker="o", label=STAY_CELLS[k])
+    ax.set_xlabel("trial n (stay = trial n repeats trial n-1's choice)")
+    ax.set_ylabel("stay probability")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def latest_checkpoints(out):

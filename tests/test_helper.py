@@ -56,3 +56,14 @@ def test_figures_draw():
     for fig in (helper.stay_figure(probs), helper.side_by_side_figure(probs, "biorxiv-final"), helper.task_diagram()):
         assert fig.axes
     assert helper.side_by_side_figure(probs, "arxiv").axes[0].get_ylim() == (0.0, 1.0)
+
+
+def test_stay_probabilities_by_trial_pool_each_pair_over_episodes():
+    r = records_of(helper.model_based_choice, episodes=20)
+    by_trial, counts = helper.stay_probabilities_by_trial(r["action"], r["common"], r["reward"])
+    assert by_trial.shape == (1, 99, 4) and counts.shape == (1, 99, 4)
+    assert np.all(counts.sum(axis=-1) == 20)  # one pair per episode at each position
+    pooled, pooled_counts = helper.stay_probabilities(r["action"], r["common"], r["reward"])
+    np.testing.assert_array_equal(counts.sum(axis=1), pooled_counts)
+    stays = np.nansum(by_trial * counts, axis=1)
+    np.testing.assert_allclose(stays / pooled_counts, pooled)
