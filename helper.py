@@ -192,8 +192,9 @@ def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     return fig
 
 
-def stay_gif(out, path, fps=4):
-    """A GIF of the mean stay-probability bars (dots: seeds) at every logged training point."""
+def stay_gif(out, path, fps=4, max_frames=100):
+    """A GIF of the stay-probability bars (dots: seeds) over training, one frame per logged point
+    (every k-th point when there are more than `max_frames`)."""
     import imageio.v2 as imageio
     import matplotlib.pyplot as plt
 
@@ -202,8 +203,10 @@ def stay_gif(out, path, fps=4):
     steps = curves[0][0][0]
     probs = np.array([[values for _, values in run] for run in curves])  # [seed, cell, point]
     frames = []
-    for point, step in enumerate(steps):
-        fig = stay_figure(probs[:, :, point], title=f"Training episodes {step - (steps[1] - steps[0] if len(steps) > 1 else step)}-{step}")
+    for point in range(0, len(steps), -(-len(steps) // max_frames)):
+        step = steps[point]
+        window = steps[0]  # points are logged every `log_every` episodes, the first at log_every
+        fig = stay_figure(probs[:, :, point], title=f"Training episodes {step - window + 1}-{step}")
         fig.axes[0].set_ylim(0.0, 1.0)
         fig.canvas.draw()
         frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
