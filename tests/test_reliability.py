@@ -81,10 +81,11 @@ def assert_same_run(out, reference):
 
 def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path, uninterrupted):
     process = start(tmp_path)
-    wait_for(tmp_path / "model_1" / f"model-{SAVE_EVERY}", process)
-    time.sleep(random.Random(0).uniform(0.0, 1.0))  # somewhere after the first checkpoint
+    after = random.Random(0).choice(range(SAVE_EVERY, EPISODES - SAVE_EVERY, SAVE_EVERY))
+    wait_for(tmp_path / "model_1" / f"model-{after}", process)  # then killed somewhere past that checkpoint
     process.kill()
     process.wait()
+    assert not (tmp_path / "model_0" / f"model-{EPISODES}").exists(), "the run finished before the kill"
     resumed = run(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from episode" in resumed.stdout
@@ -95,13 +96,13 @@ def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path, uninterrupted):
 def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupted, signum):
     process = start(tmp_path)
     wait_for(tmp_path / "model_1" / f"model-{SAVE_EVERY}", process)
-    time.sleep(0.3)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, err
     name = signal.Signals(signum).name
     assert f"interrupted: {name} at episode" in err
     stopped_at = int(err.split(f"{name} at episode ")[1].split(";")[0])
+    assert SAVE_EVERY < stopped_at < EPISODES and stopped_at % SAVE_EVERY != 0  # not a periodic checkpoint
     assert os.path.isdir(tmp_path / "model_0" / f"model-{stopped_at}")
     assert a2c.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
     resumed = run(tmp_path)
