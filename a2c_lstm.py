@@ -402,8 +402,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     def __init__(self, signum, state, paths):
         self.signum, self.state, self.paths = signum, state, paths
-        where = f"; checkpoint {paths[0] if len(paths) == 1 else os.path.dirname(os.path.dirname(paths[0]))}" if paths else ""
-        super().__init__(f"{signal.Signals(signum).name} at episode {state.episode}{where}; run the same command again to resume")
+        saved = f"; checkpoints written: {', '.join(paths)}; run the same command again to resume" if paths else ""
+        super().__init__(f"{signal.Signals(signum).name} at episode {state.episode}{saved}")
 
 
 @contextlib.contextmanager
