@@ -121,7 +121,7 @@ def _bars(ax, probs, title):
     ax.set_ylim(0.5, 1.0) if np.nanmin(probs) >= 0.5 else ax.set_ylim(0.0, 1.0)
     ax.set_ylabel("Stay probability")
     ax.set_title(title)
-    ax.legend(handles=[_patch(COMMON_COLOUR, "Common"), _patch(RARE_COLOUR, "Rare")], loc="lower center", ncol=2, fontsize=8)
+    ax.legend(handles=[_patch(COMMON_COLOUR, "Common"), _patch(RARE_COLOUR, "Rare")], loc="upper center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.08), frameon=False)
 
 
 def _patch(colour, label):
