@@ -458,14 +458,14 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
                 _write_scalars(writers, state.task, recent[-REWARD_LOG_EVERY:], done)
             if done % log_every == 0:
                 _write_stay_probabilities(writers, recent[-log_every:], done)
-            stop, paths = bool(stop_signals), []
-            if out and (stop or done % save_every == 0 or done == last):
+            stop = bool(stop_signals)
+            if stop or (out and (done % save_every == 0 or done == last)):
+                snapshot = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
                 for writer in writers:
                     writer.flush()
-                paths = save_checkpoints(_with_run(state, done, params, rms, good, _open_windows(recent, done, log_every)), out)
-            if stop:
-                stopped = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
-                raise TrainingInterrupted(stop_signals[0], stopped, paths)
+                paths = save_checkpoints(snapshot, out) if out else []
+                if stop:
+                    raise TrainingInterrupted(stop_signals[0], snapshot, paths)
     for writer in writers:
         writer.flush()
     return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
@@ -602,7 +602,7 @@ def save_checkpoints(state: TrainState, out):
             os.replace(partial, path)
         except (OSError, tf.errors.OpError) as error:
             shutil.rmtree(partial, ignore_errors=True)
-            complete = _existing_checkpoints(os.path.dirname(path))
+            complete = existing_checkpoints(os.path.dirname(path))
             reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
             raise OSError(
                 f"could not write checkpoint {path} ({reason}); "
@@ -612,7 +612,16 @@ def save_checkpoints(state: TrainState, out):
     return paths
 
 
-def _existing_checkpoints(parent):
+def latest_checkpoints(out):
+    """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
+    seed_dirs = sorted(glob.glob(os.path.join(out, "model_*")), key=lambda d: int(d.rsplit("_", 1)[1]))
+    paths = [found[-1] for found in map(existing_checkpoints, seed_dirs) if found]
+    if not paths:
+        raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
+    return paths
+
+
+def existing_checkpoints(parent):
     """Checkpoint folders `model-<episode>` under `parent`, oldest first."""
     if not os.path.isdir(parent):
         return []
@@ -657,7 +666,7 @@ def load_model(path, agent: AgentConfig = None, task: env.TaskConfig = None) -> 
     if tf1_prefix:
         return load_tf1_checkpoint(tf1_prefix, agent, task)
     parent = os.path.dirname(path)
-    found = _existing_checkpoints(parent)
+    found = existing_checkpoints(parent)
     raise FileNotFoundError(
         f"no checkpoint at {path!r}; checkpoints under {parent!r}: {', '.join(found) if found else 'none'}"
     )
@@ -785,13 +794,13 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print):
         for path in model_dirs + glob.glob(os.path.join(out, "train_*")):
             shutil.rmtree(path)
         return init_state(task, agent, seeds)
-    found = sorted(int(d.rsplit("_", 1)[1]) for d in model_dirs if d.rsplit("_", 1)[1].isdigit() and _existing_checkpoints(d))
+    found = sorted(int(d.rsplit("_", 1)[1]) for d in model_dirs if d.rsplit("_", 1)[1].isdigit() and existing_checkpoints(d))
     if found and found != sorted(seeds):
         raise ValueError(
             f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "
             "ask for the same seeds, choose another --out, or pass --overwrite"
         )
-    per_seed = [{int(p.rsplit("-", 1)[1]) for p in _existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
+    per_seed = [{int(p.rsplit("-", 1)[1]) for p in existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
     for episode in sorted(set.intersection(*per_seed), reverse=True):
         try:
             state = stack_states([load_model(checkpoint_path(out, s, episode)) for s in seeds])

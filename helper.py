@@ -166,6 +166,11 @@ def read_scalars(run_dir, tag):
     return np.array(steps), np.array(values)
 
 
+def seed_runs(out):
+    """The TensorBoard run folders `train_<seed>` under `out`, by seed."""
+    return sorted(glob.glob(os.path.join(out, "train_*")), key=lambda p: int(p.rsplit("_", 1)[1]))
+
+
 def smooth(values, weight=0.6):
     """TensorBoard's smoothing: a debiased exponential moving average with this weight."""
     smoothed, last, norm = [], 0.0, 0.0
@@ -181,7 +186,7 @@ def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for run in sorted(glob.glob(os.path.join(out, "train_*")), key=lambda p: int(p.rsplit("_", 1)[1])):
+    for run in seed_runs(out):
         steps, values = read_scalars(run, tag)
         ax.plot(steps, smooth(values, weight), label=f"seed {run.rsplit('_', 1)[1]}", lw=1)
     ax.set_xlabel("episode")
@@ -198,7 +203,7 @@ def stay_gif(out, path, fps=4, max_frames=100):
     import imageio.v2 as imageio
     import matplotlib.pyplot as plt
 
-    runs = sorted(glob.glob(os.path.join(out, "train_*")), key=lambda p: int(p.rsplit("_", 1)[1]))
+    runs = seed_runs(out)
     curves = [[read_scalars(run, f"Stay/{cell}") for cell in STAY_CELLS] for run in runs]
     steps = curves[0][0][0]
     probs = np.array([[values for _, values in run] for run in curves])  # [seed, cell, point]
@@ -314,18 +319,6 @@ def stay_by_trial_figure(probs):
     return fig
 
 
-def latest_checkpoints(out):
-    """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
-    paths = []
-    for seed_dir in sorted(glob.glob(os.path.join(out, "model_*")), key=lambda p: int(p.rsplit("_", 1)[1])):
-        episodes = [int(p.rsplit("-", 1)[1]) for p in glob.glob(os.path.join(seed_dir, "model-*")) if p.rsplit("-", 1)[1].isdigit()]
-        if episodes:
-            paths.append(os.path.join(seed_dir, f"model-{max(episodes)}"))
-    if not paths:
-        raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
-    return paths
-
-
 def main(argv=None):
     import a2c_lstm
 
@@ -333,7 +326,7 @@ def main(argv=None):
     parser.add_argument("out", help="a training folder, e.g. results/biorxiv/final")
     parser.add_argument("--episodes", type=a2c_lstm.positive_int, default=300, help="test episodes per seed")
     args = parser.parse_args(argv)
-    state = a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in latest_checkpoints(args.out)])
+    state = a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in a2c_lstm.latest_checkpoints(args.out)])
     records = a2c_lstm.evaluate(state, args.episodes)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     task_name = next(name for name, task in a2c_lstm.env.PRESETS.items() if task == state.task)
