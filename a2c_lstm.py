@@ -68,6 +68,7 @@ class AgentConfig:
     clip_norm: float = 999.0
     policy_init_std: float = 0.01
     value_init_std: float = 1.0
+    timestep_scale: float = 1.0  # the step counter input is t * timestep_scale; 1.0: the raw t of SPEC.md
 
     def __post_init__(self):
         if not (isinstance(self.hidden, int) and self.hidden > 0):
@@ -75,7 +76,7 @@ class AgentConfig:
         for name in ("gamma", "rmsprop_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value in [0, 1]")
-        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std"):
+        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std", "timestep_scale"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value > 0")
 
@@ -166,9 +167,10 @@ def heads(params: Params, h):
     return logits, value
 
 
-def agent_input(state, prev_reward, prev_action, step_counter):
-    """[S, 7]: one-hot state, previous reward, one-hot previous action (zeros at the start), counter."""
-    counter = tf.fill(tf.shape(prev_reward), tf.cast(step_counter, tf.float32))
+def agent_input(state, prev_reward, prev_action, step_counter, timestep_scale=1.0):
+    """[S, 7]: one-hot state, previous reward, one-hot previous action (zeros at the start), and
+    the step counter times `timestep_scale`."""
+    counter = tf.fill(tf.shape(prev_reward), tf.cast(step_counter, tf.float32) * timestep_scale)
     return tf.concat(
         [tf.one_hot(state, env.N_STATES), prev_reward[:, None], prev_action, counter[:, None]], axis=-1
     )
@@ -193,7 +195,7 @@ def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
     )
 
 
-def rollout(task: env.TaskConfig, params: Params, good_state, uniforms):
+def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms):
     """Run one episode for every seed. Differentiable in the logits and values.
 
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
@@ -226,12 +228,12 @@ def rollout(task: env.TaskConfig, params: Params, good_state, uniforms):
         counter = 2 * n
         # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
         # state reached in the previous trial; both arrive here as prev_state
-        x = agent_input(prev_state, prev_reward, prev_action, counter)
+        x = agent_input(prev_state, prev_reward, prev_action, counter, agent.timestep_scale)
         h, c, logits, value, action = act(x, h, c, u[:, 3])
         reached, common = env.transition(task, action, u[:, 1])
         reward = env.draw_reward(task, reached, good, u[:, 2])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
-            x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1)
+            x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
             h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
             written = [(logits, value, action, tf.zeros_like(reward)), (logits2, value2, action2, reward)]
             next_state, last_action = tf.fill([n_seeds], env.S1), action2
@@ -323,7 +325,7 @@ def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
         uniforms = episode_uniforms(task, seed_ids, episode)
         with tf.GradientTape() as tape:
             tape.watch(params)
-            steps, trials, good_state = rollout(task, params, good_state, uniforms)
+            steps, trials, good_state = rollout(task, agent, params, good_state, uniforms)
             total, value_loss, policy_loss, entropy = episode_losses(agent, steps)
             summed = tf.reduce_sum(total)  # seeds share no weights: d summed / d w_k = d total_k / d w_k
         grads = Params(*tape.gradient(summed, list(params)))
@@ -346,14 +348,14 @@ def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
 
 
 @functools.lru_cache(maxsize=None)
-def make_evaluate_episodes(task: env.TaskConfig, n_episodes: int):
+def make_evaluate_episodes(task: env.TaskConfig, agent: AgentConfig, n_episodes: int):
     """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S]."""
 
     @tf.function(jit_compile=True)
     def evaluate_episodes(params, good_state, seed_ids):
         def body(e, good, arrays):
             uniforms = episode_uniforms(task, seed_ids, EVAL_STREAM + tf.cast(e, tf.int64))
-            _, trials, good = rollout(task, params, good, uniforms)
+            _, trials, good = rollout(task, agent, params, good, uniforms)
             return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
 
         arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in TRIAL_RECORDS.items()}
@@ -545,7 +547,7 @@ def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None
     """
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
-    evaluate_episodes = make_evaluate_episodes(task or state.task, episodes)
+    evaluate_episodes = make_evaluate_episodes(task or state.task, state.agent, episodes)
     params, _, good, seed_ids = _as_run(state)
     records = evaluate_episodes(params, good, seed_ids)
     return {k: np.moveaxis(v.numpy(), -1, 0)[: len(state.seeds)] for k, v in records.items()}
@@ -897,6 +899,9 @@ def build_parser():
     train_cmd.add_argument("--learning-rate", type=positive_float, default=AgentConfig.learning_rate, help="RMSProp learning rate")
     train_cmd.add_argument("--entropy-weight", type=positive_float, default=AgentConfig.entropy_weight, help="entropy bonus weight")
     train_cmd.add_argument(
+        "--timestep-scale", type=positive_float, default=AgentConfig.timestep_scale, help="the step counter input is t times this"
+    )
+    train_cmd.add_argument(
         "--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh"
     )
     eval_cmd = commands.add_parser("evaluate", help="test trained checkpoints with frozen weights")
@@ -910,7 +915,12 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":
-        agent = AgentConfig(hidden=args.hidden, learning_rate=args.learning_rate, entropy_weight=args.entropy_weight)
+        agent = AgentConfig(
+            hidden=args.hidden,
+            learning_rate=args.learning_rate,
+            entropy_weight=args.entropy_weight,
+            timestep_scale=args.timestep_scale,
+        )
         try:
             check_writable(args.out)
             state = latest_state(env.preset(args.task), agent, args.seeds, args.out, args.overwrite)

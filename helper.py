@@ -319,6 +319,20 @@ def stay_by_trial_figure(probs):
     return fig
 
 
+def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
+    """Stay probabilities [checkpoint, seed, cell] of every seed's checkpoints `model-<e>` under
+    `out` for e in `episodes`, each tested for `test_episodes` episodes with frozen weights."""
+    import a2c_lstm
+
+    seeds = [int(p.rsplit("_", 1)[1]) for p in sorted(glob.glob(os.path.join(out, "model_*")))]
+    probs = []
+    for episode in episodes:
+        paths = [a2c_lstm.checkpoint_path(out, seed, episode) for seed in sorted(seeds)]
+        records = a2c_lstm.evaluate(a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in paths]), test_episodes)
+        probs.append(stay_probabilities(records["action"], records["common"], records["reward"])[0])
+    return np.array(probs)
+
+
 def main(argv=None):
     import a2c_lstm
 

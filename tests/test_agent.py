@@ -90,7 +90,7 @@ def test_compiled_update_equals_eager_uncompiled_update(task):
     uniforms = tf.function(a2c.episode_uniforms, jit_compile=True)(task, seeds, episode)
     with tf.GradientTape() as tape:
         tape.watch(params)
-        steps, _, _ = a2c.rollout(task, params, good, uniforms)
+        steps, _, _ = a2c.rollout(task, AGENT, params, good, uniforms)
         total = tf.reduce_sum(a2c.episode_losses(AGENT, steps)[0])
     grads = a2c.Params(*tape.gradient(total, list(params)))
     eager_params, eager_rms, _ = a2c.rmsprop_update(AGENT, params, rms, grads)
@@ -114,7 +114,7 @@ def test_gradient_of_value_loss_matches_finite_differences():
 
     def loss(value_weights):
         p = params._replace(value=value_weights)
-        steps, _, _ = a2c.rollout(task, a2c._as_tensors(p), tf.constant([env.S2]), uniforms)
+        steps, _, _ = a2c.rollout(task, AGENT, a2c._as_tensors(p), tf.constant([env.S2]), uniforms)
         return tf.reduce_sum(a2c.episode_losses(AGENT, steps)[1])  # value loss only
 
     w = tf.constant(params.value.astype(np.float64).astype(np.float32))
@@ -165,12 +165,27 @@ def test_evaluate_records_shapes_and_frozen_weights():
     np.testing.assert_array_equal(records["action"], again["action"])
 
 
+def test_timestep_scale_scales_only_the_counter_input():
+    state, reward, action = tf.constant([0, 2]), tf.constant([1.0, 0.0]), tf.one_hot([1, 0], env.N_ACTIONS)
+    raw = a2c.agent_input(state, reward, action, 150).numpy()
+    scaled = a2c.agent_input(state, reward, action, 150, timestep_scale=0.005).numpy()
+    np.testing.assert_array_equal(raw[:, :-1], scaled[:, :-1])
+    np.testing.assert_array_equal(raw[:, -1], [150.0, 150.0])
+    np.testing.assert_allclose(scaled[:, -1], [0.75, 0.75], rtol=1e-6)
+
+
+@pytest.mark.parametrize("field, value", [("timestep_scale", 0.0), ("learning_rate", -1e-3), ("hidden", 0)])
+def test_invalid_agent_config_names_field_and_value(field, value):
+    with pytest.raises(ValueError, match=f"AgentConfig.{field}={value!r}: expected"):
+        a2c.AgentConfig(**{field: value})
+
+
 def test_checkpoint_round_trip_and_reference_layout(tmp_path):
-    task = TINY
-    state = a2c.train(a2c.init_state(task, AGENT, [2, 3]), 30, out=str(tmp_path), save_every=20, progress=False)
+    task, agent = TINY, a2c.AgentConfig(timestep_scale=0.25)  # a non-default agent must come back as saved
+    state = a2c.train(a2c.init_state(task, agent, [2, 3]), 30, out=str(tmp_path), save_every=20, progress=False)
     assert os.path.isdir(tmp_path / "model_3" / "model-20") and os.path.isdir(tmp_path / "model_3" / "model-30")
     loaded = a2c.load_model(tmp_path / "model_3" / "model-30")
-    assert loaded.seeds == (3,) and loaded.episode == 30 and loaded.task == task and loaded.agent == AGENT
+    assert loaded.seeds == (3,) and loaded.episode == 30 and loaded.task == task and loaded.agent == agent
     for name, original, restored in zip(a2c.Params._fields, state.params + state.rms, loaded.params + loaded.rms):
         np.testing.assert_array_equal(np.asarray(original)[1], restored[0], err_msg=name)
     a, b = a2c.evaluate(state, 10), a2c.evaluate(loaded, 10)
@@ -229,6 +244,7 @@ def test_stay_probabilities_match_a_direct_count():
         (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint at"),
         (["evaluate", "--model", "x", "--episodes", "-3"], "invalid value '-3'"),
         (["train", "--task", "arxiv", "--episodes", "10", "--learning-rate", "0"], "invalid value '0': expected a number > 0"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--timestep-scale", "-1"], "invalid value '-1': expected a number > 0"),
     ],
 )
 def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, reason):
@@ -249,5 +265,5 @@ def test_help_documents_every_flag(capsys):
         a2c.main(["train", "--help"])
     text = capsys.readouterr().out
     for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden", "--overwrite",
-                 "--learning-rate", "--entropy-weight"):
+                 "--learning-rate", "--entropy-weight", "--timestep-scale"):
         assert flag in text

@@ -157,6 +157,7 @@ def test_network_of_another_shape_names_the_variable(tmp_path):
     [
         (["--task", "biorxiv-final"], "have another task: common_prob=0.75 (asked 0.8)"),
         (["--hidden", "32"], "have another agent: hidden=48 (asked 32)"),
+        (["--timestep-scale", "0.005"], "have another agent: timestep_scale=1.0 (asked 0.005)"),
         (["--seeds", "0-2"], "holds checkpoints of seeds [0, 1], not of seeds [0, 1, 2]"),
     ],
 )
