@@ -79,14 +79,31 @@ def stay_regression(action, common, reward):
 
 def stay_table(probs, seeds, task_name):
     """A pandas table: each seed's stay probabilities, their mean, the paper's and the reference's."""
-    import pandas as pd
-
     rows = {f"seed {s}": p for s, p in zip(seeds, probs)}
     rows["mean over seeds"] = np.nanmean(probs, axis=0)
+    return _with_targets(rows, task_name)
+
+
+def means_table(runs, task_name):
+    """A pandas table: the mean over seeds of each run's stay probabilities ({name: probs [seed, cell]}),
+    the paper's and the reference's."""
+    return _with_targets({name: np.nanmean(probs, axis=0) for name, probs in runs.items()}, task_name)
+
+
+def _with_targets(rows, task_name):
+    import pandas as pd
+
+    rows = dict(rows)
     rows[PAPER[task_name][0]] = PAPER[task_name][1]
     if task_name in REFERENCE_TF1:
         rows["reference TF1 reproduction"] = REFERENCE_TF1[task_name]
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(STAY_CELLS)).round(3)
+
+
+def closer_than_reference(probs, task_name):
+    """[cell]: whether the mean over seeds of probs [seed, cell] is closer to the paper than the reference's."""
+    paper, reference = np.array(PAPER[task_name][1]), np.array(REFERENCE_TF1[task_name])
+    return np.abs(np.nanmean(probs, axis=0) - paper) < np.abs(reference - paper)
 
 
 def regression_table(fits, seeds):
@@ -100,9 +117,27 @@ def regression_table(fits, seeds):
     return pd.DataFrame(rows).set_index(["seed", "term"]).round(3)
 
 
-def final_rewards(out, seeds, last=500, every=10):
-    """Each seed's mean reward per episode over its last `last` training episodes, from TensorBoard."""
-    return np.array([read_scalars(os.path.join(out, f"train_{s}"), "Perf/Reward")[1][-last // every :].mean() for s in seeds])
+def final_rewards(out, seeds, last=500):
+    """Each seed's mean reward per episode over its last `last` training episodes: the mean of the
+    `Perf/Reward` points (each a mean over 10 episodes) logged in them. In event files thinned
+    after training, the points kept are a sample of those episodes."""
+    means = []
+    for seed in seeds:
+        steps, values = read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward")
+        means.append(values[steps > steps[-1] - last].mean())
+    return np.array(means)
+
+
+def learning_onsets(out, seeds, threshold=55.0, window=500):
+    """Each seed's first episode at which its mean `Perf/Reward` over the preceding `window`
+    episodes exceeds `threshold` (chance is half the trials), or NaN if it never does."""
+    onsets = []
+    for seed in seeds:
+        steps, values = read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward")
+        means = np.array([values[(steps > s - window) & (steps <= s)].mean() for s in steps])
+        above = steps[(steps >= window) & (means > threshold)]
+        onsets.append(above[0] if len(above) else np.nan)
+    return np.array(onsets, dtype=float)
 
 
 # ---------------------------------------------------------------- figures
@@ -331,6 +366,31 @@ def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
         records = a2c_lstm.evaluate(a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in paths]), test_episodes)
         probs.append(stay_probabilities(records["action"], records["common"], records["reward"])[0])
     return np.array(probs)
+
+
+def checkpoint_spread(probs):
+    """[cell]: how far one seed's stay probability moves between checkpoints, as the standard
+    deviation over checkpoints pooled over seeds. probs [checkpoint, seed, cell]."""
+    return np.sqrt(np.nanmean(np.nanvar(probs, axis=0, ddof=1), axis=0))
+
+
+def checkpoint_stay_figure(scans, episodes, cell=2):
+    """One panel per run: each seed's stay probability in `cell` (a `STAY_CELLS` index) at each
+    checkpoint, and the mean over seeds. scans: {run name: probs [checkpoint, seed, cell]}."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(scans), figsize=(4.5 * len(scans), 3.8), sharey=True, squeeze=False)
+    for ax, (name, probs) in zip(axes[0], scans.items()):
+        ax.plot(episodes, probs[:, :, cell], color="0.6", lw=1, marker=".")
+        ax.plot(episodes, np.nanmean(probs[:, :, cell], axis=1), color="k", lw=2.5, label="mean over seeds")
+        ax.set_title(f"{name}\nspread between checkpoints {checkpoint_spread(probs)[cell]:.3f}", fontsize=10)
+        ax.set_xticks(episodes, [f"{e / 1000:g}k" for e in episodes])
+        ax.set_xlabel("checkpoint (episodes trained)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(f"stay probability, {STAY_CELLS[cell]}")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def main(argv=None):

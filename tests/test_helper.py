@@ -67,3 +67,57 @@ def test_stay_probabilities_by_trial_pool_each_pair_over_episodes():
     np.testing.assert_array_equal(counts.sum(axis=1), pooled_counts)
     stays = np.nansum(by_trial * counts, axis=1)
     np.testing.assert_allclose(stays / pooled_counts, pooled)
+
+
+def test_checkpoint_spread_pools_each_seeds_variance_over_checkpoints():
+    probs = np.zeros((2, 2, 4))  # [checkpoint, seed, cell]
+    probs[:, 0, 2] = [0.5, 0.7]  # seed 0 moves: variance 0.02
+    probs[:, 1, 2] = [0.6, 0.6]  # seed 1 stays: variance 0
+    np.testing.assert_allclose(helper.checkpoint_spread(probs), [0.0, 0.0, 0.1, 0.0])
+    assert helper.checkpoint_stay_figure({"a": probs, "b": probs}, [1000, 2000]).axes
+
+
+def test_checkpoint_stay_probabilities_evaluate_each_checkpoint(tmp_path):
+    import a2c_lstm
+
+    task = env.TaskConfig(trials_per_episode=6, steps_per_trial=1)
+    a2c_lstm.train(a2c_lstm.init_state(task, a2c_lstm.AgentConfig(), [0, 1]), 20, out=str(tmp_path), save_every=10, progress=False)
+    probs = helper.checkpoint_stay_probabilities(str(tmp_path), [10, 20], test_episodes=30)
+    assert probs.shape == (2, 2, 4)
+    for k, episode in enumerate([10, 20]):
+        paths = [a2c_lstm.checkpoint_path(str(tmp_path), s, episode) for s in (0, 1)]
+        r = a2c_lstm.evaluate(a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in paths]), 30)
+        np.testing.assert_array_equal(probs[k], helper.stay_probabilities(r["action"], r["common"], r["reward"])[0])
+
+
+def write_rewards(run_dir, steps, reward_of_step):
+    import tensorflow as tf
+
+    with tf.summary.create_file_writer(str(run_dir)).as_default():
+        for step in steps:
+            tf.summary.scalar("Perf/Reward", float(reward_of_step(step)), step=step)
+
+
+def test_final_rewards_average_the_points_logged_in_the_last_episodes(tmp_path):
+    for seed, every in ((0, 10), (1, 100)):  # seed 1's event file thinned to every 100 episodes
+        write_rewards(tmp_path / f"train_{seed}", range(every, 1001, every), lambda step: step)
+    np.testing.assert_allclose(helper.final_rewards(str(tmp_path), [0, 1], last=100), [955.0, 1000.0])
+    np.testing.assert_allclose(helper.final_rewards(str(tmp_path), [0, 1], last=300), [855.0, 900.0])
+
+
+def test_learning_onset_is_the_first_window_whose_mean_passes_the_threshold(tmp_path):
+    write_rewards(tmp_path / "train_0", range(10, 2001, 10), lambda step: 50.0 if step <= 1000 else 60.0)
+    write_rewards(tmp_path / "train_1", range(10, 2001, 10), lambda step: 50.0)
+    # window 100 ending at 1060: 960-1000 at 50 and 1010-1060 at 60, mean 56 (at 1050 it is exactly 55)
+    onsets = helper.learning_onsets(str(tmp_path), [0, 1], threshold=55.0, window=100)
+    np.testing.assert_array_equal(onsets[:1], [1060.0])
+    assert np.isnan(onsets[1])
+
+
+def test_closer_than_reference_compares_distances_to_the_paper_cell_by_cell():
+    # paper 0.99 / 0.63 / 0.62 / 0.99, reference 0.94 / 0.71 / 0.59 / 0.95
+    probs = np.array([[0.98, 0.70, 0.565, 0.90], [1.0, 0.70, 0.565, 0.90]])  # mean 0.99 / 0.70 / 0.565 / 0.90
+    np.testing.assert_array_equal(helper.closer_than_reference(probs, "biorxiv-final"), [True, True, False, False])
+    table = helper.means_table({"run a": probs, "run b": probs[:1]}, "biorxiv-final")
+    assert list(table.index) == ["run a", "run b", "Wang et al. 2018 (Sim. 4)", "reference TF1 reproduction"]
+    np.testing.assert_allclose(table.loc["run a"], [0.99, 0.70, 0.565, 0.90])

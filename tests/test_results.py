@@ -1,4 +1,4 @@
-"""The shipped runs are what the README says: 8 intact checkpoints per run and TensorBoard runs with the reference tags."""
+"""The shipped runs are what the README says: 8 intact checkpoints per run, of the agent said, and TensorBoard runs with the reference tags."""
 
 import os
 
@@ -9,18 +9,23 @@ import two_step_env as env
 from helper import read_scalars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUNS = [("results/biorxiv/final", "biorxiv-final", (20000, 40000)), ("results/arxiv", "arxiv", (40000, 80000, 150000)),
-        ("results/biorxiv/first-try", "biorxiv-first-try", (60000,))]
+SCAN = (20000, 36000, 37000, 38000, 39000, 40000)
+RUNS = [
+    ("results/biorxiv/final", "biorxiv-final", a2c.AgentConfig(timestep_scale=0.005), SCAN),
+    ("results/biorxiv/final-raw-timestep", "biorxiv-final", a2c.AgentConfig(), SCAN),
+    ("results/arxiv", "arxiv", a2c.AgentConfig(), (40000, 80000, 150000)),
+    ("results/biorxiv/first-try", "biorxiv-first-try", a2c.AgentConfig(), (60000,)),
+]
 REFERENCE_TAGS = ["Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss", "Losses/Policy Loss",
                   "Losses/Entropy", "Losses/Grad Norm", "Losses/Var Norm"]
 
 
-@pytest.mark.parametrize("run, task, episodes", RUNS)
-def test_shipped_checkpoints_are_intact_and_of_their_task(run, task, episodes):
+@pytest.mark.parametrize("run, task, agent, episodes", RUNS)
+def test_shipped_checkpoints_are_intact_and_of_their_task(run, task, agent, episodes):
     for seed in range(8):
         for episode in episodes:
             state = a2c.load_model(os.path.join(ROOT, run, f"model_{seed}", f"model-{episode}"))  # verifies SHA-256
-            assert state.task == env.preset(task) and state.agent == a2c.AgentConfig() and state.episode == episode
+            assert state.task == env.preset(task) and state.agent == agent and state.episode == episode
 
 
 def test_tensorboard_on_biorxiv_final_shows_8_runs_with_the_reference_tags():
