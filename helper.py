@@ -374,15 +374,19 @@ def checkpoint_spread(probs):
     return np.sqrt(np.nanmean(np.nanvar(probs, axis=0, ddof=1), axis=0))
 
 
-def checkpoint_stay_figure(scans, episodes, cell=2):
+def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
     """One panel per run: each seed's stay probability in `cell` (a `STAY_CELLS` index) at each
-    checkpoint, and the mean over seeds. scans: {run name: probs [checkpoint, seed, cell]}."""
+    checkpoint, the mean over seeds, and the paper's and the reference's values.
+    scans: {run name: probs [checkpoint, seed, cell]}."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(scans), figsize=(4.5 * len(scans), 3.8), sharey=True, squeeze=False)
     for ax, (name, probs) in zip(axes[0], scans.items()):
         ax.plot(episodes, probs[:, :, cell], color="0.6", lw=1, marker=".")
         ax.plot(episodes, np.nanmean(probs[:, :, cell], axis=1), color="k", lw=2.5, label="mean over seeds")
+        ax.axhline(PAPER[task_name][1][cell], color="tab:green", ls="--", label=PAPER[task_name][0])
+        if task_name in REFERENCE_TF1:
+            ax.axhline(REFERENCE_TF1[task_name][cell], color="tab:purple", ls=":", label="reference TF1 reproduction")
         ax.set_title(f"{name}\nspread between checkpoints {checkpoint_spread(probs)[cell]:.3f}", fontsize=10)
         ax.set_xticks(episodes, [f"{e / 1000:g}k" for e in episodes])
         ax.set_xlabel("checkpoint (episodes trained)")

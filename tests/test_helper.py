@@ -74,7 +74,7 @@ def test_checkpoint_spread_pools_each_seeds_variance_over_checkpoints():
     probs[:, 0, 2] = [0.5, 0.7]  # seed 0 moves: variance 0.02
     probs[:, 1, 2] = [0.6, 0.6]  # seed 1 stays: variance 0
     np.testing.assert_allclose(helper.checkpoint_spread(probs), [0.0, 0.0, 0.1, 0.0])
-    assert helper.checkpoint_stay_figure({"a": probs, "b": probs}, [1000, 2000]).axes
+    assert helper.checkpoint_stay_figure({"a": probs, "b": probs}, [1000, 2000], "biorxiv-final").axes
 
 
 def test_checkpoint_stay_probabilities_evaluate_each_checkpoint(tmp_path):
