@@ -167,7 +167,7 @@ def heads(params: Params, h):
     return logits, value
 
 
-def agent_input(state, prev_reward, prev_action, step_counter, timestep_scale=1.0):
+def agent_input(state, prev_reward, prev_action, step_counter, timestep_scale):
     """[S, 7]: one-hot state, previous reward, one-hot previous action (zeros at the start), and
     the step counter times `timestep_scale`."""
     counter = tf.fill(tf.shape(prev_reward), tf.cast(step_counter, tf.float32) * timestep_scale)
@@ -614,10 +614,15 @@ def save_checkpoints(state: TrainState, out):
     return paths
 
 
+def seeds_with_checkpoints(out):
+    """The seeds whose folder `<out>/model_<seed>` holds at least one checkpoint, in order."""
+    suffixes = (d.rsplit("_", 1)[1] for d in glob.glob(os.path.join(out, "model_*")))
+    return sorted(int(s) for s in suffixes if s.isdigit() and existing_checkpoints(os.path.join(out, f"model_{s}")))
+
+
 def latest_checkpoints(out):
     """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
-    seed_dirs = sorted(glob.glob(os.path.join(out, "model_*")), key=lambda d: int(d.rsplit("_", 1)[1]))
-    paths = [found[-1] for found in map(existing_checkpoints, seed_dirs) if found]
+    paths = [existing_checkpoints(os.path.join(out, f"model_{seed}"))[-1] for seed in seeds_with_checkpoints(out)]
     if not paths:
         raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
     return paths
@@ -796,7 +801,7 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print):
         for path in model_dirs + glob.glob(os.path.join(out, "train_*")):
             shutil.rmtree(path)
         return init_state(task, agent, seeds)
-    found = sorted(int(d.rsplit("_", 1)[1]) for d in model_dirs if d.rsplit("_", 1)[1].isdigit() and existing_checkpoints(d))
+    found = seeds_with_checkpoints(out)
     if found and found != sorted(seeds):
         raise ValueError(
             f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "

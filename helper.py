@@ -359,10 +359,10 @@ def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
     `out` for e in `episodes`, each tested for `test_episodes` episodes with frozen weights."""
     import a2c_lstm
 
-    seeds = [int(p.rsplit("_", 1)[1]) for p in sorted(glob.glob(os.path.join(out, "model_*")))]
+    seeds = a2c_lstm.seeds_with_checkpoints(out)
     probs = []
     for episode in episodes:
-        paths = [a2c_lstm.checkpoint_path(out, seed, episode) for seed in sorted(seeds)]
+        paths = [a2c_lstm.checkpoint_path(out, seed, episode) for seed in seeds]
         records = a2c_lstm.evaluate(a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in paths]), test_episodes)
         probs.append(stay_probabilities(records["action"], records["common"], records["reward"])[0])
     return np.array(probs)

@@ -167,7 +167,7 @@ def test_evaluate_records_shapes_and_frozen_weights():
 
 def test_timestep_scale_scales_only_the_counter_input():
     state, reward, action = tf.constant([0, 2]), tf.constant([1.0, 0.0]), tf.one_hot([1, 0], env.N_ACTIONS)
-    raw = a2c.agent_input(state, reward, action, 150).numpy()
+    raw = a2c.agent_input(state, reward, action, 150, timestep_scale=1.0).numpy()
     scaled = a2c.agent_input(state, reward, action, 150, timestep_scale=0.005).numpy()
     np.testing.assert_array_equal(raw[:, :-1], scaled[:, :-1])
     np.testing.assert_array_equal(raw[:, -1], [150.0, 150.0])
