@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 import two_step_env as env
-from helper import STAY_CELLS, stay_probabilities
+from two_step_env import STAY_CELLS, stay_probabilities
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
@@ -50,6 +50,11 @@ TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "prob": tf.float32,  # probability the policy gave the chosen first-stage action
     "value": tf.float32,  # value estimate at the first-stage step
     "good_state": tf.int32,  # which second-stage state paid 0.9 in this trial
+}
+INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
+    "outcome_value": tf.float32,  # value estimate at the step where the trial's reward arrives
+    "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
+    "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
 REWARD_LOG_EVERY = 10  # SPEC.md: TensorBoard scalars every 10 episodes, means over those 10
 
@@ -195,11 +200,12 @@ def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
     )
 
 
-def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms):
+def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, internals=False):
     """Run one episode for every seed. Differentiable in the logits and values.
 
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
-    [T, S, 2]) for the loss; `trials` holds per-trial records [trials, S] for the analysis.
+    [T, S, 2]) for the loss; `trials` holds per-trial records [trials, S] for the analysis
+    (`TRIAL_RECORDS`, and with `internals` also `INTERNAL_RECORDS`).
     """
     n_seeds = good_state.shape[0]
     hidden = params.policy.shape[1]
@@ -213,8 +219,10 @@ def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state
             ("reward", tf.float32, [n_seeds]),
         ]
     }
+    record_types = dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
     trial_arrays = {
-        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds]) for k, d in TRIAL_RECORDS.items()
+        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds, hidden] if k in ("hidden", "cell") else [n_seeds])
+        for k, d in record_types.items()
     }
 
     def act(x, h, c, u):
@@ -230,20 +238,21 @@ def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state
         # state reached in the previous trial; both arrive here as prev_state
         x = agent_input(prev_state, prev_reward, prev_action, counter, agent.timestep_scale)
         h, c, logits, value, action = act(x, h, c, u[:, 3])
+        chose_with = (h, c)
         reached, common = env.transition(task, action, u[:, 1])
         reward = env.draw_reward(task, reached, good, u[:, 2])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
             x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
             h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
             written = [(logits, value, action, tf.zeros_like(reward)), (logits2, value2, action2, reward)]
-            next_state, last_action = tf.fill([n_seeds], env.S1), action2
+            next_state, last_action, outcome_value = tf.fill([n_seeds], env.S1), action2, value2
         else:
             written = [(logits, value, action, reward)]
-            next_state, last_action = reached, action
+            next_state, last_action, outcome_value = reached, action, value
         for k, values in enumerate(written):
             steps = {name: steps[name].write(n * per_trial + k, v) for name, v in zip(steps, values)}
         prob = tf.gather(tf.nn.softmax(logits), action, batch_dims=1)
-        record = (action, reached, common, reward, prob, value, good)
+        record = (action, reached, common, reward, prob, value, good) + ((outcome_value,) + chose_with if internals else ())
         trials = {name: trials[name].write(n, v) for name, v in zip(trials, record)}
         return n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), steps, trials
 
@@ -348,17 +357,18 @@ def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
 
 
 @functools.lru_cache(maxsize=None)
-def make_evaluate_episodes(task: env.TaskConfig, agent: AgentConfig, n_episodes: int):
+def make_evaluate_episodes(task: env.TaskConfig, agent: AgentConfig, n_episodes: int, internals=False):
     """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S]."""
 
     @tf.function(jit_compile=True)
     def evaluate_episodes(params, good_state, seed_ids):
         def body(e, good, arrays):
             uniforms = episode_uniforms(task, seed_ids, EVAL_STREAM + tf.cast(e, tf.int64))
-            _, trials, good = rollout(task, agent, params, good, uniforms)
+            _, trials, good = rollout(task, agent, params, good, uniforms, internals)
             return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
 
-        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in TRIAL_RECORDS.items()}
+        record_types = dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
+        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types.items()}
         _, _, arrays = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, arrays))
         return {k: v.stack() for k, v in arrays.items()}
 
@@ -539,18 +549,22 @@ def drop_events_after(run_dir, episode):
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None):
+def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None, internals=False):
     """Run `episodes` test episodes per seed with frozen weights (no update), policy sampled.
 
     Returns a dict of numpy arrays shaped [seed, episode, trial] (see `TRIAL_RECORDS`). `task`
     defaults to the task the state was trained on; the good state carries on from training.
+    With `internals`, also the value where each reward arrives and the LSTM state that chose
+    each action (`INTERNAL_RECORDS`; "hidden" and "cell" are [seed, episode, trial, hidden]),
+    for reward-prediction-error and decoding analyses. The actions are the same either way.
     """
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
-    evaluate_episodes = make_evaluate_episodes(task or state.task, state.agent, episodes)
+    evaluate_episodes = make_evaluate_episodes(task or state.task, state.agent, episodes, bool(internals))
     params, _, good, seed_ids = _as_run(state)
     records = evaluate_episodes(params, good, seed_ids)
-    return {k: np.moveaxis(v.numpy(), -1, 0)[: len(state.seeds)] for k, v in records.items()}
+    seed_axis_of = {"hidden": 2, "cell": 2}  # [episode, trial, seed, hidden]; the rest [episode, trial, seed]
+    return {k: np.moveaxis(v.numpy(), seed_axis_of.get(k, -1), 0)[: len(state.seeds)] for k, v in records.items()}
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -12,7 +12,10 @@ import os
 
 import numpy as np
 
-STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
+import agents
+import analysis
+from two_step_env import STAY_CELLS, stay_probabilities
+
 # SPEC.md: mean stay probabilities in STAY_CELLS order
 PAPER = {
     "biorxiv-final": ("Wang et al. 2018 (Sim. 4)", (0.99, 0.63, 0.62, 0.99)),
@@ -23,24 +26,6 @@ REFERENCE_TF1 = {"biorxiv-final": (0.94, 0.71, 0.59, 0.95), "arxiv": (0.98, 0.52
 COMMON_COLOUR, RARE_COLOUR = "tab:blue", "tab:red"
 
 
-def stay_probabilities(action, common, reward):
-    """Stay probabilities (Daw et al. 2011) in the four cells of `STAY_CELLS`.
-
-    Arrays are [..., episode, trial]. For each pair of consecutive trials inside an episode,
-    trial n-1's reward and transition pick the cell and "stay" means trial n repeated trial
-    n-1's first-stage action; pairs are pooled over episodes. Returns (probabilities, counts),
-    each [..., 4]; a cell with no pair has probability NaN.
-    """
-    action, common, reward = np.asarray(action), np.asarray(common, bool), np.asarray(reward) > 0
-    stay = action[..., 1:] == action[..., :-1]
-    rewarded, was_common = reward[..., :-1], common[..., :-1]
-    cells = [rewarded & was_common, rewarded & ~was_common, ~rewarded & was_common, ~rewarded & ~was_common]
-    counts = np.stack([cell.sum(axis=(-2, -1)) for cell in cells], axis=-1)
-    stays = np.stack([(cell & stay).sum(axis=(-2, -1)) for cell in cells], axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, stays / np.maximum(counts, 1), np.nan), counts
-
-
 def stay_probabilities_by_trial(action, common, reward):
     """Stay probabilities of each consecutive pair (trial n-1 -> n) separately, pooled over episodes.
 
@@ -48,33 +33,6 @@ def stay_probabilities_by_trial(action, common, reward):
     """
     pairs = [stay_probabilities(*(np.asarray(a)[..., n - 1 : n + 1] for a in (action, common, reward))) for n in range(1, np.shape(action)[-1])]
     return np.stack([p for p, _ in pairs], axis=-2), np.stack([c for _, c in pairs], axis=-2)
-
-
-def stay_regression(action, common, reward):
-    """Daw et al. 2011's logistic regression of stay on reward, transition and their product, per seed.
-
-    Arrays are [seed, episode, trial]; predictors are coded +1/-1 (rewarded/unrewarded,
-    common/rare). Returns a list (one per seed) of dicts: for each term ("intercept", "reward",
-    "transition", "reward x transition") its coefficient, standard error and 95% CI. The
-    interaction coefficient is the model-based index.
-    """
-    import statsmodels.api as sm
-
-    results = []
-    for seed_action, seed_common, seed_reward in zip(np.asarray(action), np.asarray(common), np.asarray(reward)):
-        stay = (seed_action[:, 1:] == seed_action[:, :-1]).ravel().astype(float)
-        r = np.where(seed_reward[:, :-1].ravel() > 0, 1.0, -1.0)
-        t = np.where(seed_common[:, :-1].ravel().astype(bool), 1.0, -1.0)
-        design = np.column_stack([np.ones_like(r), r, t, r * t])
-        fit = sm.Logit(stay, design).fit(disp=0)
-        ci = fit.conf_int(0.05)
-        results.append(
-            {
-                name: {"coef": fit.params[i], "se": fit.bse[i], "ci": (ci[i, 0], ci[i, 1])}
-                for i, name in enumerate(("intercept", "reward", "transition", "reward x transition"))
-            }
-        )
-    return results
 
 
 def stay_table(probs, seeds, task_name):
@@ -104,17 +62,6 @@ def closer_than_reference(probs, task_name):
     """[cell]: whether the mean over seeds of probs [seed, cell] is closer to the paper than the reference's."""
     paper, reference = np.array(PAPER[task_name][1]), np.array(REFERENCE_TF1[task_name])
     return np.abs(np.nanmean(probs, axis=0) - paper) < np.abs(reference - paper)
-
-
-def regression_table(fits, seeds):
-    """A pandas table of `stay_regression` results: coefficient, SE and 95% CI of each term, per seed."""
-    import pandas as pd
-
-    rows = []
-    for seed, fit in zip(seeds, fits):
-        for term, v in fit.items():
-            rows.append({"seed": seed, "term": term, "coef": v["coef"], "se": v["se"], "ci low": v["ci"][0], "ci high": v["ci"][1]})
-    return pd.DataFrame(rows).set_index(["seed", "term"]).round(3)
 
 
 def final_rewards(out, seeds, last=500):
@@ -393,6 +340,146 @@ def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(f"stay probability, {STAY_CELLS[cell]}")
     axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- the analysis toolkit on a trained run
+
+REFERENCE_AGENTS = {  # the classical agents (Daw et al. 2011's defaults here) and the ideal observer
+    "model-free": agents.Hybrid(model_based_weight=0.0),
+    "model-based": agents.Hybrid(model_based_weight=1.0),
+    "hybrid": agents.Hybrid(model_based_weight=0.5),
+    "ideal observer": agents.IdealObserver(),
+}
+LEARNERS = ("model-free", "model-based", "ideal observer")  # whose prediction errors the agent's are compared with
+
+
+def reference_records(task, subjects, episodes, seed=0):
+    """{name: records [subject, episode, trial]} of every `REFERENCE_AGENTS` agent, on the same task draws."""
+    return {name: agents.simulate([config] * subjects, task, episodes, seed) for name, config in REFERENCE_AGENTS.items()}
+
+
+def agent_analysis(state, episodes=300, restarts=3, seed=0):
+    """What the toolkit says about a trained group of seeds, from `episodes` test episodes each.
+
+    Returns a dict: "records" (with the LSTM states), "fits" (hybrid, model-free, model-based and
+    ideal-observer fits per seed, profile interval of w), "bic" (each model's BIC above the best),
+    "lagged" (lagged regression), "rpe" (the agent's prediction errors against each fitted
+    learner's), "rpe_by_type" ({agent or learner: mean TD error by previous and current trial
+    type}), "decoding" (R^2 of the ideal observer's belief from the LSTM state, trained,
+    untrained and shuffled) and "ideal" (agreement with the ideal observer's choices and reward as
+    a fraction of its reward on the same task), the last two pandas tables by seed.
+    """
+    import pandas as pd
+
+    import a2c_lstm
+
+    task, gamma, seeds = state.task, state.agent.gamma, list(state.seeds)
+    records = a2c_lstm.evaluate(state, episodes, internals=True)
+    fits = analysis.fit_subjects(records, task, restarts=restarts, seed=seed)
+    learner_values = {name: analysis.fitted_values(fits, records, task, name) for name in LEARNERS}
+    by_type = {"meta-RL agent": analysis.by_trial_type(analysis.prediction_errors(records, gamma), records)}
+    for name, values in learner_values.items():
+        delta = records["reward"] + analysis.expectation_change(values, values, gamma)
+        by_type[name] = analysis.by_trial_type(delta, records)
+    untrained = a2c_lstm.evaluate(a2c_lstm.init_state(task, state.agent, seeds), episodes, internals=True)
+    trained_scores, untrained_scores = analysis.belief_decoding(records, task, seed), analysis.belief_decoding(untrained, task, seed)
+    decoding = pd.DataFrame(
+        {"trained": trained_scores[:, 0], "untrained network": untrained_scores[:, 0], "shuffled trials": trained_scores[:, 1]},
+        index=pd.Index(seeds, name="seed"),
+    )
+    ideal = agents.simulate([agents.IdealObserver()] * len(seeds), task, episodes, seed)
+    ideal_table = pd.DataFrame(
+        {
+            "agreement with the ideal observer": analysis.agreement_with_ideal_observer(records, task),
+            "reward per 100 trials": 100 * records["reward"].mean(axis=(1, 2)),
+            "ideal observer's reward per 100 trials": 100 * ideal["reward"].mean(axis=(1, 2)),
+        },
+        index=pd.Index(seeds, name="seed"),
+    )
+    ideal_table["fraction of the ideal observer's reward"] = ideal_table.iloc[:, 1] / ideal_table.iloc[:, 2]
+    return {
+        "records": records,
+        "fits": fits,
+        "bic": analysis.compare_models(fits),
+        "lagged": analysis.lagged_regression(records),
+        "rpe": analysis.rpe_comparison(records, learner_values, gamma),
+        "rpe_by_type": by_type,
+        "decoding": decoding,
+        "ideal": ideal_table,
+    }
+
+
+def lagged_regression_figure(tables):
+    """One panel per agent ({name: `analysis.lagged_regression` table}): each outcome type's
+    coefficient against lag, mean over subjects, with the mean 95% CI as a band."""
+    import matplotlib.pyplot as plt
+
+    styles = dict(zip(analysis.OUTCOME_TYPES, [(COMMON_COLOUR, "-"), (COMMON_COLOUR, "--"), (RARE_COLOUR, "-"), (RARE_COLOUR, "--")]))
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.6), sharey=True, squeeze=False)
+    for ax, (name, table) in zip(axes[0], tables.items()):
+        means = table.groupby(level=["outcome", "lag"]).mean()
+        for outcome, (colour, line) in styles.items():
+            rows = means.loc[outcome]
+            ax.plot(rows.index, rows["coef"], line, color=colour, marker="o", label=outcome)
+            ax.fill_between(rows.index, rows["ci low"], rows["ci high"], color=colour, alpha=0.12)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(name)
+        ax.set_xlabel("trials back")
+        ax.set_xticks(sorted(set(table.index.get_level_values("lag"))))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("log-odds of repeating the choice")
+    axes[0, -1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def recovery_figure(true, fits, parameters=agents.PARAMETERS):
+    """Parameter recovery: fitted against true value of each parameter, one panel each.
+    true: list of `agents.Hybrid`; fits: `analysis.fit_subjects` table (hybrid rows, with the
+    profile interval of w drawn as error bars)."""
+    import matplotlib.pyplot as plt
+
+    fitted = fits.xs("hybrid", level="model")
+    fig, axes = plt.subplots(1, len(parameters), figsize=(3.2 * len(parameters), 3.2))
+    for ax, name in zip(axes, parameters):
+        truth = np.array([getattr(t, name) for t in true])
+        values = fitted[name].to_numpy()
+        if f"{name} low" in fitted:
+            errors = np.abs(np.vstack([fitted[f"{name} low"], fitted[f"{name} high"]]) - values)
+            ax.errorbar(truth, values, yerr=errors, fmt="o", color="k", capsize=3)
+        else:
+            ax.plot(truth, values, "o", color="k")
+        span = [min(truth.min(), values.min()), max(truth.max(), values.max())]
+        pad = 0.05 * (span[1] - span[0] or 1)
+        ax.plot([span[0] - pad, span[1] + pad], [span[0] - pad, span[1] + pad], color="0.6", lw=1)
+        ax.set_title(name.replace("_", " "))
+        ax.set_xlabel("true")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fitted")
+    fig.tight_layout()
+    return fig
+
+
+def rpe_figure(by_type):
+    """Mean prediction error at each trial's outcome by the previous trial's type (groups) and the
+    current trial's type (bars), one panel per agent ({name: [subject, previous, current]})."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(by_type), figsize=(3.8 * len(by_type), 3.6), squeeze=False)
+    colours = [COMMON_COLOUR, "lightsteelblue", RARE_COLOUR, "mistyrose"]
+    for ax, (name, means) in zip(axes[0], by_type.items()):
+        mean = np.nanmean(means, axis=0)
+        for current in range(4):
+            ax.bar(np.arange(4) + 0.2 * (current - 1.5), mean[:, current], width=0.2, color=colours[current], edgecolor="k", lw=0.4,
+                   label=f"now {analysis.OUTCOME_TYPES[current]}")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(4), [t.replace(", ", "\n") for t in analysis.OUTCOME_TYPES], fontsize=8)
+        ax.set_xlabel("previous trial")
+        ax.set_title(name)
+    axes[0, 0].set_ylabel("mean TD error at the outcome")
+    axes[0, -1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

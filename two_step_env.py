@@ -16,7 +16,9 @@ feed both the same numbers and compare trajectories. Each trial consumes three u
 
 - `TwoStepTask`: a `gymnasium.Env` for people and other RL tools.
 - `swap_good_state`, `transition`, `draw_reward`: pure TensorFlow functions over a batch
-  (one row per seed), used inside the compiled trainer in `a2c_lstm.py`.
+  (one row per seed), used inside the compiled trainer in `a2c_lstm.py` and by the reference
+  agents in `agents.py`.
+- `stay_probabilities`: the task's headline measure, used by every layer above.
 
 Observations are what the meta-RL agent sees at each LSTM step (Wang et al. 2018): a one-hot
 of the state [S1, S2, S3], the previous reward, a one-hot of the previous action and the step
@@ -35,6 +37,7 @@ N_ACTIONS = 2
 OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
 SWAP_EVERY_TRIAL = "trial"
 SWAP_EVERY_EPISODE = "episode"
+STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,11 +199,19 @@ class TwoStepTask(gym.Env):
 # ---- The same dynamics in TensorFlow, over a batch of independent tasks (one per seed) ----
 
 
+def swap_possible(config: TaskConfig, trial_index):
+    """Whether the good state may swap before trial `trial_index` of an episode (numpy or TensorFlow)."""
+    return (config.swap_every == SWAP_EVERY_TRIAL) | (trial_index == 0)
+
+
+def swap_happens(config: TaskConfig, u_swap, trial_index):
+    """Whether the good state swaps before trial `trial_index`: u_swap < swap_prob where it may."""
+    return (u_swap < config.swap_prob) & swap_possible(config, trial_index)
+
+
 def swap_good_state(config: TaskConfig, good_state, u_swap, trial_index):
-    """good_state [S] int32 in {S2, S3}; swaps where u_swap < swap_prob and a swap may happen now."""
-    may_swap = tf.constant(config.swap_every == SWAP_EVERY_TRIAL) | tf.equal(trial_index, 0)
-    swap = (u_swap < config.swap_prob) & may_swap
-    return tf.where(swap, S2 + S3 - good_state, good_state)
+    """good_state [S] int32 in {S2, S3}; swaps where `swap_happens`."""
+    return tf.where(swap_happens(config, u_swap, trial_index), S2 + S3 - good_state, good_state)
 
 
 def transition(config: TaskConfig, action, u_transition):
@@ -214,3 +225,24 @@ def draw_reward(config: TaskConfig, reached, good_state, u_reward):
     """Reward [S] float32: 1 with the reached state's reward probability, else 0."""
     prob = tf.where(tf.equal(reached, good_state), config.good_reward_prob, config.bad_reward_prob)
     return tf.cast(u_reward < prob, tf.float32)
+
+
+# ---- The task's headline measure ----
+
+
+def stay_probabilities(action, common, reward):
+    """Stay probabilities (Daw et al. 2011) in the four cells of `STAY_CELLS`.
+
+    Arrays are [..., episode, trial]. For each pair of consecutive trials inside an episode,
+    trial n-1's reward and transition pick the cell and "stay" means trial n repeated trial
+    n-1's first-stage action; pairs are pooled over episodes. Returns (probabilities, counts),
+    each [..., 4]; a cell with no pair has probability NaN.
+    """
+    action, common, reward = np.asarray(action), np.asarray(common, bool), np.asarray(reward) > 0
+    stay = action[..., 1:] == action[..., :-1]
+    rewarded, was_common = reward[..., :-1], common[..., :-1]
+    cells = [rewarded & was_common, rewarded & ~was_common, ~rewarded & was_common, ~rewarded & ~was_common]
+    counts = np.stack([cell.sum(axis=(-2, -1)) for cell in cells], axis=-1)
+    stays = np.stack([(cell & stay).sum(axis=(-2, -1)) for cell in cells], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, stays / np.maximum(counts, 1), np.nan), counts

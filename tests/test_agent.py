@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import a2c_lstm as a2c
 import two_step_env as env
-from helper import stay_probabilities
+from two_step_env import stay_probabilities
 
 TINY = env.TaskConfig(trials_per_episode=6, steps_per_trial=1)
 TINY_TWO_STEP = env.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
@@ -163,6 +163,36 @@ def test_evaluate_records_shapes_and_frozen_weights():
         np.testing.assert_array_equal(b, w)
     again = a2c.evaluate(state, 7)
     np.testing.assert_array_equal(records["action"], again["action"])
+
+
+@pytest.mark.parametrize("task", [TINY, TINY_TWO_STEP])
+def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task):
+    state = a2c.init_state(task, AGENT, [0, 1])
+    plain, inside = a2c.evaluate(state, 4), a2c.evaluate(state, 4, internals=True)
+    assert set(inside) == set(a2c.TRIAL_RECORDS) | set(a2c.INTERNAL_RECORDS)
+    for key in plain:
+        np.testing.assert_array_equal(plain[key], inside[key])
+    n = task.trials_per_episode
+    assert inside["hidden"].shape == inside["cell"].shape == (2, 4, n, AGENT.hidden)
+    # replay seed 1's first episode step by step: the recorded state is the one that chose the action
+    params = a2c.Params(*(tf.constant(w[1:2]) for w in state.params))
+    h = c = tf.zeros([1, AGENT.hidden])
+    prev_state, prev_reward, prev_action = env.S1, 0.0, tf.zeros([1, 2])
+    for trial in range(n):
+        x = a2c.agent_input(tf.constant([prev_state]), tf.constant([prev_reward]), prev_action, 2 * trial, AGENT.timestep_scale)
+        h, c = a2c.lstm_step(params, x, h, c)
+        np.testing.assert_allclose(h[0], inside["hidden"][1, 0, trial], atol=1e-5)
+        np.testing.assert_allclose(c[0], inside["cell"][1, 0, trial], atol=1e-5)
+        np.testing.assert_allclose(a2c.heads(params, h)[1][0], inside["value"][1, 0, trial], atol=1e-5)
+        action, reached, reward = (inside[k][1, 0, trial] for k in ("action", "state", "reward"))
+        if task.steps_per_trial == 2:
+            x2 = a2c.agent_input(tf.constant([reached]), tf.constant([0.0]), tf.one_hot([action], 2), 2 * trial + 1, AGENT.timestep_scale)
+            h, c = a2c.lstm_step(params, x2, h, c)
+            np.testing.assert_allclose(a2c.heads(params, h)[1][0], inside["outcome_value"][1, 0, trial], atol=1e-5)
+            break  # the second-stage action is not recorded: the first trial checks the two-step layout
+        prev_state, prev_reward, prev_action = reached, reward, tf.one_hot([action], 2)
+    if task.steps_per_trial == 1:
+        np.testing.assert_array_equal(inside["outcome_value"], inside["value"])
 
 
 def test_timestep_scale_scales_only_the_counter_input():

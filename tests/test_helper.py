@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import analysis
 import helper
 import two_step_env as env
 
@@ -14,7 +15,7 @@ def records_of(choice, episodes=100):
 
 def test_model_based_agent_has_a_positive_interaction_and_no_reward_effect():
     r = records_of(helper.model_based_choice)
-    fit = helper.stay_regression(r["action"], r["common"], r["reward"])[0]
+    fit = analysis.stay_regression(r["action"], r["common"], r["reward"])[0]
     low, high = fit["reward x transition"]["ci"]
     assert low > 0 and fit["reward x transition"]["coef"] > 1.0
     assert fit["reward"]["ci"][0] < 0 < fit["reward"]["ci"][1]  # no main effect of reward
@@ -22,7 +23,7 @@ def test_model_based_agent_has_a_positive_interaction_and_no_reward_effect():
 
 def test_model_free_agent_has_a_reward_effect_and_no_interaction():
     r = records_of(helper.model_free_choice)
-    fit = helper.stay_regression(r["action"], r["common"], r["reward"])[0]
+    fit = analysis.stay_regression(r["action"], r["common"], r["reward"])[0]
     assert fit["reward"]["ci"][0] > 1.0
     low, high = fit["reward x transition"]["ci"]
     assert low < 0 < high

@@ -1,0 +1,277 @@
+"""Reference agents for the two-step task: the Bayes-optimal ideal observer and the classical
+model-free, model-based and hybrid learners of Daw et al. 2011 (Neuron 69:1204).
+
+Every agent plays any `two_step_env.TaskConfig` for many subjects side by side and returns the
+same per-trial records as `a2c_lstm.evaluate`: numpy arrays [subject, episode, trial] of
+"action", "state", "common", "reward", "prob" (of the chosen action), "value" (of the chosen
+action) and "good_state", plus "belief" (the ideal observer's P(S2 is good) at the choice).
+Subjects and episodes are array axes; the only Python loop runs over the trials of an episode.
+
+All agents start every episode afresh (values 0.5, belief 0.5), as the meta-RL agent's LSTM
+starts every episode from zeros; the task's good state carries on from episode to episode.
+
+- `IdealObserver`: the exact posterior over which second-stage state is good (the task's own
+  swap, transition and reward probabilities), choosing the action with the higher expected
+  reward (greedy, or softmax with a finite inverse temperature). `belief_value_iteration`
+  solves the belief-space Bellman equation to show that greedy is optimal.
+- `Hybrid`: Daw et al. 2011. Model-free values of the first-stage actions learn by TD with an
+  eligibility trace (lambda); model-based values combine the second-stage values through the
+  known transition matrix; choices are a softmax of w * MB + (1 - w) * MF plus a perseveration
+  bonus for repeating the last choice. w = 0 is pure model-free, w = 1 pure model-based. In
+  every variant here the second stage offers no choice, so this is Daw's model with one value
+  per second-stage state: one choice per trial, whatever the number of LSTM steps.
+
+`play` runs any of them over trials, either choosing (simulation) or replaying recorded choices
+(the likelihood fits of `analysis.py`), so simulation and fit share one set of equations.
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy.special import expit
+
+import two_step_env as env
+
+
+@dataclasses.dataclass(frozen=True)
+class Hybrid:
+    """Daw et al. 2011's hybrid learner; w = 0 model-free, w = 1 model-based."""
+
+    learning_rate: float = 0.5  # alpha, for first- and second-stage values
+    eligibility: float = 0.5  # lambda: how much the outcome's prediction error reaches the first-stage value
+    inverse_temperature: float = 5.0  # beta of the softmax over the two first-stage actions
+    model_based_weight: float = 0.5  # w
+    perseveration: float = 0.0  # p: bonus (in value units times beta) for repeating the last choice
+
+    def __post_init__(self):
+        _check_fields(self, unit=("learning_rate", "eligibility", "model_based_weight"), positive=("inverse_temperature",))
+
+
+@dataclasses.dataclass(frozen=True)
+class IdealObserver:
+    """Bayes-optimal inference of the good state; greedy with inverse_temperature = inf."""
+
+    inverse_temperature: float = np.inf
+    perseveration: float = 0.0
+
+    def __post_init__(self):
+        _check_fields(self, unit=(), positive=("inverse_temperature",))
+
+
+def _check_fields(config, unit, positive):
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        ok = isinstance(value, (int, float)) and not np.isnan(value)
+        ok = ok and (0.0 <= value <= 1.0 if field.name in unit else value > 0 if field.name in positive else np.isfinite(value))
+        if not ok:
+            expected = "a number in [0, 1]" if field.name in unit else "a number > 0" if field.name in positive else "a finite number"
+            raise ValueError(f"{type(config).__name__}.{field.name}={value!r}: expected {expected}")
+
+
+PARAMETERS = tuple(f.name for f in dataclasses.fields(Hybrid))
+IDEAL_OBSERVER_PARAMETERS = tuple(f.name for f in dataclasses.fields(IdealObserver))
+IDEAL_OBSERVER, HYBRID = "ideal observer", "hybrid"
+
+
+def kind_of(agent):
+    """HYBRID or IDEAL_OBSERVER for an agent config."""
+    if isinstance(agent, IdealObserver):
+        return IDEAL_OBSERVER
+    if isinstance(agent, Hybrid):
+        return HYBRID
+    raise TypeError(f"agent={agent!r}: expected a Hybrid or an IdealObserver")
+
+
+# ---------------------------------------------------------------- the equations
+
+
+def through_transitions(task: env.TaskConfig, second_stage):
+    """Values (action 0, action 1) of the first-stage actions from values (S2, S3) of the second
+    stage and the known transition matrix: action 0 reaches S2 with common_prob, action 1 S3."""
+    common, (s2, s3) = task.common_prob, second_stage
+    return common * s2 + (1 - common) * s3, (1 - common) * s2 + common * s3
+
+
+def expected_rewards(task: env.TaskConfig, belief):
+    """Expected reward (in S2, in S3) when S2 is good with probability `belief`."""
+    good, bad = task.good_reward_prob, task.bad_reward_prob
+    return belief * good + (1 - belief) * bad, (1 - belief) * good + belief * bad
+
+
+def belief_before_trial(task: env.TaskConfig, belief, trial_index):
+    """P(S2 good) after the swap that may happen before trial `trial_index`."""
+    swap = task.swap_prob if env.swap_possible(task, trial_index) else 0.0
+    return belief * (1 - swap) + (1 - belief) * swap
+
+
+def belief_after_outcome(task: env.TaskConfig, belief, state, reward):
+    """Bayes' rule: P(S2 good) after reaching `state` (S2 or S3) and receiving `reward` (0 or 1)."""
+    rewarded = np.asarray(reward) > 0
+    if_good = np.where(rewarded, task.good_reward_prob, 1 - task.good_reward_prob)
+    if_bad = np.where(rewarded, task.bad_reward_prob, 1 - task.bad_reward_prob)
+    at_s2 = np.asarray(state) == env.S2
+    s2_good = belief * np.where(at_s2, if_good, if_bad)
+    s3_good = (1 - belief) * np.where(at_s2, if_bad, if_good)
+    return s2_good / (s2_good + s3_good)
+
+
+def probability_of_action_1(values, previous_action, inverse_temperature, perseveration):
+    """Softmax over two actions of values (action 0, action 1) with a perseveration bonus;
+    previous_action is -1 on a first trial. An infinite inverse temperature chooses the higher
+    value, either action on a tie."""
+    difference = values[1] - values[0]
+    repeat = np.where(previous_action < 0, 0.0, 2.0 * previous_action - 1.0)
+    with np.errstate(invalid="ignore"):
+        soft = expit(inverse_temperature * difference + perseveration * repeat)
+    greedy = np.isinf(inverse_temperature)
+    return np.where(greedy, 0.5 * (1 + np.sign(difference)), soft) if np.any(greedy) else soft
+
+
+def play(kind, params, task: env.TaskConfig, batch_shape, respond):
+    """Run one episode of an agent over a batch of independent episodes.
+
+    `params` maps each name of `PARAMETERS` (or those of `IdealObserver`) to an array that
+    broadcasts against `batch_shape`. At every trial n, `respond(n, p1)` gets P(action 1) and
+    returns the trial's (action, state, reward), each `batch_shape`: drawn (simulation) or
+    recorded (likelihood). Returns [..., trial] arrays: "p1", "value" (of the chosen action) and,
+    for the ideal observer, "belief" (P(S2 good) at the choice).
+    """
+    half = np.full(batch_shape, 0.5)
+    q_first = (half, half)  # model-free values of the first-stage actions 0 and 1
+    q_second = (half, half)  # values of S2 and S3
+    belief, previous = half, np.full(batch_shape, -1)
+    out = {"p1": [], "value": [], "belief": []}
+    for n in range(task.trials_per_episode):
+        if kind == IDEAL_OBSERVER:
+            belief = belief_before_trial(task, belief, n)
+            values = through_transitions(task, expected_rewards(task, belief))
+        else:
+            w = params["model_based_weight"]
+            values = tuple(w * mb + (1 - w) * mf for mb, mf in zip(through_transitions(task, q_second), q_first))
+        p1 = probability_of_action_1(values, previous, params["inverse_temperature"], params["perseveration"])
+        action, state, reward = respond(n, p1)
+        took_1, at_s3 = action == 1, state == env.S3
+        out["p1"].append(p1)
+        out["value"].append(np.where(took_1, values[1], values[0]))
+        if kind == IDEAL_OBSERVER:
+            out["belief"].append(belief)
+            belief = belief_after_outcome(task, belief, state, reward)
+        else:  # Daw et al. 2011: TD(lambda) on the first-stage values, delta rule on the second stage
+            alpha, lam = params["learning_rate"], params["eligibility"]
+            reached_value = np.where(at_s3, q_second[1], q_second[0])
+            stage_one_error = reached_value - np.where(took_1, q_first[1], q_first[0])
+            outcome_error = reward - reached_value
+            first_step, second_step = alpha * (stage_one_error + lam * outcome_error), alpha * outcome_error
+            q_first = (q_first[0] + np.where(took_1, 0.0, first_step), q_first[1] + np.where(took_1, first_step, 0.0))
+            q_second = (q_second[0] + np.where(at_s3, 0.0, second_step), q_second[1] + np.where(at_s3, second_step, 0.0))
+        previous = action
+    return {k: np.stack(v, axis=-1) for k, v in out.items() if v}
+
+
+def as_arrays(configs):
+    """One agent config per subject -> (kind, {parameter: array [subject, 1]})."""
+    kinds = {kind_of(c) for c in configs}
+    if len(kinds) != 1:
+        raise ValueError("simulate: every subject must be the same kind of agent (all Hybrid or all IdealObserver)")
+    fields = [f.name for f in dataclasses.fields(configs[0])]
+    return kinds.pop(), {name: np.array([[float(getattr(c, name))] for c in configs]) for name in fields}
+
+
+# ---------------------------------------------------------------- simulation
+
+
+def task_draws(task: env.TaskConfig, subjects, episodes, seed):
+    """Each subject's uniforms [episode, trial, 4] (u_swap, u_transition, u_reward, u_action) and good
+    states [episode, trial]: the good state starts uniform and swaps by `two_step_env`'s rule,
+    carrying on from one episode to the next. Subject k's draws depend only on (seed, k)."""
+    uniforms, good = [], []
+    for subject in range(subjects):
+        rng = np.random.default_rng([seed, subject])
+        u = rng.random((episodes, task.trials_per_episode, 4))
+        swaps = env.swap_happens(task, u[..., 0], np.arange(task.trials_per_episode))
+        flips = (rng.integers(2) + np.cumsum(swaps.ravel())).reshape(swaps.shape) % 2
+        uniforms.append(u)
+        good.append(np.where(flips == 0, env.S2, env.S3))
+    return np.array(uniforms), np.array(good, dtype=np.int32)
+
+
+def simulate(subjects, task: env.TaskConfig, episodes: int, seed=0):
+    """Play `episodes` episodes per subject; `subjects` is one agent config per subject (a list)
+    or one config for a single subject. Returns records [subject, episode, trial] like
+    `a2c_lstm.evaluate`; the same (seed, subject) gives the same task draws to every agent."""
+    subjects = list(subjects) if isinstance(subjects, (list, tuple)) else [subjects]
+    if not subjects:
+        raise ValueError("simulate: expected at least one agent config")
+    if not (isinstance(episodes, int) and episodes > 0):
+        raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
+    kind, params = as_arrays(subjects)
+    uniforms, good = task_draws(task, len(subjects), episodes, seed)
+    shape = good.shape[:2]  # [subject, episode]
+    trials = {k: np.zeros(good.shape, d) for k, d in (("action", np.int32), ("state", np.int32), ("common", bool), ("reward", np.float32))}
+
+    def respond(n, p1):
+        u = uniforms[:, :, n]
+        action = (u[..., 3] < p1).astype(np.int32)
+        state, common = (np.asarray(t).reshape(shape) for t in env.transition(task, action.ravel(), u[..., 1].ravel()))
+        reward = np.asarray(env.draw_reward(task, state.ravel(), good[:, :, n].ravel(), u[..., 2].ravel())).reshape(shape)
+        for key, value in (("action", action), ("state", state), ("common", common), ("reward", reward)):
+            trials[key][:, :, n] = value
+        return action, state, reward
+
+    out = play(kind, params, task, shape, respond)
+    p1 = out["p1"]
+    trials["prob"] = np.where(trials["action"] == 1, p1, 1 - p1).astype(np.float32)
+    trials["value"] = out["value"].astype(np.float32)
+    trials["good_state"] = good
+    if "belief" in out:
+        trials["belief"] = out["belief"].astype(np.float32)
+    return trials
+
+
+def known_state_reward(task: env.TaskConfig):
+    """Reward per trial of an oracle told which state is good: it takes the common route there."""
+    return task.common_prob * task.good_reward_prob + (1 - task.common_prob) * task.bad_reward_prob
+
+
+# ---------------------------------------------------------------- optimality of the ideal observer
+
+
+def belief_value_iteration(task: env.TaskConfig, grid_size=2001):
+    """Solve the belief-space Bellman equation of one episode by backward induction.
+
+    The state is b = P(S2 good) after the last outcome, on a grid of `grid_size` points (values
+    between points by linear interpolation). Q_n(b, a) = E[r | b', a] + E[V_{n+1}(b'')], where
+    b' is b after the swap that may precede trial n and b'' the posterior after the outcome.
+    Returns (grid [G], Q [trial, G, 2]) to compare the optimal policy with the greedy one.
+    """
+    grid = np.linspace(0.0, 1.0, grid_size)
+    q = np.zeros((task.trials_per_episode, grid_size, 2))
+    next_value = np.zeros(grid_size)
+    for n in reversed(range(task.trials_per_episode)):
+        prior = belief_before_trial(task, grid, n)
+        reward_prob = expected_rewards(task, prior)  # P(r = 1) in S2, in S3
+        to_s2 = (task.common_prob, 1 - task.common_prob)
+        for action in (0, 1):
+            total = np.zeros(grid_size)
+            for state, p_state in ((env.S2, to_s2[action]), (env.S3, 1 - to_s2[action])):
+                p_reward = reward_prob[state - env.S2]
+                for reward, p in ((1.0, p_reward), (0.0, 1 - p_reward)):
+                    posterior = belief_after_outcome(task, prior, np.full(grid_size, state), reward)
+                    total += p_state * p * (reward + np.interp(posterior, grid, next_value))
+            q[n, :, action] = total
+        next_value = q[n].max(axis=-1)
+    return grid, q
+
+
+def greedy_is_optimal(task: env.TaskConfig, grid_size=2001):
+    """(agree, gap): whether the Bellman-optimal action equals the greedy one (higher immediate
+    expected reward) at every grid belief and trial where greedy has a strict preference, and
+    the largest advantage over the greedy action that any other action has anywhere."""
+    grid, q = belief_value_iteration(task, grid_size)
+    immediate = np.array([through_transitions(task, expected_rewards(task, belief_before_trial(task, grid, n))) for n in range(len(q))])
+    immediate = np.moveaxis(immediate, 1, -1)  # [trial, G, action]
+    greedy = immediate.argmax(-1)
+    strict = np.abs(immediate[..., 1] - immediate[..., 0]) > 1e-12
+    agree = bool(np.all(q.argmax(-1)[strict] == greedy[strict]))
+    greedy_q = np.take_along_axis(q, greedy[..., None], -1)[..., 0]
+    return agree, float((q.max(-1) - greedy_q).max())
