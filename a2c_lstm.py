@@ -31,9 +31,9 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
 import two_step_env as env
+from quiet_tensorflow import tf
 from two_step_env import STAY_CELLS, stay_probabilities
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2

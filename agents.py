@@ -263,6 +263,13 @@ def belief_value_iteration(task: env.TaskConfig, grid_size=2001):
     return grid, q
 
 
+def optimal_episode_reward(task: env.TaskConfig, grid_size=2001):
+    """The Bayes-optimal expected reward of an episode, V(1/2) of `belief_value_iteration`: the best
+    an agent that starts every episode not knowing the good state can earn."""
+    grid, q = belief_value_iteration(task, grid_size)
+    return float(np.interp(0.5, grid, q[0].max(-1)))
+
+
 def greedy_is_optimal(task: env.TaskConfig, grid_size=2001):
     """(agree, gap): whether the Bellman-optimal action equals the greedy one (higher immediate
     expected reward) at every grid belief and trial where greedy has a strict preference, and

@@ -428,6 +428,20 @@ def by_trial_type(x, records):
     return means
 
 
+def transition_surprise(delta, records):
+    """Per subject: how much less an omitted reward surprises after a rare transition than after a
+    common one, in units of the reward's effect: (mean delta | rare, unrewarded - mean delta |
+    common, unrewarded) / (mean delta | rewarded - mean delta | unrewarded), on the current trial.
+    About 0 for a learner whose expectations ignore where the transition led (model-free at the
+    outcome), positive for one that expected little from the state it did not aim for."""
+    common, rewarded, delta = np.asarray(records["common"], bool), np.asarray(records["reward"]) > 0, np.asarray(delta, float)
+
+    def mean(mask):
+        return (delta * mask).sum(axis=(1, 2)) / mask.sum(axis=(1, 2))
+
+    return (mean(~common & ~rewarded) - mean(common & ~rewarded)) / (mean(rewarded) - mean(~rewarded))
+
+
 def ideal_observer_beliefs(records, task: env.TaskConfig):
     """The ideal observer's P(S2 good) at each choice [subject, episode, trial], given the trials the
     records show (the same history the agent had)."""

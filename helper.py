@@ -122,6 +122,18 @@ def stay_figure(probs, title="Stay probability"):
     return fig
 
 
+def stay_panels_figure(probs_by_name):
+    """One stay-probability panel per agent ({name: probs [subject, 4]}), on the same axes."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(probs_by_name), figsize=(3.6 * len(probs_by_name), 3.8), sharey=True, squeeze=False)
+    for ax, (name, probs) in zip(axes[0], probs_by_name.items()):
+        _bars(ax, probs, name)
+        ax.set_ylim(0, 1)
+    fig.tight_layout()
+    return fig
+
+
 def side_by_side_figure(probs, task_name):
     """Ours (left, each seed a dot) next to the paper's bars (right), on the same axes."""
     import matplotlib.pyplot as plt
@@ -139,7 +151,7 @@ def side_by_side_figure(probs, task_name):
 def read_scalars(run_dir, tag):
     """(steps, values) of one scalar tag from the TensorBoard event files in `run_dir`."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    import tensorflow as tf
+    from quiet_tensorflow import tf
 
     events = EventAccumulator(run_dir, size_guidance={"tensors": 0})
     events.Reload()
@@ -346,11 +358,13 @@ def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
 
 # ---------------------------------------------------------------- the analysis toolkit on a trained run
 
-REFERENCE_AGENTS = {  # the classical agents (Daw et al. 2011's defaults here) and the ideal observer
+REFERENCE_AGENTS = {  # the classical agents (`agents.Hybrid`'s defaults) and the ideal observer
     "model-free": agents.Hybrid(model_based_weight=0.0),
     "model-based": agents.Hybrid(model_based_weight=1.0),
     "hybrid": agents.Hybrid(model_based_weight=0.5),
-    "ideal observer": agents.IdealObserver(),
+    # with a softmax at about the temperature fitted to the meta-RL agent: the greedy one never
+    # errs after rewarded-common or unrewarded-rare trials, and regressions cannot fit certainty
+    "ideal observer": agents.IdealObserver(inverse_temperature=12.0),
 }
 LEARNERS = ("model-free", "model-based", "ideal observer")  # whose prediction errors the agent's are compared with
 
@@ -367,9 +381,9 @@ def agent_analysis(state, episodes=300, restarts=3, seed=0):
     ideal-observer fits per seed, profile interval of w), "bic" (each model's BIC above the best),
     "lagged" (lagged regression), "rpe" (the agent's prediction errors against each fitted
     learner's), "rpe_by_type" ({agent or learner: mean TD error by previous and current trial
-    type}), "decoding" (R^2 of the ideal observer's belief from the LSTM state, trained,
-    untrained and shuffled) and "ideal" (agreement with the ideal observer's choices and reward as
-    a fraction of its reward on the same task), the last two pandas tables by seed.
+    type}), "transition_surprise" (`analysis.transition_surprise` of each, by seed), "decoding" (R^2 of the ideal observer's belief from the LSTM state, trained,
+    untrained and shuffled) and "ideal" (agreement with the ideal observer's choices, and reward as
+    a fraction of the Bayes-optimal expected reward), the last two pandas tables by seed.
     """
     import pandas as pd
 
@@ -379,33 +393,31 @@ def agent_analysis(state, episodes=300, restarts=3, seed=0):
     records = a2c_lstm.evaluate(state, episodes, internals=True)
     fits = analysis.fit_subjects(records, task, restarts=restarts, seed=seed)
     learner_values = {name: analysis.fitted_values(fits, records, task, name) for name in LEARNERS}
-    by_type = {"meta-RL agent": analysis.by_trial_type(analysis.prediction_errors(records, gamma), records)}
-    for name, values in learner_values.items():
-        delta = records["reward"] + analysis.expectation_change(values, values, gamma)
-        by_type[name] = analysis.by_trial_type(delta, records)
+    deltas = {"meta-RL agent": analysis.prediction_errors(records, gamma)}
+    deltas.update({name: records["reward"] + analysis.expectation_change(v, v, gamma) for name, v in learner_values.items()})
     untrained = a2c_lstm.evaluate(a2c_lstm.init_state(task, state.agent, seeds), episodes, internals=True)
     trained_scores, untrained_scores = analysis.belief_decoding(records, task, seed), analysis.belief_decoding(untrained, task, seed)
     decoding = pd.DataFrame(
         {"trained": trained_scores[:, 0], "untrained network": untrained_scores[:, 0], "shuffled trials": trained_scores[:, 1]},
         index=pd.Index(seeds, name="seed"),
     )
-    ideal = agents.simulate([agents.IdealObserver()] * len(seeds), task, episodes, seed)
+    reward = records["reward"].sum(-1).mean(-1)
     ideal_table = pd.DataFrame(
         {
             "agreement with the ideal observer": analysis.agreement_with_ideal_observer(records, task),
-            "reward per 100 trials": 100 * records["reward"].mean(axis=(1, 2)),
-            "ideal observer's reward per 100 trials": 100 * ideal["reward"].mean(axis=(1, 2)),
+            "reward per episode": reward,
+            "fraction of the Bayes-optimal reward": reward / agents.optimal_episode_reward(task),
         },
         index=pd.Index(seeds, name="seed"),
     )
-    ideal_table["fraction of the ideal observer's reward"] = ideal_table.iloc[:, 1] / ideal_table.iloc[:, 2]
     return {
         "records": records,
         "fits": fits,
         "bic": analysis.compare_models(fits),
         "lagged": analysis.lagged_regression(records),
         "rpe": analysis.rpe_comparison(records, learner_values, gamma),
-        "rpe_by_type": by_type,
+        "rpe_by_type": {name: analysis.by_trial_type(d, records) for name, d in deltas.items()},
+        "transition_surprise": pd.DataFrame({name: analysis.transition_surprise(d, records) for name, d in deltas.items()}, index=pd.Index(seeds, name="seed")),
         "decoding": decoding,
         "ideal": ideal_table,
     }
@@ -436,28 +448,26 @@ def lagged_regression_figure(tables):
 
 
 def recovery_figure(true, fits, parameters=agents.PARAMETERS):
-    """Parameter recovery: fitted against true value of each parameter, one panel each.
-    true: list of `agents.Hybrid`; fits: `analysis.fit_subjects` table (hybrid rows, with the
-    profile interval of w drawn as error bars)."""
+    """Parameter recovery, one panel per parameter: each simulated subject's fitted value (black; w
+    with its profile interval) and true value (grey), against the subject's true w.
+    true: list of `agents.Hybrid`; fits: `analysis.fit_subjects` table with hybrid rows."""
     import matplotlib.pyplot as plt
 
     fitted = fits.xs("hybrid", level="model")
+    true_w = np.array([t.model_based_weight for t in true])
     fig, axes = plt.subplots(1, len(parameters), figsize=(3.2 * len(parameters), 3.2))
     for ax, name in zip(axes, parameters):
-        truth = np.array([getattr(t, name) for t in true])
         values = fitted[name].to_numpy()
+        ax.plot(true_w, [getattr(t, name) for t in true], "s-", color="0.7", label="true")
         if f"{name} low" in fitted:
             errors = np.abs(np.vstack([fitted[f"{name} low"], fitted[f"{name} high"]]) - values)
-            ax.errorbar(truth, values, yerr=errors, fmt="o", color="k", capsize=3)
+            ax.errorbar(true_w, values, yerr=errors, fmt="o", color="k", capsize=3, label="fitted, 95% profile interval")
         else:
-            ax.plot(truth, values, "o", color="k")
-        span = [min(truth.min(), values.min()), max(truth.max(), values.max())]
-        pad = 0.05 * (span[1] - span[0] or 1)
-        ax.plot([span[0] - pad, span[1] + pad], [span[0] - pad, span[1] + pad], color="0.6", lw=1)
+            ax.plot(true_w, values, "o", color="k", label="fitted")
         ax.set_title(name.replace("_", " "))
-        ax.set_xlabel("true")
+        ax.set_xlabel("true w")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("fitted")
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

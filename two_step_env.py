@@ -29,7 +29,9 @@ import dataclasses
 
 import gymnasium as gym
 import numpy as np
-import tensorflow as tf
+
+
+from quiet_tensorflow import tf
 
 S1, S2, S3 = 0, 1, 2
 N_STATES = 3

@@ -45,5 +45,5 @@ def test_notebook_with_a_tiny_training_run(name, tmp_path):
 
 
 def test_explainer_notebook():
-    notebook = execute("two-step-task.ipynb", "EPISODES = 20")
+    notebook = execute("two-step-task.ipynb", "EPISODES = 20\nRECOVERY_EPISODES = 10")
     assert "model-based" in outputs_text(notebook)
