@@ -11,37 +11,48 @@ gradients, update) is one call of a `tf.function(jit_compile=True)`. Seeds never
 gradient: seed k trained in a group takes the same actions as seed k trained alone. Random
 draws come from stateless generators keyed by (seed, episode).
 
-Command line:
-    python a2c_lstm.py train --task biorxiv-final --seeds 0-7 --episodes 20000 --out results/biorxiv/final
-    python a2c_lstm.py evaluate --model results/biorxiv/final/model_0/model-20000 --episodes 300
+Checkpoints and the reference's TF1 import are in `checkpoints.py`, the command line in `cli.py`
+(`python a2c_lstm.py train ...` runs it, as `two-step train ...` does once installed).
 """
 
-import argparse
+if __name__ == "__main__":  # the command line parses its flags before TensorFlow loads
+    import cli
+
+    cli.main(prog="a2c_lstm.py")
+    raise SystemExit
+
 import contextlib
 import dataclasses
 import functools
 import glob
-import hashlib
-import json
 import os
 import shutil
 import signal
-import sys
 import threading
-from typing import NamedTuple
 
 import numpy as np
 
 import two_step_env as env
+from checkpoints import (  # noqa: F401 (load_model, latest_checkpoints, CorruptCheckpointError: part of this module's API)
+    CorruptCheckpointError,
+    Params,
+    TrainState,
+    checkpoint_path,
+    drop_events_after,
+    existing_checkpoints,
+    latest_checkpoints,
+    load_model,
+    save_checkpoints,
+    seeds_with_checkpoints,
+    stack_states,
+)
+from configs import AgentConfig
 from quiet_tensorflow import tf
 from two_step_env import STAY_CELLS, stay_probabilities
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
 INIT_STREAM = 2**41  # initial weights and good state draw from key (seed, INIT_STREAM)
-CHECKPOINT_PREFIX = "ckpt"
-CONFIG_FILE = "config.json"
-WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
 TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "action": tf.int32,  # first-stage action
     "state": tf.int32,  # second-stage state reached (two_step_env.S2 or S3)
@@ -56,58 +67,7 @@ INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
-REWARD_LOG_EVERY = 10  # SPEC.md: TensorBoard scalars every 10 episodes, means over those 10
-
-
-@dataclasses.dataclass(frozen=True)
-class AgentConfig:
-    """Network, loss and optimiser of the reference A3C worker (SPEC.md)."""
-
-    hidden: int = 48
-    gamma: float = 0.9
-    value_loss_weight: float = 0.05
-    entropy_weight: float = 0.05
-    learning_rate: float = 7e-4
-    rmsprop_decay: float = 0.9
-    rmsprop_epsilon: float = 1e-10
-    clip_norm: float = 999.0
-    policy_init_std: float = 0.01
-    value_init_std: float = 1.0
-    timestep_scale: float = 1.0  # the step counter input is t * timestep_scale; 1.0: the raw t of SPEC.md
-
-    def __post_init__(self):
-        if not (isinstance(self.hidden, int) and self.hidden > 0):
-            raise ValueError(f"AgentConfig.hidden={self.hidden!r}: expected an integer > 0")
-        for name in ("gamma", "rmsprop_decay"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value in [0, 1]")
-        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std", "timestep_scale"):
-            if not getattr(self, name) > 0.0:
-                raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value > 0")
-
-
-class Params(NamedTuple):
-    """Weights, each with a leading seed axis. The LSTM kernel is [S, 7 + hidden, 4 * hidden]
-    with gate blocks i, j (candidate), f, o in that order, as in TF1's `LSTMCell`."""
-
-    kernel: tf.Tensor
-    bias: tf.Tensor
-    policy: tf.Tensor
-    value: tf.Tensor
-
-
-@dataclasses.dataclass
-class TrainState:
-    """Everything a group of seeds needs to continue training or to be evaluated."""
-
-    task: env.TaskConfig
-    agent: AgentConfig
-    seeds: tuple
-    episode: int  # episodes trained so far (the same for every seed of the group)
-    params: Params
-    rms: Params  # RMSProp mean-square slots, same shapes as params
-    good_state: np.ndarray  # [S] the task's current good state, carried across episodes
-    recent: list = dataclasses.field(default_factory=list)  # per-episode stats of open TensorBoard windows
+REWARD_LOG_EVERY = 10  # the reference's TensorBoard scalars: every 10 episodes, means over those 10
 
 
 # ---------------------------------------------------------------- initialisation
@@ -179,6 +139,13 @@ def agent_input(state, prev_reward, prev_action, step_counter, timestep_scale):
     return tf.concat(
         [tf.one_hot(state, env.N_STATES), prev_reward[:, None], prev_action, counter[:, None]], axis=-1
     )
+
+
+def first_action_input(agent: AgentConfig, n_seeds):
+    """[S, 2]: the previous-action input at an episode's first step: zeros, or the reference's one_hot(0)."""
+    if agent.reference_first_action:
+        return tf.one_hot(tf.zeros([n_seeds], tf.int32), env.N_ACTIONS)
+    return tf.zeros([n_seeds, env.N_ACTIONS])
 
 
 def sample_action(logits, u):
@@ -264,7 +231,7 @@ def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state
         tf.convert_to_tensor(good_state, tf.int32),
         tf.fill([n_seeds], env.S1),
         tf.zeros([n_seeds]),
-        tf.zeros([n_seeds, env.N_ACTIONS]),
+        first_action_input(agent, n_seeds),
         step_arrays,
         trial_arrays,
     )
@@ -436,7 +403,7 @@ def _deferred_stop_signals():
 def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every=500, progress=True) -> TrainState:
     """Train every seed of the group for `episodes` more episodes; returns the new state.
 
-    With `out`, writes TensorBoard scalars to `<out>/train_<seed>/` (SPEC.md's tags every 10
+    With `out`, writes TensorBoard scalars to `<out>/train_<seed>/` (the reference's tags every 10
     episodes, means over those 10; stay probabilities of the last `log_every` episodes every
     `log_every` episodes) and checkpoints every `save_every` episodes and at the end. A state
     resumed from a checkpoint continues exactly as the uninterrupted run would have: TensorBoard
@@ -459,12 +426,13 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
             writers.append(tf.summary.create_file_writer(run_dir))
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
-    bar = tqdm(range(first, last), initial=0, total=episodes, unit="ep", disable=not progress, smoothing=0.05)
-    with _deferred_stop_signals() as stop_signals:
-        for episode in bar:
+    bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
+    with bar, _deferred_stop_signals() as stop_signals:
+        for episode in range(first, last):
             params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
             recent = (recent + [{k: v.numpy()[..., :n_seeds] for k, v in stats.items()}])[-window:]
             done = episode + 1
+            _advance(bar, done, compiled_now=episode == first)
             if done % REWARD_LOG_EVERY == 0:
                 bar.set_postfix(reward=f"{np.mean([s['reward'] for s in recent[-REWARD_LOG_EVERY:]]):.1f}")
                 _write_scalars(writers, state.task, recent[-REWARD_LOG_EVERY:], done)
@@ -483,12 +451,23 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
     return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
 
 
+def _advance(bar, done, compiled_now):
+    """Move the progress bar to `done`. The first episode of a call compiles the training step: the
+    bar restarts its clock after it, so the rate and the time left count training alone."""
+    if compiled_now:
+        bar.reset(total=bar.total)
+        bar.initial = bar.n = bar.last_print_n = done
+        bar.refresh()
+    else:
+        bar.update(1)
+
+
 def _open_windows(recent, done, log_every):
     """The episodes of `recent` that belong to logging windows still open after episode `done`."""
     return recent[len(recent) - max(done % REWARD_LOG_EVERY, done % log_every) :]
 
 
-TENSORBOARD_TAGS = {  # SPEC.md's reference tags; losses are per step, as the reference logs them
+TENSORBOARD_TAGS = {  # the reference's tags; losses are per step, as the reference logs them
     "Perf/Reward": "reward",
     "Perf/Value": "value",
     "Losses/Value Loss": "value_loss",
@@ -521,31 +500,6 @@ def _write_stay_probabilities(writers, window, step):
                 tf.summary.scalar(f"Stay/{cell}", p)
 
 
-def rewrite_events(run_dir, keep):
-    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds."""
-    files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
-    events = [tf.compat.v1.Event.FromString(record.numpy()) for path in files for record in tf.data.TFRecordDataset(path)]
-    kept = [e for e in events if e.HasField("summary") and keep(e)]
-    if not files or len(kept) == sum(e.HasField("summary") for e in events):
-        return False
-    header = next(e for e in events if not e.HasField("summary"))  # the file-version record
-    target = os.path.join(run_dir, f"events.out.tfevents.{int(header.wall_time)}.rewritten.v2")
-    with tf.io.TFRecordWriter(target + ".tmp") as writer:
-        for event in [header] + kept:
-            writer.write(event.SerializeToString())
-    os.replace(target + ".tmp", target)
-    for path in files:
-        if path != target:
-            os.remove(path)
-    return True
-
-
-def drop_events_after(run_dir, episode):
-    """Drop TensorBoard points logged after `episode` (left by a run killed after its last checkpoint)."""
-    if os.path.isdir(run_dir) and rewrite_events(run_dir, lambda event: event.step <= episode):
-        print(f"{run_dir}: dropped TensorBoard points after episode {episode}, the checkpoint resumed from")
-
-
 # ---------------------------------------------------------------- evaluation
 
 
@@ -565,234 +519,6 @@ def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None
     records = evaluate_episodes(params, good, seed_ids)
     seed_axis_of = {"hidden": 2, "cell": 2}  # [episode, trial, seed, hidden]; the rest [episode, trial, seed]
     return {k: np.moveaxis(v.numpy(), seed_axis_of.get(k, -1), 0)[: len(state.seeds)] for k, v in records.items()}
-
-
-# ---------------------------------------------------------------- checkpoints
-
-
-class CorruptCheckpointError(ValueError):
-    """A checkpoint whose files are missing, truncated or altered since they were written."""
-
-
-def checkpoint_path(out, seed, episode):
-    """The reference layout: `<out>/model_<seed>/model-<episode>`."""
-    return os.path.join(out, f"model_{seed}", f"model-{episode}")
-
-
-def _sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def save_checkpoints(state: TrainState, out):
-    """Write one checkpoint per seed: weights, RMSProp slots, good state, episode counter, the
-    statistics of still-open TensorBoard windows, and a manifest of SHA-256 digests.
-
-    Each checkpoint is written to a temporary folder and renamed into place, so it is either
-    complete or absent. A failed write (a full disk, say) removes the partial folder and raises
-    `OSError` naming the checkpoint and the last complete one, which is left intact.
-    """
-    paths = []
-    for k, seed in enumerate(state.seeds):
-        path = checkpoint_path(out, seed, state.episode)
-        partial = path + ".partial"
-        try:
-            shutil.rmtree(partial, ignore_errors=True)
-            variables = {name: tf.Variable(w[k]) for name, w in zip(Params._fields, state.params)}
-            variables.update({f"rms_{name}": tf.Variable(w[k]) for name, w in zip(Params._fields, state.rms)})
-            variables["good_state"] = tf.Variable(int(state.good_state[k]))
-            variables["episode"] = tf.Variable(state.episode, dtype=tf.int64)
-            tf.train.Checkpoint(**variables).write(os.path.join(partial, CHECKPOINT_PREFIX))
-            windows = {key: np.stack([s[key][..., k] for s in state.recent]) for key in (state.recent[:1] or [{}])[0]}
-            np.savez(os.path.join(partial, WINDOWS_FILE), **windows)
-            config = {
-                "task": dataclasses.asdict(state.task),
-                "agent": dataclasses.asdict(state.agent),
-                "seed": seed,
-                "episode": state.episode,
-                "files": {name: _sha256(os.path.join(partial, name)) for name in sorted(os.listdir(partial))},
-            }
-            with open(os.path.join(partial, CONFIG_FILE), "w") as f:
-                json.dump(config, f, indent=2)
-            shutil.rmtree(path, ignore_errors=True)
-            os.replace(partial, path)
-        except (OSError, tf.errors.OpError) as error:
-            shutil.rmtree(partial, ignore_errors=True)
-            complete = existing_checkpoints(os.path.dirname(path))
-            reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
-            raise OSError(
-                f"could not write checkpoint {path} ({reason}); "
-                f"the last complete checkpoint, {complete[-1] if complete else 'none'}, is intact"
-            ) from error
-        paths.append(path)
-    return paths
-
-
-def seeds_with_checkpoints(out):
-    """The seeds whose folder `<out>/model_<seed>` holds at least one checkpoint, in order."""
-    suffixes = (d.rsplit("_", 1)[1] for d in glob.glob(os.path.join(out, "model_*")))
-    return sorted(int(s) for s in suffixes if s.isdigit() and existing_checkpoints(os.path.join(out, f"model_{s}")))
-
-
-def latest_checkpoints(out):
-    """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
-    paths = [existing_checkpoints(os.path.join(out, f"model_{seed}"))[-1] for seed in seeds_with_checkpoints(out)]
-    if not paths:
-        raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
-    return paths
-
-
-def existing_checkpoints(parent):
-    """Checkpoint folders `model-<episode>` under `parent`, oldest first."""
-    if not os.path.isdir(parent):
-        return []
-    found = [d for d in os.listdir(parent) if d.startswith("model-") and d[len("model-") :].isdigit()]
-    return [os.path.join(parent, d) for d in sorted(found, key=lambda d: int(d[len("model-") :]))]
-
-
-def _expected_shapes(agent: AgentConfig):
-    return Params(
-        kernel=(env.OBS_SIZE + agent.hidden, 4 * agent.hidden),
-        bias=(4 * agent.hidden,),
-        policy=(agent.hidden, env.N_ACTIONS),
-        value=(agent.hidden, 1),
-    )
-
-
-def _check_shapes(params: Params, agent: AgentConfig, where, names=Params._fields):
-    """Raise ValueError naming the first variable whose shape does not fit `agent`'s network."""
-    for name, shown, w, expected in zip(Params._fields, names, params, _expected_shapes(agent)):
-        if tuple(np.shape(w)[1:]) != expected:
-            raise ValueError(
-                f"{where}: variable {shown} has shape {list(np.shape(w)[1:])}, but a network with "
-                f"hidden={agent.hidden} expects {list(expected)}"
-            )
-
-
-def load_model(path, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
-    """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`.
-
-    Also takes a TF1 checkpoint of the reference reproduction: a prefix such as
-    `.../model-20000/model-20000.cptk`, or its folder holding a `checkpoint` file (see
-    `load_tf1_checkpoint`). With `agent`, the weights must fit that network. Raises
-    FileNotFoundError (listing the checkpoints that do exist beside `path`),
-    CorruptCheckpointError, or ValueError for a network of another shape.
-    """
-    path = os.path.normpath(str(path))
-    if os.path.isfile(os.path.join(path, CONFIG_FILE)):
-        return _load_checkpoint(path, agent)
-    tf1_prefix = path if os.path.isfile(path + ".index") else None
-    if tf1_prefix is None and os.path.isfile(os.path.join(path, "checkpoint")):
-        tf1_prefix = tf.train.latest_checkpoint(path)
-    if tf1_prefix:
-        return load_tf1_checkpoint(tf1_prefix, agent, task)
-    parent = os.path.dirname(path)
-    found = existing_checkpoints(parent)
-    raise FileNotFoundError(
-        f"no checkpoint at {path!r}; checkpoints under {parent!r}: {', '.join(found) if found else 'none'}"
-    )
-
-
-def _load_checkpoint(path, agent):
-    config_file = os.path.join(path, CONFIG_FILE)
-    try:
-        with open(config_file) as f:
-            config = json.load(f)
-        files = config["files"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise CorruptCheckpointError(f"checkpoint file {config_file} is unreadable ({error})") from error
-    for name, digest in files.items():
-        file = os.path.join(path, name)
-        if not os.path.isfile(file):
-            raise CorruptCheckpointError(f"checkpoint file {file} is missing")
-        if _sha256(file) != digest:
-            raise CorruptCheckpointError(f"checkpoint file {file} is corrupted: its SHA-256 differs from the one recorded at writing")
-    saved_agent = AgentConfig(**config["agent"])
-    reader = tf.train.load_checkpoint(os.path.join(path, CHECKPOINT_PREFIX))
-
-    def read(name):
-        return reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
-
-    params = Params(*(read(n)[None] for n in Params._fields))
-    _check_shapes(params, agent or saved_agent, path)
-    with np.load(os.path.join(path, WINDOWS_FILE)) as windows:
-        n_open = len(windows[windows.files[0]]) if windows.files else 0
-        recent = [{key: windows[key][i][..., None] for key in windows.files} for i in range(n_open)]
-    return TrainState(
-        task=env.TaskConfig(**config["task"]),
-        agent=agent or saved_agent,
-        seeds=(int(config["seed"]),),
-        episode=int(read("episode")),
-        params=params,
-        rms=Params(*(read(f"rms_{n}")[None] for n in Params._fields)),
-        good_state=np.array([read("good_state")], np.int32),
-        recent=recent,
-    )
-
-
-TF1_VARIABLES = Params(  # SPEC.md: the reference network's variable names in its TF1 checkpoints
-    kernel="global/rnn/lstm_cell/kernel",
-    bias="global/rnn/lstm_cell/bias",
-    policy="global/fully_connected/weights",
-    value="global/fully_connected_1/weights",
-)
-
-
-def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
-    """The reference reproduction's trained network from its TF1 checkpoint, as a one-seed state.
-
-    Its LSTM kernel has our layout (rows: the 7 inputs in SPEC.md's order, then the 48 hidden
-    units; columns: gates i, j, f, o), so weights map one to one. RMSProp slots are taken when
-    present, else start at one; the task defaults to biorxiv-final; the good state starts at S2.
-    """
-    shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-    missing = [name for name in TF1_VARIABLES if name not in shapes]
-    if missing:
-        raise ValueError(f"{prefix} is not a checkpoint of the reference network: it lacks {', '.join(missing)}")
-    reader = tf.train.load_checkpoint(prefix)
-    params = Params(*(reader.get_tensor(name)[None] for name in TF1_VARIABLES))
-    agent = agent or AgentConfig(hidden=int(shapes[TF1_VARIABLES.policy][0]))
-    _check_shapes(params, agent, prefix, names=TF1_VARIABLES)
-    rms = Params(
-        *(
-            reader.get_tensor(f"{name}/RMSProp")[None] if f"{name}/RMSProp" in shapes else np.ones_like(w)
-            for name, w in zip(TF1_VARIABLES, params)
-        )
-    )
-    return TrainState(
-        task=task or env.PRESETS["biorxiv-final"],
-        agent=agent,
-        seeds=(0,),
-        episode=int(reader.get_tensor("global_episodes")) if "global_episodes" in shapes else 0,
-        params=params,
-        rms=rms,
-        good_state=np.array([env.S2], np.int32),
-    )
-
-
-def stack_states(states) -> TrainState:
-    """One group from single-seed states of the same task and agent (e.g. several `load_model`s)."""
-    first = states[0]
-    for s in states[1:]:
-        if (s.task, s.agent, s.episode, len(s.recent)) != (first.task, first.agent, first.episode, len(first.recent)):
-            raise ValueError(
-                f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} "
-                f"(episode {first.episode}): task, agent and episode must match"
-            )
-
-    def concatenate(arrays, axis=0):
-        return np.concatenate([np.asarray(a) for a in arrays], axis=axis)
-
-    return TrainState(
-        task=first.task,
-        agent=first.agent,
-        seeds=tuple(seed for s in states for seed in s.seeds),
-        episode=first.episode,
-        params=Params(*(concatenate(ws) for ws in zip(*(s.params for s in states)))),
-        rms=Params(*(concatenate(ws) for ws in zip(*(s.rms for s in states)))),
-        good_state=concatenate([s.good_state for s in states]),
-        recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
-    )
 
 
 def _differences(found, asked):
@@ -858,114 +584,3 @@ def check_writable(out):
         os.remove(probe)
     except OSError as error:
         raise OSError(f"--out {out!r} is not writable: {error.strerror or error}") from error
-
-
-# ---------------------------------------------------------------- command line
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag on one line and exits with status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_seeds(text):
-    """'0-7' -> (0, ..., 7); '0,3,5' -> (0, 3, 5)."""
-    try:
-        seeds = []
-        for part in text.split(","):
-            low, _, high = part.partition("-")
-            seeds.extend(range(int(low), int(high or low) + 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: expected a range like 0-7 or a list like 0,3,5")
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: expected distinct integers >= 0, like 0-7")
-    return tuple(seeds)
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer > 0")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number > 0")
-    return value
-
-
-def build_parser():
-    parser = _Parser(prog="a2c_lstm.py", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    train_cmd = commands.add_parser("train", help="train seeds side by side, resuming from checkpoints in --out")
-    train_cmd.add_argument("--task", required=True, choices=sorted(env.PRESETS), help="task variant (SPEC.md)")
-    train_cmd.add_argument("--seeds", type=parse_seeds, default=(0,), help="seeds, a range 0-7 or a list 0,3,5")
-    train_cmd.add_argument("--episodes", type=positive_int, required=True, help="total episodes per seed")
-    train_cmd.add_argument("--out", required=True, help="folder for checkpoints model_<seed>/ and TensorBoard train_<seed>/")
-    train_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
-    train_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
-    train_cmd.add_argument("--hidden", type=positive_int, default=AgentConfig.hidden, help="LSTM units")
-    train_cmd.add_argument("--learning-rate", type=positive_float, default=AgentConfig.learning_rate, help="RMSProp learning rate")
-    train_cmd.add_argument("--entropy-weight", type=positive_float, default=AgentConfig.entropy_weight, help="entropy bonus weight")
-    train_cmd.add_argument(
-        "--timestep-scale", type=positive_float, default=AgentConfig.timestep_scale, help="the step counter input is t times this"
-    )
-    train_cmd.add_argument(
-        "--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh"
-    )
-    eval_cmd = commands.add_parser("evaluate", help="test trained checkpoints with frozen weights")
-    eval_cmd.add_argument("--model", nargs="+", required=True, help="checkpoint folders, e.g. .../model_0/model-20000")
-    eval_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
-    eval_cmd.add_argument("--records", help="save the per-trial records to this .npz file")
-    return parser
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        agent = AgentConfig(
-            hidden=args.hidden,
-            learning_rate=args.learning_rate,
-            entropy_weight=args.entropy_weight,
-            timestep_scale=args.timestep_scale,
-        )
-        try:
-            check_writable(args.out)
-            state = latest_state(env.preset(args.task), agent, args.seeds, args.out, args.overwrite)
-        except (ValueError, OSError) as error:
-            parser.error(str(error))
-        try:
-            train_to(state, args.episodes, args.out, save_every=args.save_every, log_every=args.log_every)
-        except TrainingInterrupted as stop:
-            print(f"\ninterrupted: {stop}", file=sys.stderr)
-            sys.exit(128 + stop.signum)
-        except OSError as error:
-            sys.exit(f"a2c_lstm.py: error: {error}")
-    else:
-        try:
-            state = stack_states([load_model(p) for p in args.model])
-        except (ValueError, FileNotFoundError) as error:
-            parser.error(str(error))
-        records = evaluate(state, args.episodes)
-        if args.records:
-            np.savez_compressed(args.records, **records)
-        probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
-        rewards = records["reward"].sum(-1).mean(-1)
-        print("seed  reward/episode  " + "  ".join(STAY_CELLS))
-        for seed, reward, p in zip(list(state.seeds) + ["mean"], list(rewards) + [rewards.mean()], list(probs) + [np.nanmean(probs, 0)]):
-            print(f"{seed:>4}  {reward:14.2f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
-
-
-if __name__ == "__main__":
-    main()

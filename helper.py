@@ -1,12 +1,19 @@
-"""Analysis and plots of the two-step task, as pure functions over `a2c_lstm.evaluate` records.
+"""Figures and notebook glue for the two-step task, over `a2c_lstm.evaluate` records.
 
-    python helper.py results/biorxiv/final [--episodes 300]
+    python helper.py results/biorxiv/final [--episodes 300]      (the same as `two-step figures ...`)
 
 evaluates every `model_<seed>/model-<latest>` checkpoint under the folder and writes the
 stay-probability figure, the side-by-side figure with the paper, and the reward curve there.
 """
 
-import argparse
+if __name__ == "__main__":  # the command line parses its flags before TensorFlow loads
+    import sys
+
+    import cli
+
+    cli.main(["figures", *sys.argv[1:]], prog="helper.py")
+    raise SystemExit
+
 import glob
 import os
 
@@ -16,7 +23,7 @@ import agents
 import analysis
 from two_step_env import STAY_CELLS, stay_probabilities
 
-# SPEC.md: mean stay probabilities in STAY_CELLS order
+# mean stay probabilities in STAY_CELLS order (docs/reference.md: the papers' figures, the reference's results)
 PAPER = {
     "biorxiv-final": ("Wang et al. 2018 (Sim. 4)", (0.99, 0.63, 0.62, 0.99)),
     "biorxiv-first-try": ("Wang et al. 2018 (Sim. 4)", (0.99, 0.63, 0.62, 0.99)),
@@ -494,24 +501,17 @@ def rpe_figure(by_type):
     return fig
 
 
-def main(argv=None):
+def draw_run_figures(state, out, episodes=300):
+    """Evaluate a group of seeds (`episodes` test episodes each) and write the stay-probability figure,
+    the side-by-side figure with the paper and the reward curve into `out`; print the mean cells."""
     import a2c_lstm
 
-    parser = argparse.ArgumentParser(description="Evaluate the checkpoints of a run and draw its figures.")
-    parser.add_argument("out", help="a training folder, e.g. results/biorxiv/final")
-    parser.add_argument("--episodes", type=a2c_lstm.positive_int, default=300, help="test episodes per seed")
-    args = parser.parse_args(argv)
-    state = a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in a2c_lstm.latest_checkpoints(args.out)])
-    records = a2c_lstm.evaluate(state, args.episodes)
+    records = a2c_lstm.evaluate(state, episodes)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     task_name = next(name for name, task in a2c_lstm.env.PRESETS.items() if task == state.task)
-    stay_figure(probs).savefig(os.path.join(args.out, "stay_probability.png"), dpi=120)
-    side_by_side_figure(probs, task_name).savefig(os.path.join(args.out, "side_by_side.png"), dpi=120)
-    reward_curve_figure(args.out).savefig(os.path.join(args.out, "reward_curve.png"), dpi=120)
-    print(f"{task_name}, {len(state.seeds)} seeds at episode {state.episode}, {args.episodes} test episodes each")
+    stay_figure(probs).savefig(os.path.join(out, "stay_probability.png"), dpi=120)
+    side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
+    reward_curve_figure(out).savefig(os.path.join(out, "reward_curve.png"), dpi=120)
+    print(f"{task_name}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
     print("mean stay probability: " + ", ".join(f"{c} {p:.3f}" for c, p in zip(STAY_CELLS, np.nanmean(probs, 0))))
-    print(f"figures written to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    print(f"figures written to {out}")

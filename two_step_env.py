@@ -22,86 +22,22 @@ feed both the same numbers and compare trajectories. Each trial consumes three u
 
 Observations are what the meta-RL agent sees at each LSTM step (Wang et al. 2018): a one-hot
 of the state [S1, S2, S3], the previous reward, a one-hot of the previous action and the step
-counter as a raw number (it advances by 2 per trial in both variants, as in the reference).
+counter as a raw number (it advances by 2 per trial in both variants, as in the reference). The
+agent multiplies the counter by its `AgentConfig.timestep_scale`; the environment always shows t.
+`TaskConfig` and the presets live in `configs.py` and are importable from here.
 """
-
-import dataclasses
 
 import gymnasium as gym
 import numpy as np
 
-
+from configs import PRESETS, SWAP_EVERY_EPISODE, SWAP_EVERY_TRIAL, TaskConfig, preset  # noqa: F401 (the task's own names)
 from quiet_tensorflow import tf
 
 S1, S2, S3 = 0, 1, 2
 N_STATES = 3
 N_ACTIONS = 2
 OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
-SWAP_EVERY_TRIAL = "trial"
-SWAP_EVERY_EPISODE = "episode"
 STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskConfig:
-    """One variant of the two-step task (values of the presets: SPEC.md, Wang 2016/2018)."""
-
-    common_prob: float = 0.8
-    good_reward_prob: float = 0.9
-    bad_reward_prob: float = 0.1
-    swap_prob: float = 0.025
-    swap_every: str = SWAP_EVERY_TRIAL
-    trials_per_episode: int = 100
-    steps_per_trial: int = 1
-
-    def __post_init__(self):
-        for name in ("common_prob", "good_reward_prob", "bad_reward_prob", "swap_prob"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-                raise ValueError(f"TaskConfig.{name}={value!r}: expected a probability in [0, 1]")
-        if self.swap_every not in (SWAP_EVERY_TRIAL, SWAP_EVERY_EPISODE):
-            raise ValueError(
-                f"TaskConfig.swap_every={self.swap_every!r}: expected "
-                f"{SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r}"
-            )
-        if not (isinstance(self.trials_per_episode, int) and self.trials_per_episode > 0):
-            raise ValueError(
-                f"TaskConfig.trials_per_episode={self.trials_per_episode!r}: expected an integer > 0"
-            )
-        if self.steps_per_trial not in (1, 2):
-            raise ValueError(
-                f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: expected 1 (two steps in one) "
-                "or 2 (one LSTM step at S1, one at S2/S3)"
-            )
-
-    @property
-    def steps_per_episode(self) -> int:
-        return self.trials_per_episode * self.steps_per_trial
-
-    @property
-    def max_step_counter(self) -> int:
-        """The step counter's value at the end of an episode (2 per trial in both variants)."""
-        return 2 * self.trials_per_episode
-
-
-PRESETS = {
-    "arxiv": TaskConfig(
-        common_prob=0.75, swap_prob=0.5, swap_every=SWAP_EVERY_EPISODE, trials_per_episode=10, steps_per_trial=2
-    ),
-    "biorxiv-first-try": TaskConfig(
-        common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=2
-    ),
-    "biorxiv-final": TaskConfig(
-        common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=1
-    ),
-}
-
-
-def preset(name: str) -> TaskConfig:
-    """The task configuration of a named variant: one of `PRESETS`."""
-    if name not in PRESETS:
-        raise ValueError(f"task preset {name!r} is unknown: expected one of {', '.join(PRESETS)}")
-    return PRESETS[name]
 
 
 def observation(state, prev_reward, prev_action, step_counter):

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import a2c_lstm as a2c
+import cli
 import two_step_env as env
 from two_step_env import stay_probabilities
 
@@ -129,6 +130,7 @@ def test_gradient_of_value_loss_matches_finite_differences():
     np.testing.assert_allclose(grad, numeric, rtol=2e-2)
 
 
+@pytest.mark.slow
 def test_seed_trained_in_a_group_equals_seed_trained_alone():
     task = env.preset("biorxiv-final")
     group = a2c.train(a2c.init_state(task, AGENT, range(8)), 300, progress=False)
@@ -165,19 +167,20 @@ def test_evaluate_records_shapes_and_frozen_weights():
     np.testing.assert_array_equal(records["action"], again["action"])
 
 
-@pytest.mark.parametrize("task", [TINY, TINY_TWO_STEP])
-def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task):
-    state = a2c.init_state(task, AGENT, [0, 1])
+@pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, a2c.AgentConfig(reference_first_action=True))])
+def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task, agent):
+    state = a2c.init_state(task, agent, [0, 1])
     plain, inside = a2c.evaluate(state, 4), a2c.evaluate(state, 4, internals=True)
     assert set(inside) == set(a2c.TRIAL_RECORDS) | set(a2c.INTERNAL_RECORDS)
     for key in plain:
         np.testing.assert_array_equal(plain[key], inside[key])
     n = task.trials_per_episode
-    assert inside["hidden"].shape == inside["cell"].shape == (2, 4, n, AGENT.hidden)
+    assert inside["hidden"].shape == inside["cell"].shape == (2, 4, n, agent.hidden)
     # replay seed 1's first episode step by step: the recorded state is the one that chose the action
     params = a2c.Params(*(tf.constant(w[1:2]) for w in state.params))
-    h = c = tf.zeros([1, AGENT.hidden])
-    prev_state, prev_reward, prev_action = env.S1, 0.0, tf.zeros([1, 2])
+    h = c = tf.zeros([1, agent.hidden])
+    prev_state, prev_reward = env.S1, 0.0
+    prev_action = tf.constant([[1.0, 0.0]]) if agent.reference_first_action else tf.zeros([1, 2])  # the reference's one_hot(0)
     for trial in range(n):
         x = a2c.agent_input(tf.constant([prev_state]), tf.constant([prev_reward]), prev_action, 2 * trial, AGENT.timestep_scale)
         h, c = a2c.lstm_step(params, x, h, c)
@@ -283,7 +286,7 @@ def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, cap
     if argv[0] == "train":
         argv += ["--out", str(out)]
     with pytest.raises(SystemExit) as exit_info:
-        a2c.main(argv)
+        cli.main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and reason in err
@@ -292,7 +295,7 @@ def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, cap
 
 def test_help_documents_every_flag(capsys):
     with pytest.raises(SystemExit):
-        a2c.main(["train", "--help"])
+        cli.main(["train", "--help"])
     text = capsys.readouterr().out
     for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden", "--overwrite",
                  "--learning-rate", "--entropy-weight", "--timestep-scale"):

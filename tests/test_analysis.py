@@ -92,6 +92,7 @@ def test_parameter_recovery_of_the_hybrid_model(recovery):
         assert np.isfinite(errors["learning_rate"]) and errors["learning_rate"] < 0.05
 
 
+@pytest.mark.slow
 def test_profile_interval_of_w_agrees_with_the_standard_error(recovery):
     records, fits = recovery
     for subject, best in enumerate(fits):
@@ -104,6 +105,7 @@ def test_profile_interval_of_w_agrees_with_the_standard_error(recovery):
             assert 0.0 in (low, high) or 1.0 in (low, high)
 
 
+@pytest.mark.slow
 def test_bic_picks_the_model_that_generated_the_choices():
     subjects = [agents.Hybrid(model_based_weight=0.0), agents.Hybrid(model_based_weight=1.0)]
     records = agents.simulate(subjects, FINAL, 100, seed=7)

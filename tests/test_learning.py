@@ -7,9 +7,12 @@ task: biorxiv-final with a good state that never swaps, where the best policy ea
 """
 
 import numpy as np
+import pytest
 
 import a2c_lstm as a2c
 import two_step_env as env
+
+pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
 
 TEST_EPISODES = 50
 TRIALS = 100

@@ -10,6 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINING_NOTEBOOKS = ["biorxiv-final.ipynb", "biorxiv-first-try.ipynb", "arxiv.ipynb"]
 

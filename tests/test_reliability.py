@@ -15,8 +15,12 @@ import pytest
 import tensorflow as tf
 
 import a2c_lstm as a2c
+import cli
+import checkpoints
 import two_step_env as env
 from helper import read_scalars
+
+pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPISODES, SAVE_EVERY, LOG_EVERY = 600, 100, 50
@@ -163,7 +167,7 @@ def test_network_of_another_shape_names_the_variable(tmp_path):
 )
 def test_arguments_contradicting_the_checkpoints_stop_unless_overwrite(tmp_path, capsys, extra, message):
     base = ["train", "--task", "arxiv", "--seeds", "0-1", "--episodes", "20", "--out", str(tmp_path)]
-    a2c.main(base)
+    cli.main(base)
     capsys.readouterr()
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     changed = base[:-2] + extra + base[-2:]
@@ -172,12 +176,12 @@ def test_arguments_contradicting_the_checkpoints_stop_unless_overwrite(tmp_path,
             del changed[i : i + 2]
             break
     with pytest.raises(SystemExit) as stopped:
-        a2c.main(changed)
+        cli.main(changed)
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written or lost
-    a2c.main(changed + ["--overwrite"])
+    cli.main(changed + ["--overwrite"])
     assert "nothing to do" not in capsys.readouterr().out
 
 
@@ -185,9 +189,9 @@ def test_same_command_twice_gives_bit_identical_checkpoints_and_records(tmp_path
     records = []
     for name in ("first", "second"):
         out = tmp_path / name
-        a2c.main(["train", "--task", "arxiv", "--seeds", "0-1", "--episodes", "60", "--save-every", "30", "--out", str(out)])
+        cli.main(["train", "--task", "arxiv", "--seeds", "0-1", "--episodes", "60", "--save-every", "30", "--out", str(out)])
         model = out / "model_1" / "model-60"
-        a2c.main(["evaluate", "--model", str(model), "--episodes", "30", "--records", str(out / "records.npz")])
+        cli.main(["evaluate", "--model", str(model), "--episodes", "30", "--records", str(out / "records.npz")])
         records.append(np.load(out / "records.npz"))
     for episode in (30, 60):
         assert digests(tmp_path / "first", episode) == digests(tmp_path / "second", episode)
@@ -199,7 +203,7 @@ def test_out_that_is_not_writable_exits_2_and_writes_nothing(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(SystemExit) as stopped:
-        a2c.main(["train", "--task", "arxiv", "--episodes", "20", "--out", str(blocker / "run")])
+        cli.main(["train", "--task", "arxiv", "--episodes", "20", "--out", str(blocker / "run")])
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert f"--out '{blocker / 'run'}' is not writable" in err and len(err.strip().splitlines()) == 1
@@ -231,7 +235,7 @@ def test_reference_tf1_checkpoint_loads_and_gives_the_same_policy_and_value(tmp_
     made = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "make_tf1_checkpoint.py"), str(tmp_path)],
                           capture_output=True, text=True, env=environment)
     assert made.returncode == 0, made.stderr
-    expected = np.load(tmp_path / "expected.npz")
+    expected = np.load(tmp_path / "expected.npz", allow_pickle=True)
     assert {"global/rnn/lstm_cell/kernel:0", "global/fully_connected_1/weights:0"} <= set(expected["names"])
     for path in (tmp_path / "model-20000.cptk", tmp_path):  # the prefix, or its folder with a `checkpoint` file
         state = a2c.load_model(path)
@@ -248,3 +252,24 @@ def test_reference_tf1_checkpoint_loads_and_gives_the_same_policy_and_value(tmp_
         np.testing.assert_allclose(values, expected["value"], rtol=1e-5, atol=1e-5)
         records = a2c.evaluate(state, 3)
         assert records["action"].shape == (1, 3, 100)
+        # the optimiser's slots come with the weights (the worker_0 layout), and the reference's
+        # previous-action convention at an episode's first step
+        for name, slot in zip(expected["slot_names"], expected["slots"]):
+            field = checkpoints.TF1_VARIABLES.index(name[len("worker_0/") : -len("/RMSProp")])
+            np.testing.assert_array_equal(state.rms[field][0], slot)
+            assert not np.allclose(slot, 1.0)
+        assert state.agent.reference_first_action
+
+
+def test_tf1_checkpoint_without_its_optimiser_slots_fails_loudly(tmp_path):
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default():
+        variables = {name: tf1.get_variable(name, shape, initializer=tf1.zeros_initializer())
+                     for name, shape in (("global/rnn/lstm_cell/kernel", [55, 192]), ("global/rnn/lstm_cell/bias", [192]),
+                                         ("global/fully_connected/weights", [48, 2]), ("global/fully_connected_1/weights", [48, 1]))}
+        variables["global_episodes"] = tf1.get_variable("global_episodes", [], tf.int32, initializer=tf1.zeros_initializer())
+        with tf1.Session() as session:
+            session.run(tf1.global_variables_initializer())
+            tf1.train.Saver(variables).save(session, str(tmp_path / "model-5.cptk"))
+    with pytest.raises(ValueError, match="lacks worker_0/global/rnn/lstm_cell/kernel/RMSProp, "):
+        a2c.load_model(tmp_path / "model-5.cptk")

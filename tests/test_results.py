@@ -8,6 +8,8 @@ import a2c_lstm as a2c
 import two_step_env as env
 from helper import read_scalars
 
+pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCAN = (20000, 36000, 37000, 38000, 39000, 40000)
 RUNS = [

@@ -1,0 +1,320 @@
+"""Checkpoints: what a group of seeds is, how it is written and read, and the reference's TF1 import.
+
+- `TrainState`, `Params`: everything a group of seeds needs to continue training or to be
+  evaluated; weights and RMSProp slots carry a leading seed axis.
+- `save_checkpoints`: one checkpoint per seed in the reference layout
+  `<out>/model_<seed>/model-<episodes>/`: the weights and RMSProp slots (`tf.train.Checkpoint`),
+  the task's good state, the episode counter, the statistics of TensorBoard windows still open,
+  and `config.json` with every task and agent field and a SHA-256 manifest of the other files.
+  Written to a `.partial` folder and renamed into place: complete or absent.
+- `load_model`: one seed's checkpoint by path (manifest verified), or a TF1 checkpoint of the
+  reference reproduction (`load_tf1_checkpoint`, which maps its variable names to ours).
+- `rewrite_events`, `drop_events_after`: TensorBoard event files rewritten, so that a run resumed
+  from a checkpoint continues its curves exactly where the checkpoint left them.
+"""
+
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import shutil
+from typing import NamedTuple
+
+import numpy as np
+
+import two_step_env as env
+from configs import AgentConfig
+from quiet_tensorflow import tf
+
+CHECKPOINT_PREFIX = "ckpt"
+CONFIG_FILE = "config.json"
+WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
+
+
+class Params(NamedTuple):
+    """Weights, each with a leading seed axis. The LSTM kernel is [S, 7 + hidden, 4 * hidden]
+    with gate blocks i, j (candidate), f, o in that order, as in TF1's `LSTMCell`."""
+
+    kernel: tf.Tensor
+    bias: tf.Tensor
+    policy: tf.Tensor
+    value: tf.Tensor
+
+
+@dataclasses.dataclass
+class TrainState:
+    """Everything a group of seeds needs to continue training or to be evaluated."""
+
+    task: env.TaskConfig
+    agent: AgentConfig
+    seeds: tuple
+    episode: int  # episodes trained so far (the same for every seed of the group)
+    params: Params
+    rms: Params  # RMSProp mean-square slots, same shapes as params
+    good_state: np.ndarray  # [S] the task's current good state, carried across episodes
+    recent: list = dataclasses.field(default_factory=list)  # per-episode stats of open TensorBoard windows
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint whose files are missing, truncated or altered since they were written."""
+
+
+def checkpoint_path(out, seed, episode):
+    """The reference layout: `<out>/model_<seed>/model-<episode>`."""
+    return os.path.join(out, f"model_{seed}", f"model-{episode}")
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def save_checkpoints(state: TrainState, out):
+    """Write one checkpoint per seed: weights, RMSProp slots, good state, episode counter, the
+    statistics of still-open TensorBoard windows, and a manifest of SHA-256 digests.
+
+    Each checkpoint is written to a temporary folder and renamed into place, so it is either
+    complete or absent. A failed write (a full disk, say) removes the partial folder and raises
+    `OSError` naming the checkpoint and the last complete one, which is left intact.
+    """
+    paths = []
+    for k, seed in enumerate(state.seeds):
+        path = checkpoint_path(out, seed, state.episode)
+        partial = path + ".partial"
+        try:
+            shutil.rmtree(partial, ignore_errors=True)
+            variables = {name: tf.Variable(w[k]) for name, w in zip(Params._fields, state.params)}
+            variables.update({f"rms_{name}": tf.Variable(w[k]) for name, w in zip(Params._fields, state.rms)})
+            variables["good_state"] = tf.Variable(int(state.good_state[k]))
+            variables["episode"] = tf.Variable(state.episode, dtype=tf.int64)
+            tf.train.Checkpoint(**variables).write(os.path.join(partial, CHECKPOINT_PREFIX))
+            windows = {key: np.stack([s[key][..., k] for s in state.recent]) for key in (state.recent[:1] or [{}])[0]}
+            np.savez(os.path.join(partial, WINDOWS_FILE), **windows)
+            config = {
+                "task": dataclasses.asdict(state.task),
+                "agent": dataclasses.asdict(state.agent),
+                "seed": seed,
+                "episode": state.episode,
+                "files": {name: _sha256(os.path.join(partial, name)) for name in sorted(os.listdir(partial))},
+            }
+            with open(os.path.join(partial, CONFIG_FILE), "w") as f:
+                json.dump(config, f, indent=2)
+            shutil.rmtree(path, ignore_errors=True)
+            os.replace(partial, path)
+        except (OSError, tf.errors.OpError) as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            complete = existing_checkpoints(os.path.dirname(path))
+            reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+            raise OSError(
+                f"could not write checkpoint {path} ({reason}); "
+                f"the last complete checkpoint, {complete[-1] if complete else 'none'}, is intact"
+            ) from error
+        paths.append(path)
+    return paths
+
+
+def seeds_with_checkpoints(out):
+    """The seeds whose folder `<out>/model_<seed>` holds at least one checkpoint, in order."""
+    suffixes = (d.rsplit("_", 1)[1] for d in glob.glob(os.path.join(out, "model_*")))
+    return sorted(int(s) for s in suffixes if s.isdigit() and existing_checkpoints(os.path.join(out, f"model_{s}")))
+
+
+def latest_checkpoints(out):
+    """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
+    paths = [existing_checkpoints(os.path.join(out, f"model_{seed}"))[-1] for seed in seeds_with_checkpoints(out)]
+    if not paths:
+        raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
+    return paths
+
+
+def existing_checkpoints(parent):
+    """Checkpoint folders `model-<episode>` under `parent`, oldest first."""
+    if not os.path.isdir(parent):
+        return []
+    found = [d for d in os.listdir(parent) if d.startswith("model-") and d[len("model-") :].isdigit()]
+    return [os.path.join(parent, d) for d in sorted(found, key=lambda d: int(d[len("model-") :]))]
+
+
+def _expected_shapes(agent: AgentConfig):
+    return Params(
+        kernel=(env.OBS_SIZE + agent.hidden, 4 * agent.hidden),
+        bias=(4 * agent.hidden,),
+        policy=(agent.hidden, env.N_ACTIONS),
+        value=(agent.hidden, 1),
+    )
+
+
+def _check_shapes(params: Params, agent: AgentConfig, where, names=Params._fields):
+    """Raise ValueError naming the first variable whose shape does not fit `agent`'s network."""
+    for name, shown, w, expected in zip(Params._fields, names, params, _expected_shapes(agent)):
+        if tuple(np.shape(w)[1:]) != expected:
+            raise ValueError(
+                f"{where}: variable {shown} has shape {list(np.shape(w)[1:])}, but a network with "
+                f"hidden={agent.hidden} expects {list(expected)}"
+            )
+
+
+def load_model(path, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+    """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`.
+
+    Also takes a TF1 checkpoint of the reference reproduction: a prefix such as
+    `.../model-20000/model-20000.cptk`, or its folder holding a `checkpoint` file (see
+    `load_tf1_checkpoint`). With `agent`, the weights must fit that network. Raises
+    FileNotFoundError (listing the checkpoints that do exist beside `path`),
+    CorruptCheckpointError, or ValueError for a network of another shape.
+    """
+    if not str(path).strip():
+        raise FileNotFoundError("no checkpoint at '': the path is empty; give a folder like results/biorxiv/final/model_3/model-20000")
+    path = os.path.normpath(str(path))
+    if os.path.isfile(os.path.join(path, CONFIG_FILE)):
+        return _load_checkpoint(path, agent)
+    tf1_prefix = path if os.path.isfile(path + ".index") else None
+    if tf1_prefix is None and os.path.isfile(os.path.join(path, "checkpoint")):
+        tf1_prefix = tf.train.latest_checkpoint(path)
+    if tf1_prefix:
+        return load_tf1_checkpoint(tf1_prefix, agent, task)
+    inside = existing_checkpoints(path)
+    if inside:  # a seed folder: name its checkpoints
+        raise FileNotFoundError(f"{path!r} is a seed's folder, not a checkpoint: give one of {', '.join(inside)}")
+    parent = os.path.dirname(path)
+    found = existing_checkpoints(parent)
+    raise FileNotFoundError(
+        f"no checkpoint at {path!r}; checkpoints under {parent or '.'!r}: {', '.join(found) if found else 'none'}"
+    )
+
+
+def _load_checkpoint(path, agent):
+    config_file = os.path.join(path, CONFIG_FILE)
+    try:
+        with open(config_file) as f:
+            config = json.load(f)
+        files = config["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CorruptCheckpointError(f"checkpoint file {config_file} is unreadable ({error})") from error
+    for name, digest in files.items():
+        file = os.path.join(path, name)
+        if not os.path.isfile(file):
+            raise CorruptCheckpointError(f"checkpoint file {file} is missing")
+        if _sha256(file) != digest:
+            raise CorruptCheckpointError(f"checkpoint file {file} is corrupted: its SHA-256 differs from the one recorded at writing")
+    saved_agent = AgentConfig(**config["agent"])
+    reader = tf.train.load_checkpoint(os.path.join(path, CHECKPOINT_PREFIX))
+
+    def read(name):
+        return reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
+
+    params = Params(*(read(n)[None] for n in Params._fields))
+    _check_shapes(params, agent or saved_agent, path)
+    with np.load(os.path.join(path, WINDOWS_FILE)) as windows:
+        n_open = len(windows[windows.files[0]]) if windows.files else 0
+        recent = [{key: windows[key][i][..., None] for key in windows.files} for i in range(n_open)]
+    return TrainState(
+        task=env.TaskConfig(**config["task"]),
+        agent=agent or saved_agent,
+        seeds=(int(config["seed"]),),
+        episode=int(read("episode")),
+        params=params,
+        rms=Params(*(read(f"rms_{n}")[None] for n in Params._fields)),
+        good_state=np.array([read("good_state")], np.int32),
+        recent=recent,
+    )
+
+
+TF1_VARIABLES = Params(  # the reference network's variable names in its TF1 checkpoints (docs/reference.md)
+    kernel="global/rnn/lstm_cell/kernel",
+    bias="global/rnn/lstm_cell/bias",
+    policy="global/fully_connected/weights",
+    value="global/fully_connected_1/weights",
+)
+
+
+def tf1_slot_name(variable):
+    """Where the reference's checkpoints keep a variable's RMSProp mean-square slot: the worker
+    applied its gradients to the global variables inside its own scope, so the slot of
+    `global/...` is `worker_0/global/.../RMSProp` (its momentum slot, `.../RMSProp_1`, is unused)."""
+    return f"worker_0/{variable}/RMSProp"
+
+
+def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+    """The reference reproduction's trained network from its TF1 checkpoint, as a one-seed state.
+
+    Its LSTM kernel has our layout (rows: the 7 inputs in docs/reference.md's order, then the 48
+    hidden units; columns: gates i, j, f, o), so weights map one to one, and the RMSProp slots
+    (`tf1_slot_name`) are loaded with them, so training can resume from the reference's optimiser
+    state. A checkpoint that lacks any of them raises ValueError naming what is missing. The agent
+    feeds the reference's previous-action input at an episode's first step
+    (`AgentConfig.reference_first_action`); the task defaults to biorxiv-final; the good state
+    starts at S2.
+    """
+    shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    expected = list(TF1_VARIABLES) + [tf1_slot_name(name) for name in TF1_VARIABLES] + ["global_episodes"]
+    missing = [name for name in expected if name not in shapes]
+    if missing:
+        raise ValueError(f"{prefix} is not a checkpoint of the reference network as it trains: it lacks {', '.join(missing)}")
+    reader = tf.train.load_checkpoint(prefix)
+    params = Params(*(reader.get_tensor(name)[None] for name in TF1_VARIABLES))
+    agent = agent or AgentConfig(hidden=int(shapes[TF1_VARIABLES.policy][0]), reference_first_action=True)
+    _check_shapes(params, agent, prefix, names=TF1_VARIABLES)
+    return TrainState(
+        task=task or env.PRESETS["biorxiv-final"],
+        agent=agent,
+        seeds=(0,),
+        episode=int(reader.get_tensor("global_episodes")),
+        params=params,
+        rms=Params(*(reader.get_tensor(tf1_slot_name(name))[None] for name in TF1_VARIABLES)),
+        good_state=np.array([env.S2], np.int32),
+    )
+
+
+def stack_states(states) -> TrainState:
+    """One group from single-seed states of the same task and agent (e.g. several `load_model`s)."""
+    first = states[0]
+    for s in states[1:]:
+        if (s.task, s.agent, s.episode, len(s.recent)) != (first.task, first.agent, first.episode, len(first.recent)):
+            raise ValueError(
+                f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} "
+                f"(episode {first.episode}): task, agent and episode must match"
+            )
+
+    def concatenate(arrays, axis=0):
+        return np.concatenate([np.asarray(a) for a in arrays], axis=axis)
+
+    return TrainState(
+        task=first.task,
+        agent=first.agent,
+        seeds=tuple(seed for s in states for seed in s.seeds),
+        episode=first.episode,
+        params=Params(*(concatenate(ws) for ws in zip(*(s.params for s in states)))),
+        rms=Params(*(concatenate(ws) for ws in zip(*(s.rms for s in states)))),
+        good_state=concatenate([s.good_state for s in states]),
+        recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
+    )
+
+
+# ---------------------------------------------------------------- TensorBoard event files
+
+
+def rewrite_events(run_dir, keep):
+    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds."""
+    files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
+    events = [tf.compat.v1.Event.FromString(record.numpy()) for path in files for record in tf.data.TFRecordDataset(path)]
+    kept = [e for e in events if e.HasField("summary") and keep(e)]
+    if not files or len(kept) == sum(e.HasField("summary") for e in events):
+        return False
+    header = next(e for e in events if not e.HasField("summary"))  # the file-version record
+    target = os.path.join(run_dir, f"events.out.tfevents.{int(header.wall_time)}.rewritten.v2")
+    with tf.io.TFRecordWriter(target + ".tmp") as writer:
+        for event in [header] + kept:
+            writer.write(event.SerializeToString())
+    os.replace(target + ".tmp", target)
+    for path in files:
+        if path != target:
+            os.remove(path)
+    return True
+
+
+def drop_events_after(run_dir, episode):
+    """Drop TensorBoard points logged after `episode` (left by a run killed after its last checkpoint)."""
+    if os.path.isdir(run_dir) and rewrite_events(run_dir, lambda event: event.step <= episode):
+        print(f"{run_dir}: dropped TensorBoard points after episode {episode}, the checkpoint resumed from")

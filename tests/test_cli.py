@@ -1,0 +1,120 @@
+"""The command line as a newcomer meets it: instant help, one-line errors, no TensorFlow noise,
+clear messages for bad paths, and a progress bar that tells the truth."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import a2c_lstm as a2c
+import checkpoints
+import cli
+import two_step_env as env
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TENSORFLOW_LINE = re.compile(r"^[IWEF]0000 |cuda|oneDNN|absl::InitializeLog|tensorflow", re.IGNORECASE | re.MULTILINE)
+SHIPPED = os.path.join(ROOT, "results", "biorxiv", "final")
+
+
+def run(*argv):
+    """A command as a user types it, in a clean environment (no log level set)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=300)
+
+
+HELP = [["a2c_lstm.py", "--help"], ["a2c_lstm.py", "train", "--help"], ["a2c_lstm.py", "evaluate", "--help"],
+        ["a2c_lstm.py", "figures", "--help"], ["helper.py", "--help"], ["cli.py", "--help"]]
+BAD_FLAGS = [["a2c_lstm.py", "train", "--task", "nope", "--episodes", "5", "--out", "x"], ["a2c_lstm.py", "evaluate"],
+             ["helper.py"], ["a2c_lstm.py", "train", "--task", "arxiv", "--episodes", "0", "--out", "x"]]
+
+
+@pytest.mark.parametrize("argv", HELP)
+def test_help_is_quiet(argv):
+    result = run(*argv)
+    assert result.returncode == 0 and result.stderr == "" and "usage:" in result.stdout
+
+
+@pytest.mark.parametrize("argv", BAD_FLAGS)
+def test_a_bad_flag_is_one_line_and_nothing_else(argv):
+    result = run(*argv)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "error:" in result.stderr
+    assert not TENSORFLOW_LINE.search(result.stderr.replace("error:", ""))
+
+
+def test_help_shows_the_defaults_and_the_headline_choice(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 1000)" in text and "(default: 0.0007)" in text
+    assert "the shipped biorxiv-final headline uses 0.005 (t / 200) (default: 1.0)" in text
+
+
+@pytest.mark.slow
+def test_evaluating_prints_no_tensorflow_line():
+    result = run("a2c_lstm.py", "evaluate", "--model", os.path.join(SHIPPED, "model_0", "model-40000"), "--episodes", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and "mean" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make_folder", [False, True])
+def test_figures_of_a_folder_without_checkpoints_is_one_line(tmp_path, make_folder):
+    folder = tmp_path / "empty"
+    if make_folder:
+        folder.mkdir()
+    result = run("helper.py", str(folder))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"helper.py: error: no run folder {str(folder)!r}" if not make_folder
+        else f"helper.py: error: no checkpoints model_<seed>/model-<episode> under {str(folder)!r}"
+    ]
+
+
+def test_records_path_that_cannot_be_written_stops_before_evaluating(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["evaluate", "--model", "anything", "--records", str(tmp_path / "missing" / "r.npz")])
+    assert stop.value.code == 2
+    assert f"cannot write {str(tmp_path / 'missing' / 'r.npz')!r}" in capsys.readouterr().err
+
+
+def test_a_seed_folder_names_its_checkpoints():
+    with pytest.raises(FileNotFoundError) as error:
+        checkpoints.load_model(os.path.join(SHIPPED, "model_3"))
+    message = str(error.value)
+    assert "is a seed's folder, not a checkpoint" in message
+    assert os.path.join(SHIPPED, "model_3", "model-20000") in message and os.path.join(SHIPPED, "model_3", "model-40000") in message
+
+
+@pytest.mark.parametrize("path", ["", "   "])
+def test_an_empty_path_is_named(path):
+    with pytest.raises(FileNotFoundError, match="the path is empty"):
+        a2c.load_model(path)
+
+
+def test_progress_bar_shows_the_absolute_position_and_leaves_out_compilation(capsys):
+    task = env.TaskConfig(trials_per_episode=4)
+    state = a2c.train(a2c.init_state(task, a2c.AgentConfig(), [0, 1]), 5, progress=False)
+    a2c.train(state, 3)
+    frames = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    positions = [re.search(r"(\d+)/(\d+)", f).groups() for f in frames if re.search(r"\d+/\d+", f)]
+    assert positions[0] == ("5", "8") and positions[-1] == ("8", "8")
+    assert ("6", "8") in positions  # after the first, compiling episode the bar restarts its clock there
+    assert all(int(total) == 8 for _, total in positions)
+
+
+def test_every_shipped_config_records_every_field():
+    import dataclasses
+    import glob
+    import json
+
+    from configs import AgentConfig, TaskConfig
+
+    for path in glob.glob(os.path.join(ROOT, "results", "**", "config.json"), recursive=True):
+        config = json.load(open(path))
+        assert set(config["agent"]) == {f.name for f in dataclasses.fields(AgentConfig)}, path
+        assert set(config["task"]) == {f.name for f in dataclasses.fields(TaskConfig)}, path
+    assert np.isfinite(AgentConfig().timestep_scale)
