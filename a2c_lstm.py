@@ -36,6 +36,7 @@ import two_step_env as env
 from checkpoints import (  # noqa: F401 (load_model, latest_checkpoints, CorruptCheckpointError: part of this module's API)
     CorruptCheckpointError,
     Params,
+    ScalarWriter,
     TrainState,
     checkpoint_path,
     drop_events_after,
@@ -423,7 +424,7 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
         for seed in state.seeds:
             run_dir = os.path.join(out, f"train_{seed}")
             drop_events_after(run_dir, state.episode)
-            writers.append(tf.summary.create_file_writer(run_dir))
+            writers.append(ScalarWriter(run_dir))
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
@@ -447,7 +448,7 @@ def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every
                 if stop:
                     raise TrainingInterrupted(stop_signals[0], snapshot, paths)
     for writer in writers:
-        writer.flush()
+        writer.close()
     return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
 
 
@@ -482,11 +483,11 @@ PER_STEP = {"value_loss", "policy_loss", "entropy"}
 def _write_scalars(writers, task, window, step):
     means = {k: np.mean([s[k] for s in window], axis=0) for k in TENSORBOARD_TAGS.values()}
     for seed_index, writer in enumerate(writers):
-        with writer.as_default(step=step):
-            tf.summary.scalar("Perf/Length", task.steps_per_episode)
-            for tag, key in TENSORBOARD_TAGS.items():
-                scale = 1.0 / task.steps_per_episode if key in PER_STEP else 1.0
-                tf.summary.scalar(tag, means[key][seed_index] * scale)
+        values = {"Perf/Length": task.steps_per_episode}
+        for tag, key in TENSORBOARD_TAGS.items():
+            scale = 1.0 / task.steps_per_episode if key in PER_STEP else 1.0
+            values[tag] = means[key][seed_index] * scale
+        writer.scalars(step, values)
 
 
 def _write_stay_probabilities(writers, window, step):
@@ -495,9 +496,7 @@ def _write_stay_probabilities(writers, window, step):
 
     probs, _ = stay_probabilities(stack("action"), stack("common"), stack("trial_reward"))
     for seed_index, writer in enumerate(writers):
-        with writer.as_default(step=step):
-            for cell, p in zip(STAY_CELLS, probs[seed_index]):
-                tf.summary.scalar(f"Stay/{cell}", p)
+        writer.scalars(step, {f"Stay/{cell}": p for cell, p in zip(STAY_CELLS, probs[seed_index])})
 
 
 # ---------------------------------------------------------------- evaluation
@@ -529,12 +528,14 @@ def _differences(found, asked):
     )
 
 
-def latest_state(task, agent, seeds, out, overwrite=False, log=print):
+def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=False):
     """Resume point: the newest intact checkpoint of every seed under `out`, else a fresh state.
 
     A corrupted checkpoint is reported and skipped for the one before it. Checkpoints of other
     seeds, another task or another network stop with ValueError instead of mixing runs; with
     `overwrite`, the run under `out` (checkpoints and TensorBoard runs) is deleted instead.
+    `shared`: `out` is shared with other groups of seeds of the same run (a sweep's groups), so
+    checkpoints of other seeds are theirs, not a mistake.
     """
     model_dirs = glob.glob(os.path.join(out, "model_*"))
     if overwrite:
@@ -542,7 +543,7 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print):
             shutil.rmtree(path)
         return init_state(task, agent, seeds)
     found = seeds_with_checkpoints(out)
-    if found and found != sorted(seeds):
+    if found and found != sorted(seeds) and not shared:
         raise ValueError(
             f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "
             "ask for the same seeds, choose another --out, or pass --overwrite"

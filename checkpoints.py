@@ -9,6 +9,8 @@
   Written to a `.partial` folder and renamed into place: complete or absent.
 - `load_model`: one seed's checkpoint by path (manifest verified), or a TF1 checkpoint of the
   reference reproduction (`load_tf1_checkpoint`, which maps its variable names to ours).
+- `ScalarWriter`: TensorBoard scalars written as event records straight to a run's file, the same
+  records `tf.summary.scalar` writes at a fraction of its cost.
 - `rewrite_events`, `drop_events_after`: TensorBoard event files rewritten, so that a run resumed
   from a checkpoint continues its curves exactly where the checkpoint left them.
 """
@@ -19,6 +21,8 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -26,6 +30,7 @@ import numpy as np
 import two_step_env as env
 from configs import AgentConfig
 from quiet_tensorflow import tf
+from tensorflow.core.framework.tensor_pb2 import TensorProto  # noqa: E402 (after the quiet import of TensorFlow)
 
 CHECKPOINT_PREFIX = "ckpt"
 CONFIG_FILE = "config.json"
@@ -293,6 +298,37 @@ def stack_states(states) -> TrainState:
 
 
 # ---------------------------------------------------------------- TensorBoard event files
+
+
+class ScalarWriter:
+    """One TensorBoard run's scalars: each point one event record, as `tf.summary.scalar` writes it
+    (a float32 tensor under the "scalars" plugin), in a file of its own in `run_dir`. Building the
+    record here costs microseconds, where the TensorFlow summary op costs about a millisecond."""
+
+    _files = 0  # numbers the files of one process, as TensorFlow's writers do
+
+    def __init__(self, run_dir):
+        os.makedirs(run_dir, exist_ok=True)
+        ScalarWriter._files += 1
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{ScalarWriter._files}.v2"
+        self._records = tf.io.TFRecordWriter(os.path.join(run_dir, name))
+        self._records.write(tf.compat.v1.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+        self._metadata = tf.compat.v1.SummaryMetadata(plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
+
+    def scalars(self, step, values):
+        """Write {tag: value} at `step`, one event per tag."""
+        now = time.time()
+        for tag, value in values.items():
+            tensor = TensorProto(dtype=tf.float32.as_datatype_enum, tensor_content=np.float32(value).tobytes())
+            tensor.tensor_shape.SetInParent()  # a scalar: an empty shape
+            summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag, tensor=tensor, metadata=self._metadata)])
+            self._records.write(tf.compat.v1.Event(wall_time=now, step=step, summary=summary).SerializeToString())
+
+    def flush(self):
+        self._records.flush()
+
+    def close(self):
+        self._records.close()
 
 
 def rewrite_events(run_dir, keep):

@@ -1,8 +1,9 @@
-"""The command line: train, evaluate and draw a run's figures.
+"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray.
 
     two-step train --task biorxiv-final --seeds 0-7 --episodes 40000 --timestep-scale 0.005 --out runs/mine
     two-step evaluate --model runs/mine/model_3/model-40000 --episodes 300
     two-step figures runs/mine
+    two-step sweep --task biorxiv-final --set learning_rate=3.5e-4,7e-4 --seeds 0-15 --episodes 20000 --out runs/sweep
 
 (`python a2c_lstm.py ...` and `python helper.py <run>` run the same commands.) Flags are parsed
 and checked before TensorFlow loads, so `--help` and a bad flag answer at once, with one line.
@@ -13,6 +14,7 @@ import os
 import sys
 
 from configs import PRESETS, AgentConfig
+from sweep import DEFAULT_GROUP_SIZE
 
 HEADLINE_TIMESTEP_SCALE = 0.005  # the shipped biorxiv-final run: the step counter enters as t / 200
 
@@ -67,6 +69,16 @@ def positive_float(text):
     return value
 
 
+def non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number >= 0")
+    return value
+
+
 def writable_file(path):
     """A file path whose folder exists and can be written to (checked before any work is done)."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -90,9 +102,9 @@ def build_parser(prog="two-step"):
     train_cmd.add_argument("--learning-rate", type=positive_float, default=AgentConfig.learning_rate, help="RMSProp learning rate")
     train_cmd.add_argument("--entropy-weight", type=positive_float, default=AgentConfig.entropy_weight, help="entropy bonus weight")
     train_cmd.add_argument(
-        "--timestep-scale", type=positive_float, default=AgentConfig.timestep_scale,
+        "--timestep-scale", type=non_negative_float, default=AgentConfig.timestep_scale,
         help=f"the step counter input is t times this; the default is the reference's raw t, "
-        f"the shipped biorxiv-final headline uses {HEADLINE_TIMESTEP_SCALE} (t / 200)",
+        f"the shipped biorxiv-final headline uses {HEADLINE_TIMESTEP_SCALE} (t / 200); 0 feeds no counter",
     )
     train_cmd.add_argument(
         "--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh"
@@ -106,6 +118,21 @@ def build_parser(prog="two-step"):
     )
     figures_cmd.add_argument("out", help="a training folder, e.g. results/biorxiv/final")
     figures_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
+    sweep_cmd = commands.add_parser("sweep", formatter_class=defaults, help="a grid of configurations x seeds, trained on Ray (sweep.py)")
+    sweep_cmd.add_argument("--task", required=True, choices=sorted(PRESETS), help="task variant the settings change")
+    sweep_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=V1,V2", dest="settings",
+                           help="values of an AgentConfig or TaskConfig field; repeat for a grid")
+    sweep_cmd.add_argument("--seeds", type=parse_seeds, default="0-7", help="seeds of every configuration")
+    sweep_cmd.add_argument("--episodes", type=positive_int, required=True, help="total episodes per seed")
+    sweep_cmd.add_argument("--out", required=True, help="folder: <out>/<configuration>/model_<seed>/..., <out>/sweep.csv")
+    sweep_cmd.add_argument("--group-size", type=positive_int, default=DEFAULT_GROUP_SIZE, help="seeds side by side in one Ray task")
+    sweep_cmd.add_argument("--cpus-per-task", type=positive_float, default=1.0, help="CPUs Ray reserves for each group")
+    sweep_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
+    sweep_cmd.add_argument("--address", help="a Ray cluster to join, e.g. auto or 10.0.0.1:6379 (default: $RAY_ADDRESS, else embedded)")
+    sweep_cmd.add_argument("--retries", type=int, default=3, help="times Ray retries a group whose worker died")
+    sweep_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
+    sweep_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
+    sweep_cmd.add_argument("--test-episodes", type=positive_int, default=300, help="frozen test episodes per seed")
     return parser
 
 
@@ -165,10 +192,29 @@ def figures(parser, args):
     helper.draw_run_figures(state, args.out, args.episodes)
 
 
+def sweep(parser, args):
+    import sweep as sweeps
+
+    try:
+        if not args.settings:
+            raise ValueError("the grid is empty: give at least one --set field=value1,value2")
+        configurations = sweeps.grid(args.task, [sweeps.parse_setting(s) for s in args.settings])
+        os.makedirs(args.out, exist_ok=True)
+        sweeps.connect(args.address, args.cpus)
+    except (ValueError, ConnectionError, OSError) as error:
+        parser.error(str(error))
+    print(f"{len(configurations)} configurations x {len(args.seeds)} seeds, groups of {args.group_size}, into {args.out}")
+    _, failures = sweeps.run_sweep(configurations, args.seeds, args.episodes, args.out, args.group_size, args.cpus_per_task,
+                                   args.retries, args.save_every, args.log_every, args.test_episodes)
+    print(f"table: {os.path.join(args.out, 'sweep.csv')}")
+    if failures:
+        sys.exit(f"{parser.prog}: error: {len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))
+
+
 def main(argv=None, prog="two-step"):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    {"train": train, "evaluate": evaluate, "figures": figures}[args.command](parser, args)
+    {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep}[args.command](parser, args)
 
 
 if __name__ == "__main__":

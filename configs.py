@@ -87,7 +87,7 @@ class AgentConfig:
     clip_norm: float = 999.0
     policy_init_std: float = 0.01
     value_init_std: float = 1.0
-    timestep_scale: float = 1.0  # the step counter input is t * timestep_scale; 1.0: the reference's raw t
+    timestep_scale: float = 1.0  # the step counter input is t * timestep_scale; 1.0: the reference's raw t, 0: none
     # the previous-action input at an episode's first step: zeros (ours), or one_hot(0) = [1, 0] as
     # the reference feeds it (used for its imported TF1 checkpoints)
     reference_first_action: bool = False
@@ -98,8 +98,10 @@ class AgentConfig:
         for name in ("gamma", "rmsprop_decay"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value in [0, 1]")
-        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std", "timestep_scale"):
+        for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value > 0")
+        if not self.timestep_scale >= 0.0:
+            raise ValueError(f"AgentConfig.timestep_scale={self.timestep_scale!r}: expected a value >= 0 (0: no step counter input)")
         if not isinstance(self.reference_first_action, bool):
             raise ValueError(f"AgentConfig.reference_first_action={self.reference_first_action!r}: expected True or False")

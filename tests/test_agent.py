@@ -207,7 +207,7 @@ def test_timestep_scale_scales_only_the_counter_input():
     np.testing.assert_allclose(scaled[:, -1], [0.75, 0.75], rtol=1e-6)
 
 
-@pytest.mark.parametrize("field, value", [("timestep_scale", 0.0), ("learning_rate", -1e-3), ("hidden", 0)])
+@pytest.mark.parametrize("field, value", [("timestep_scale", -0.5), ("learning_rate", -1e-3), ("hidden", 0)])
 def test_invalid_agent_config_names_field_and_value(field, value):
     with pytest.raises(ValueError, match=f"AgentConfig.{field}={value!r}: expected"):
         a2c.AgentConfig(**{field: value})
@@ -277,7 +277,7 @@ def test_stay_probabilities_match_a_direct_count():
         (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint at"),
         (["evaluate", "--model", "x", "--episodes", "-3"], "invalid value '-3'"),
         (["train", "--task", "arxiv", "--episodes", "10", "--learning-rate", "0"], "invalid value '0': expected a number > 0"),
-        (["train", "--task", "arxiv", "--episodes", "10", "--timestep-scale", "-1"], "invalid value '-1': expected a number > 0"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--timestep-scale", "-1"], "invalid value '-1': expected a number >= 0"),
     ],
 )
 def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, reason):

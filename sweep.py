@@ -1,0 +1,238 @@
+"""Sweeps: a grid of configurations x seeds, trained on Ray, one group of seeds per Ray task.
+
+    two-step sweep --task biorxiv-final --set timestep_scale=0.005,1.0 --set learning_rate=3.5e-4,7e-4 \\
+        --seeds 0-15 --episodes 20000 --out runs/sweep [--address auto]
+
+Every `--set field=v1,v2,...` names a field of `AgentConfig` or `TaskConfig`; the grid is every
+combination. Each configuration's seeds train in groups side by side in one compiled call (as
+`a2c_lstm.train` does), each group one Ray task, in the usual layout under
+`<out>/<configuration>/` (`model_<seed>/model-<episodes>/`, TensorBoard `train_<seed>/` with the
+configuration as HParams), so `load_model` and `tensorboard --logdir <out>` work on any of them.
+Without `--address` (or `RAY_ADDRESS`) Ray starts embedded on this machine's cores; with one, the
+sweep joins that cluster, whose nodes need this project installed (`pip install .`).
+
+A finished group leaves `<out>/<configuration>/group_<seeds>.json` with its results, and a rerun
+of the same command skips it; an unfinished group resumes from its checkpoints. Ray retries a
+task whose worker died; a group that keeps failing is reported and left out of the table.
+`<out>/sweep.csv` (written atomically) has one row per (configuration, seed): every config
+field, the episodes, the mean reward over the last 500 training episodes, the episode it left
+chance, the four stay probabilities and the model-based index of 300 frozen test episodes, the
+group's wall time and the Ray node that trained it.
+"""
+
+import dataclasses
+import itertools
+import json
+import os
+import time
+
+from configs import PRESETS, AgentConfig, TaskConfig
+
+DEFAULT_GROUP_SIZE = 16  # seeds side by side per Ray task: bench/bench_sweep.py measures the choice
+FIELDS = {f.name: (config, f.type) for config in (TaskConfig, AgentConfig) for f in dataclasses.fields(config)}
+
+
+# ---------------------------------------------------------------- the grid (no TensorFlow, no Ray)
+
+
+def parse_setting(text):
+    """'learning_rate=3.5e-4,7e-4' -> ('learning_rate', [0.00035, 0.0007]); ValueError naming what is wrong."""
+    name, equals, values = text.partition("=")
+    name = name.strip().replace("-", "_")
+    if not equals or not values.strip():
+        raise ValueError(f"--set {text!r}: expected field=value1,value2,... such as learning_rate=3.5e-4,7e-4")
+    if name not in FIELDS:
+        raise ValueError(f"--set {text!r}: unknown field {name!r}; expected one of {', '.join(sorted(FIELDS))}")
+    kind = FIELDS[name][1]
+    parsed = []
+    for value in values.split(","):
+        value = value.strip()
+        try:
+            if kind is bool:
+                if value.lower() not in ("true", "false"):
+                    raise ValueError
+                parsed.append(value.lower() == "true")
+            else:
+                parsed.append(kind(value))
+        except ValueError:
+            raise ValueError(f"--set {text!r}: {name} takes {kind.__name__} values, not {value!r}") from None
+    if len(set(parsed)) != len(parsed):
+        raise ValueError(f"--set {text!r}: a value is repeated")
+    return name, parsed
+
+
+def configuration_name(overrides):
+    """A folder name for a configuration: its settings, e.g. 'learning_rate=0.0007,timestep_scale=0.005'."""
+    return ",".join(f"{name}={value}" for name, value in sorted(overrides.items())) or "default"
+
+
+def grid(task_name, settings):
+    """[(name, overrides, TaskConfig, AgentConfig)] of every combination of `settings` ([(field, values)])
+    on the `task_name` preset; ValueError naming a field set twice or a value a config rejects."""
+    if task_name not in PRESETS:
+        raise ValueError(f"task preset {task_name!r} is unknown: expected one of {', '.join(PRESETS)}")
+    names = [name for name, _ in settings]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a field is set twice: {', '.join(sorted(n for n in set(names) if names.count(n) > 1))}")
+    configurations = []
+    for values in itertools.product(*(values for _, values in settings)):
+        overrides = dict(zip(names, values))
+        task_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is TaskConfig}
+        agent_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is AgentConfig}
+        task, agent = dataclasses.replace(PRESETS[task_name], **task_fields), AgentConfig(**agent_fields)
+        configurations.append((configuration_name(overrides), overrides, task, agent))
+    return configurations
+
+
+def groups(seeds, size):
+    """Seeds in groups of `size`, in order."""
+    return [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+
+
+def group_file(folder, seeds):
+    return os.path.join(folder, f"group_{'-'.join(str(s) for s in seeds)}.json")
+
+
+def _write_atomically(path, write):
+    partial = path + ".partial"
+    write(partial)
+    os.replace(partial, path)
+
+
+# ---------------------------------------------------------------- one group: a Ray task
+
+
+def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000, log_every=500, test_episodes=300):
+    """Train (or resume) one group of seeds of a configuration to `episodes`, test it with frozen
+    weights and write its results file; returns one row per seed."""
+    import numpy as np
+
+    import a2c_lstm
+    import analysis
+    import helper
+    from two_step_env import STAY_CELLS, stay_probabilities
+
+    start = time.time()
+    state = a2c_lstm.latest_state(task, agent, seeds, folder, shared=True, log=lambda message: None)
+    if state.episode == 0:
+        _write_hparams(folder, seeds, overrides)
+    if state.episode < episodes:
+        state = a2c_lstm.train(state, episodes - state.episode, out=folder, save_every=save_every, log_every=log_every, progress=False)
+    records = a2c_lstm.evaluate(state, test_episodes)
+    probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
+    index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
+    # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
+    rewards, onsets = helper.final_rewards(folder, seeds), helper.learning_onsets(folder, seeds, threshold=0.55 * task.trials_per_episode)
+    node = _node_id()
+    rows = []
+    for k, seed in enumerate(seeds):
+        row = {**dataclasses.asdict(task), **dataclasses.asdict(agent), "configuration": configuration_name(overrides), "seed": seed}
+        row.update(episodes=state.episode, final_reward=float(rewards[k]), left_chance_at=float(onsets[k]),
+                   test_reward=float(records["reward"][k].sum(-1).mean()), model_based_index=float(index[k]))
+        row.update({f"stay {cell}": float(p) for cell, p in zip(STAY_CELLS, probs[k])})
+        row.update(wall_time=time.time() - start, node=node)
+        rows.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
+    _write_atomically(group_file(folder, seeds), lambda path: _write_json(path, rows))
+    return rows
+
+
+def _write_json(path, rows):
+    with open(path, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+def _write_hparams(folder, seeds, overrides):
+    """The configuration's settings as TensorBoard HParams of every seed's run."""
+    from tensorboard.plugins.hparams import api as hparams
+
+    from quiet_tensorflow import tf
+
+    for seed in seeds:
+        with tf.summary.create_file_writer(os.path.join(folder, f"train_{seed}")).as_default():
+            hparams.hparams({**overrides, "seed": seed})
+
+
+def _node_id():
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def connect(address=None, cpus=None):
+    """Ray: the cluster at `address` (or RAY_ADDRESS), else an embedded instance on this machine.
+    Workers find this project's modules and run TensorFlow quietly. ConnectionError if unreachable."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address and address != "auto":
+        _check_reachable(address)
+    import logging
+
+    import ray
+
+    project = os.path.dirname(os.path.abspath(__file__))
+    runtime_env = {"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "2"}}
+    try:
+        if address:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)
+        else:
+            ray.init(num_cpus=cpus, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError here
+        raise ConnectionError(f"cannot reach a Ray cluster at {address!r}: {error}") from error
+    return ray
+
+
+def _check_reachable(address, timeout=5.0):
+    """ConnectionError at once if nothing listens at a 'host:port' (or 'ray://host:port') address,
+    where Ray itself would keep retrying for minutes."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError) as error:
+        raise ConnectionError(f"cannot reach a Ray cluster at {address!r}: {error}") from None
+
+
+def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZE, cpus_per_task=1, retries=3,
+              save_every=1000, log_every=500, test_episodes=300, progress=True, say=print):
+    """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
+    connected), then write `<out>/sweep.csv`. Returns (table, failures)."""
+    import pandas as pd
+    import ray
+    from tqdm import tqdm
+
+    remote = ray.remote(num_cpus=cpus_per_task, max_retries=retries)(train_group)
+    rows, pending, failures = [], {}, []
+    work = [(name, overrides, task, agent, group) for name, overrides, task, agent in configurations for group in groups(seeds, group_size)]
+    for name, overrides, task, agent, group in work:
+        folder = os.path.join(out, name)
+        os.makedirs(folder, exist_ok=True)
+        if os.path.isfile(group_file(folder, group)):
+            finished = json.load(open(group_file(folder, group)))
+            if finished and finished[0]["episodes"] >= episodes:
+                rows.extend(finished)
+                continue
+        task_ref = remote.remote(task, agent, group, episodes, folder, overrides, save_every, log_every, test_episodes)
+        pending[task_ref] = (name, group)
+    bar = tqdm(total=len(work), initial=len(work) - len(pending), unit="group", disable=not progress)
+    if len(pending) < len(work):
+        say(f"{len(work) - len(pending)} of {len(work)} groups already finished under {out}: skipped")
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        name, group = pending.pop(done[0])
+        try:
+            group_rows = ray.get(done[0])
+        except Exception as error:  # the task failed `retries` + 1 times
+            failures.append((name, group, error))
+            bar.write(f"FAILED {name}, seeds {list(group)}: {str(error).splitlines()[0]}")
+        else:
+            rows.extend(group_rows)
+            reward = sum(r["final_reward"] for r in group_rows) / len(group_rows)
+            bar.write(f"done {name}, seeds {list(group)}: mean final reward {reward:.1f}, {group_rows[0]['wall_time']:.0f} s")
+        bar.update(1)
+    bar.close()
+    table = pd.DataFrame(rows).sort_values(["configuration", "seed"]).reset_index(drop=True) if rows else pd.DataFrame()
+    _write_atomically(os.path.join(out, "sweep.csv"), lambda path: table.to_csv(path, index=False))
+    return table, failures

@@ -1,0 +1,180 @@
+"""Sweeps on Ray: the grid and its errors, the layout and table, determinism against `train`,
+a killed sweep rerun losing nothing, and a real two-node cluster on this machine."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import a2c_lstm as a2c
+import cli
+import sweep
+from configs import AgentConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SETTINGS = [("trials_per_episode", [10]), ("learning_rate", [7e-4, 1.4e-3])]  # a short task: the tests are about the plumbing
+EPISODES, SAVE_EVERY, LOG_EVERY, TEST_EPISODES = 30, 10, 10, 10
+
+
+# ---------------------------------------------------------------- the grid
+
+
+def test_grid_is_every_combination_with_named_folders():
+    configurations = sweep.grid("biorxiv-final", [("timestep_scale", [0.0, 0.005]), ("learning_rate", [7e-4, 1.4e-3]), ("swap_prob", [0.1])])
+    assert len(configurations) == 4
+    name, overrides, task, agent = configurations[1]
+    assert name == "learning_rate=0.0014,swap_prob=0.1,timestep_scale=0.0"
+    assert task.swap_prob == 0.1 and task.common_prob == 0.8 and agent == AgentConfig(learning_rate=1.4e-3, timestep_scale=0.0)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("nope=1", "unknown field 'nope'; expected one of"),
+        ("learning_rate=abc", "learning_rate takes float values, not 'abc'"),
+        ("hidden=1.5", "hidden takes int values, not '1.5'"),
+        ("reference_first_action=maybe", "reference_first_action takes bool values, not 'maybe'"),
+        ("learning_rate", "expected field=value1,value2"),
+        ("learning_rate=1e-3,1e-3", "a value is repeated"),
+    ],
+)
+def test_bad_settings_are_named(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        sweep.parse_setting(text)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--set", "nope=1"], "unknown field 'nope'"),
+        ([], "the grid is empty"),
+        (["--set", "common_prob=2"], "TaskConfig.common_prob=2.0: expected a probability in [0, 1]"),
+        (["--set", "learning_rate=1e-3", "--set", "learning_rate=2e-3"], "a field is set twice: learning_rate"),
+        (["--set", "learning_rate=1e-3", "--address", "127.0.0.1:1"], "cannot reach a Ray cluster at '127.0.0.1:1'"),
+    ],
+)
+def test_bad_sweep_stops_with_one_line_before_anything_starts(tmp_path, capsys, argv, message):
+    out = tmp_path / "sweep"
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sweep", "--task", "arxiv", "--episodes", "5", "--out", str(out), *argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+# ---------------------------------------------------------------- on Ray
+
+
+def digests(folder, seed, episode=EPISODES):
+    return json.load(open(os.path.join(folder, f"model_{seed}", f"model-{episode}", "config.json")))["files"]
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    """A sweep of 2 configurations x 3 seeds in groups of 2 on an embedded Ray limited to 2 CPUs."""
+    ray = sweep.connect(cpus=2)
+    out = str(tmp_path_factory.mktemp("sweep"))
+    configurations = sweep.grid("biorxiv-final", SETTINGS)
+    table, failures = sweep.run_sweep(configurations, (0, 1, 2), EPISODES, out, group_size=2, save_every=SAVE_EVERY,
+                                      log_every=LOG_EVERY, test_episodes=TEST_EPISODES, progress=False)
+    yield out, configurations, table, failures
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_sweep_writes_the_usual_layout_and_a_tidy_table(local_sweep):
+    out, configurations, table, failures = local_sweep
+    assert failures == []
+    assert len(table) == 6 and list(table["seed"]) == [0, 1, 2, 0, 1, 2]
+    assert set(table["configuration"]) == {name for name, *_ in configurations}
+    for column in ("learning_rate", "timestep_scale", "trials_per_episode", "final_reward", "left_chance_at", "model_based_index",
+                   "stay rewarded, common", "stay unrewarded, rare", "wall_time", "episodes"):
+        assert column in table, column
+    assert (table["episodes"] == EPISODES).all() and table["final_reward"].between(0, 10).all()
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "sweep.csv")), table, check_dtype=False)
+    for name, _, task, agent in configurations:
+        for seed in (0, 1, 2):
+            state = a2c.load_model(os.path.join(out, name, f"model_{seed}", f"model-{EPISODES}"))
+            assert state.task == task and state.agent == agent
+            assert os.path.isdir(os.path.join(out, name, f"train_{seed}"))
+        assert sorted(f for f in os.listdir(os.path.join(out, name)) if f.startswith("group_")) == ["group_0-1.json", "group_2.json"]
+
+
+@pytest.mark.slow
+def test_a_seed_from_any_group_equals_train_of_that_seed_alone(local_sweep, tmp_path):
+    out, configurations, _, _ = local_sweep
+    name, _, task, agent = configurations[1]
+    for seed in (1, 2):  # the second of a pair, and a group of its own
+        alone = str(tmp_path / f"alone_{seed}")
+        a2c.train(a2c.init_state(task, agent, [seed]), EPISODES, out=alone, save_every=SAVE_EVERY, log_every=LOG_EVERY, progress=False)
+        assert digests(os.path.join(out, name), seed) == digests(alone, seed)
+
+
+@pytest.mark.slow
+def test_rerunning_a_finished_sweep_skips_every_group(local_sweep):
+    out, configurations, table, _ = local_sweep
+    said = []
+    again, failures = sweep.run_sweep(configurations, (0, 1, 2), EPISODES, out, group_size=2, progress=False, say=said.append)
+    assert said == [f"4 of 4 groups already finished under {out}: skipped"] and failures == []
+    pd.testing.assert_frame_equal(again, table)
+
+
+def sweep_command(out):
+    return [sys.executable, os.path.join(ROOT, "cli.py"), "sweep", "--task", "biorxiv-final", "--set", "trials_per_episode=10",
+            "--set", "learning_rate=7e-4,1.4e-3", "--seeds", "0-1", "--group-size", "1", "--episodes", "400",
+            "--save-every", "50", "--log-every", "50", "--test-episodes", "10", "--cpus", "1", "--out", str(out)]
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
+    out = tmp_path / "sweep"
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while not list(out.glob("*/group_*.json")):  # one group finished (one CPU: the others wait or run)
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, "no group finished"
+        time.sleep(0.2)
+    finished = {p: p.read_text() for p in out.glob("*/group_*.json")}
+    os.killpg(process.pid, signal.SIGTERM)  # the driver and its embedded Ray, mid-way through the other groups
+    process.wait(timeout=120)
+    rerun = subprocess.run(sweep_command(out), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "already finished" in rerun.stdout
+    for path, text in finished.items():  # finished groups were not trained again
+        assert path.read_text() == text
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 4 and (table["episodes"] == 400).all()
+    # every seed ends where an uninterrupted `train` of it ends, bit for bit
+    for name, _, task, agent in sweep.grid("biorxiv-final", SETTINGS):
+        for seed in (0, 1):
+            alone = str(tmp_path / f"alone_{name}_{seed}")
+            a2c.train(a2c.init_state(task, agent, [seed]), 400, out=alone, save_every=50, log_every=50, progress=False)
+            assert digests(str(out / name), seed, 400) == digests(alone, seed, 400)
+
+
+@pytest.mark.slow
+def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
+    import ray
+    from ray.cluster_utils import Cluster
+
+    ray.shutdown()  # this process may still hold the embedded instance of another test
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        sweep.connect(address=cluster.address)
+        assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+        configurations = sweep.grid("biorxiv-final", [("trials_per_episode", [10])])
+        table, failures = sweep.run_sweep(configurations, (0, 1), 20, str(tmp_path), group_size=1, save_every=10,
+                                          log_every=10, test_episodes=5, progress=False)
+        assert failures == [] and len(table) == 2
+        assert set(table["node"]) == {n["NodeID"] for n in ray.nodes() if n["Alive"]}  # one group on each node
+        ray.shutdown()
+    finally:
+        cluster.shutdown()
