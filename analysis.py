@@ -472,3 +472,38 @@ def belief_decoding(records, task: env.TaskConfig, seed=0):
         x, y = features[subject].reshape(n_episodes * n_trials, -1), belief[subject].ravel()
         scores.append((decode(x, y, groups), decode(x, rng.permutation(y), groups)))
     return np.array(scores)
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def mean_interval(values, level=0.95):
+    """(mean, low, high): a t-interval over independent values (seeds); NaNs left out."""
+    values = np.asarray(values, float)
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return (values.mean() if len(values) else np.nan), np.nan, np.nan
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return values.mean(), values.mean() - half, values.mean() + half
+
+
+def sweep_summary(table, references, by="configuration"):
+    """Per configuration of a sweep table (one row per configuration and seed, `sweep.csv`): the
+    fraction of seeds that left chance, the median episode they did, the final reward and each stay
+    cell as mean [95% CI over seeds], and the mean absolute distance of the mean stay cells to each
+    reference ({name: 4 stay probabilities}, e.g. the paper's and the ideal observer's)."""
+    import pandas as pd
+
+    cells = [f"stay {cell}" for cell in env.STAY_CELLS]
+    rows = {}
+    for name, group in table.groupby(by, sort=False):
+        row = {"seeds": len(group), "left chance": np.mean(~group["left_chance_at"].isna()),
+               "median episode leaving chance": group["left_chance_at"].median()}
+        for column in ["final_reward", *cells]:
+            mean, low, high = mean_interval(group[column])
+            row[column], row[f"{column} low"], row[f"{column} high"] = mean, low, high
+        means = group[cells].mean().to_numpy()
+        for reference, probs in references.items():
+            row[f"distance to {reference}"] = np.abs(means - np.asarray(probs)).mean()
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(by)

@@ -59,24 +59,23 @@ def positive_int(text):
     return value
 
 
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number > 0")
-    return value
+def _number(accept, expected):
+    """An argparse type: a float that `accept` takes, else an error saying what was `expected`."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected {expected}")
+        return value
+
+    return parse
 
 
-def non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number >= 0")
-    return value
+positive_float = _number(lambda value: value > 0, "a number > 0")
+non_negative_float = _number(lambda value: value >= 0, "a number >= 0")
 
 
 def writable_file(path):

@@ -501,6 +501,30 @@ def rpe_figure(by_type):
     return fig
 
 
+def sweep_heatmaps(summary, table, rows="timestep_scale", columns="learning_rate",
+                   values=("left chance", "final_reward", "stay unrewarded, common", "distance to the paper")):
+    """Heatmaps of `analysis.sweep_summary` columns over a two-field grid: one panel per value,
+    `rows` x `columns` (fields of the sweep `table`, whose configurations the summary indexes)."""
+    import matplotlib.pyplot as plt
+
+    fields = table.groupby("configuration")[[rows, columns]].first()
+    joined = summary.join(fields)
+    fig, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values), 3.6), squeeze=False)
+    for ax, value in zip(axes[0], values):
+        grid = joined.pivot_table(index=rows, columns=columns, values=value)
+        image = ax.imshow(grid.to_numpy(), cmap="viridis", aspect="auto")
+        ax.set_xticks(range(grid.shape[1]), [f"{c:g}" for c in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"{r:g}" for r in grid.index])
+        for (i, j), v in np.ndenumerate(grid.to_numpy()):
+            ax.text(j, i, f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}", ha="center", va="center", color="w", fontsize=9)
+        ax.set_xlabel(columns.replace("_", " "))
+        ax.set_ylabel(rows.replace("_", " "))
+        ax.set_title(value.replace("_", " "))
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
 def draw_run_figures(state, out, episodes=300):
     """Evaluate a group of seeds (`episodes` test episodes each) and write the stay-probability figure,
     the side-by-side figure with the paper and the reward curve into `out`; print the mean cells."""

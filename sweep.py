@@ -14,7 +14,8 @@ sweep joins that cluster, whose nodes need this project installed (`pip install 
 A finished group leaves `<out>/<configuration>/group_<seeds>.json` with its results, and a rerun
 of the same command skips it; an unfinished group resumes from its checkpoints. Ray retries a
 task whose worker died; a group that keeps failing is reported and left out of the table.
-`<out>/sweep.csv` (written atomically) has one row per (configuration, seed): every config
+`<out>/sweep.csv` (written atomically; every configuration swept into `<out>`, so a second
+command can add configurations to a grid) has one row per (configuration, seed): every config
 field, the episodes, the mean reward over the last 500 training episodes, the episode it left
 chance, the four stay probabilities and the model-based index of 300 frozen test episodes, the
 group's wall time and the Ray node that trained it.
@@ -198,13 +199,14 @@ def _check_reachable(address, timeout=5.0):
 def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZE, cpus_per_task=1, retries=3,
               save_every=1000, log_every=500, test_episodes=300, progress=True, say=print):
     """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
-    connected), then write `<out>/sweep.csv`. Returns (table, failures)."""
+    connected), then write `<out>/sweep.csv` (`collect`: every finished group under `out`, so a
+    sweep adding configurations to a folder extends its table). Returns (table, failures)."""
     import pandas as pd
     import ray
     from tqdm import tqdm
 
     remote = ray.remote(num_cpus=cpus_per_task, max_retries=retries)(train_group)
-    rows, pending, failures = [], {}, []
+    pending, failures = {}, []
     work = [(name, overrides, task, agent, group) for name, overrides, task, agent in configurations for group in groups(seeds, group_size)]
     for name, overrides, task, agent, group in work:
         folder = os.path.join(out, name)
@@ -212,7 +214,6 @@ def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZ
         if os.path.isfile(group_file(folder, group)):
             finished = json.load(open(group_file(folder, group)))
             if finished and finished[0]["episodes"] >= episodes:
-                rows.extend(finished)
                 continue
         task_ref = remote.remote(task, agent, group, episodes, folder, overrides, save_every, log_every, test_episodes)
         pending[task_ref] = (name, group)
@@ -228,11 +229,21 @@ def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZ
             failures.append((name, group, error))
             bar.write(f"FAILED {name}, seeds {list(group)}: {str(error).splitlines()[0]}")
         else:
-            rows.extend(group_rows)
             reward = sum(r["final_reward"] for r in group_rows) / len(group_rows)
             bar.write(f"done {name}, seeds {list(group)}: mean final reward {reward:.1f}, {group_rows[0]['wall_time']:.0f} s")
         bar.update(1)
     bar.close()
-    table = pd.DataFrame(rows).sort_values(["configuration", "seed"]).reset_index(drop=True) if rows else pd.DataFrame()
+    table = collect(out)
     _write_atomically(os.path.join(out, "sweep.csv"), lambda path: table.to_csv(path, index=False))
     return table, failures
+
+
+def collect(out):
+    """The table of every finished group under `out`, from their results files: the configurations
+    of this sweep and of earlier ones into the same folder, one row per (configuration, seed)."""
+    import glob
+
+    import pandas as pd
+
+    rows = [row for path in sorted(glob.glob(os.path.join(out, "*", "group_*.json"))) for row in json.load(open(path))]
+    return pd.DataFrame(rows).sort_values(["configuration", "seed"]).reset_index(drop=True) if rows else pd.DataFrame()

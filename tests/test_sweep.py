@@ -104,6 +104,24 @@ def test_sweep_writes_the_usual_layout_and_a_tidy_table(local_sweep):
             assert state.task == task and state.agent == agent
             assert os.path.isdir(os.path.join(out, name, f"train_{seed}"))
         assert sorted(f for f in os.listdir(os.path.join(out, name)) if f.startswith("group_")) == ["group_0-1.json", "group_2.json"]
+    assert hparams_of(os.path.join(out, configurations[0][0], "train_2")) == {"learning_rate", "trials_per_episode", "seed"}
+
+
+def hparams_of(run_dir):
+    """The names of the HParams a TensorBoard run records."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from quiet_tensorflow import tf
+
+    for path in os.listdir(run_dir):
+        for record in tf.data.TFRecordDataset(os.path.join(run_dir, path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    if data.HasField("session_start_info"):
+                        return set(data.session_start_info.hparams)
+    return set()
 
 
 @pytest.mark.slow
@@ -176,5 +194,10 @@ def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
         assert failures == [] and len(table) == 2
         assert set(table["node"]) == {n["NodeID"] for n in ray.nodes() if n["Alive"]}  # one group on each node
         ray.shutdown()
+        _, _, task, agent = configurations[0]
+        for seed in (0, 1):  # the node makes no difference to the bits
+            alone = str(tmp_path / f"alone_{seed}")
+            a2c.train(a2c.init_state(task, agent, [seed]), 20, out=alone, save_every=10, log_every=10, progress=False)
+            assert digests(os.path.join(str(tmp_path), configurations[0][0]), seed, 20) == digests(alone, seed, 20)
     finally:
         cluster.shutdown()
