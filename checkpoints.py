@@ -331,12 +331,26 @@ class ScalarWriter:
         self._records.close()
 
 
+def _read_events(path):
+    """(events, truncated): the events of one file, up to a last record cut short by a killed writer."""
+    events = []
+    try:
+        for record in tf.data.TFRecordDataset(path):
+            events.append(tf.compat.v1.Event.FromString(record.numpy()))
+    except tf.errors.DataLossError:
+        return events, True
+    return events, False
+
+
 def rewrite_events(run_dir, keep):
-    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds."""
+    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds
+    (also when a file ends in a record cut short, which is dropped)."""
     files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
-    events = [tf.compat.v1.Event.FromString(record.numpy()) for path in files for record in tf.data.TFRecordDataset(path)]
+    read = [_read_events(path) for path in files]
+    events = [event for file_events, _ in read for event in file_events]
     kept = [e for e in events if e.HasField("summary") and keep(e)]
-    if not files or len(kept) == sum(e.HasField("summary") for e in events):
+    truncated = any(cut for _, cut in read)
+    if not files or (len(kept) == sum(e.HasField("summary") for e in events) and not truncated):
         return False
     header = next(e for e in events if not e.HasField("summary"))  # the file-version record
     target = os.path.join(run_dir, f"events.out.tfevents.{int(header.wall_time)}.rewritten.v2")

@@ -300,3 +300,19 @@ def test_help_documents_every_flag(capsys):
     for flag in ("--task", "--seeds", "--episodes", "--out", "--save-every", "--log-every", "--hidden", "--overwrite",
                  "--learning-rate", "--entropy-weight", "--timestep-scale"):
         assert flag in text
+
+
+def test_resuming_repairs_an_event_file_cut_short_by_a_kill(tmp_path):
+    from helper import read_scalars
+
+    run_dir = str(tmp_path / "train_0")
+    writer = a2c.ScalarWriter(run_dir)
+    for step in (10, 20, 30):
+        writer.scalars(step, {"Perf/Reward": step / 10})
+    writer.close()
+    (events,) = glob.glob(os.path.join(run_dir, "*tfevents*"))
+    with open(events, "ab") as f:  # a record whose writer was killed half-way
+        f.write(b"\x2a\x00\x00\x00\x00\x00\x00\x00garbage")
+    a2c.drop_events_after(run_dir, 20)
+    steps, values = read_scalars(run_dir, "Perf/Reward")
+    assert list(steps) == [10, 20] and list(values) == [1.0, 2.0]
