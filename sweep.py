@@ -29,7 +29,7 @@ import time
 
 from configs import PRESETS, AgentConfig, TaskConfig
 
-DEFAULT_GROUP_SIZE = 16  # seeds side by side per Ray task: bench/bench_sweep.py measures the choice
+DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
 FIELDS = {f.name: (config, f.type) for config in (TaskConfig, AgentConfig) for f in dataclasses.fields(config)}
 
 

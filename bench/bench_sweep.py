@@ -3,7 +3,8 @@
 (1) Compute-only cost per seed-episode of the compiled trainer against the number of seeds side
     by side (the group size), and the first call's compile time: the sweep's default group size.
 (2) A full `train` run (TensorBoard scalars every 10 episodes, Stay/* every 500, checkpoints every
-    1,000 and at the end) against the compute-only trainer, at 8 and 32 seeds: the logging overhead.
+    1,000 and at the end) against the compute-only trainer, at 8 and 32 seeds: the logging overhead
+    (best of three alternating runs of each).
 (3) The same work (16 seeds, one configuration) as a sweep on an embedded Ray with 2 CPUs in
     groups of 8 (two Ray tasks side by side), and as one `train` call of 16 seeds.
 
@@ -39,30 +40,36 @@ def compute_cost(seeds, episodes):
     return 1e3 * timed(lambda: a2c.train(state, episodes, progress=False)) / (seeds * episodes), compile_time
 
 
-def logging_ratio(seeds, episodes):
-    """(full train run / compute-only) wall time, both after compilation."""
+def logging_ratio(seeds, episodes, repeats=3):
+    """(full train run / compute-only) wall time, both after compilation: the best of `repeats`
+    alternating runs of each, so that a busy moment of the machine does not land on one side."""
     state = a2c.train(a2c.init_state(TASK, AGENT, range(seeds)), 1, progress=False)
-    compute = timed(lambda: a2c.train(state, episodes, progress=False))
-    with tempfile.TemporaryDirectory() as out:
-        full = timed(lambda: a2c.train(state, episodes, out=out, save_every=1000, log_every=500, progress=False))
-    return full / compute
+    compute, full = [], []
+    for _ in range(repeats):
+        compute.append(timed(lambda: a2c.train(state, episodes, progress=False)))
+        with tempfile.TemporaryDirectory() as out:
+            full.append(timed(lambda: a2c.train(state, episodes, out=out, save_every=1000, log_every=500, progress=False)))
+    return min(full) / min(compute)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--parts", default="123", help="which of (1), (2), (3) to run, e.g. 2")
     args = parser.parse_args()
 
-    print("(1) compute-only cost against the group size")
-    print("seeds  ms per seed-episode  first (compiling) episode, s")
-    for seeds in (1, 8, 16, 32, 64, 128):
-        cost, compile_time = compute_cost(seeds, max(100, args.episodes * 8 // seeds))
-        print(f"{seeds:5d}  {cost:19.3f}  {compile_time:29.1f}")
-
-    print("\n(2) full train run (TensorBoard + checkpoints) / compute-only trainer")
-    for seeds in (8, 32):
-        print(f"{seeds:3d} seeds: {logging_ratio(seeds, args.episodes):.3f}")
-
+    if "1" in args.parts:
+        print("(1) compute-only cost against the group size")
+        print("seeds  ms per seed-episode  first (compiling) episode, s")
+        for seeds in (1, 8, 16, 32, 64, 128):
+            cost, compile_time = compute_cost(seeds, max(100, args.episodes * 8 // seeds))
+            print(f"{seeds:5d}  {cost:19.3f}  {compile_time:29.1f}")
+    if "2" in args.parts:
+        print("\n(2) full train run (TensorBoard + checkpoints) / compute-only trainer")
+        for seeds in (8, 32):
+            print(f"{seeds:3d} seeds: {logging_ratio(seeds, args.episodes):.3f}")
+    if "3" not in args.parts:
+        return
     print("\n(3) 16 seeds x", args.episodes, "episodes: a sweep on 2 local Ray CPUs (groups of 8) against one train call")
     with tempfile.TemporaryDirectory() as out:
         single = timed(lambda: a2c.train(a2c.init_state(TASK, AGENT, range(16)), args.episodes, out=os.path.join(out, "train"), progress=False))

@@ -49,3 +49,8 @@ def test_notebook_with_a_tiny_training_run(name, tmp_path):
 def test_explainer_notebook():
     notebook = execute("two-step-task.ipynb", "EPISODES = 20\nRECOVERY_EPISODES = 10")
     assert "model-based" in outputs_text(notebook)
+
+
+def test_sweeps_notebook_reads_the_shipped_study():
+    notebook = execute("sweeps.ipynb", "")
+    assert "configurations x 16 seeds" in outputs_text(notebook)
