@@ -50,7 +50,7 @@ def test_help_shows_the_defaults_and_the_headline_choice(capsys):
         cli.main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: 1000)" in text and "(default: 0.0007)" in text
-    assert "the shipped biorxiv-final headline uses 0.005 (t / 200) (default: 1.0)" in text
+    assert "the shipped biorxiv-final headline uses 0.005 (t / 200); 0 feeds no counter (default: 1.0)" in text
 
 
 @pytest.mark.slow
