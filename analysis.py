@@ -250,7 +250,7 @@ def _profile_end(excess, inside, edge, drop, tolerance, first_step=0.01):
     """Where excess (= -drop at `inside`) crosses 0 between `inside` and `edge`, or `edge` if it
     does not. Steps out to the crossing that a parabola through the points so far predicts, then
     refines with Brent's method in the last bracket."""
-    known, known_excess = inside, -drop
+    known = inside  # the last point known to be inside the interval
     distance = min(first_step, abs(edge - inside))
     while distance > 0:
         point = inside + np.sign(edge - inside) * distance
@@ -259,7 +259,7 @@ def _profile_end(excess, inside, edge, drop, tolerance, first_step=0.01):
             return optimize.brentq(excess, *sorted((known, point)), xtol=tolerance)
         if point == edge:
             return edge
-        known, known_excess = point, value
+        known = point
         curvature = (value + drop) / distance**2  # excess ~ curvature * d^2 - drop
         distance = min(max(np.sqrt(drop / curvature) if curvature > 0 else 2 * distance, 1.2 * distance), abs(edge - inside))
     return edge

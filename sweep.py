@@ -201,7 +201,6 @@ def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZ
     """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
     connected), then write `<out>/sweep.csv` (`collect`: every finished group under `out`, so a
     sweep adding configurations to a folder extends its table). Returns (table, failures)."""
-    import pandas as pd
     import ray
     from tqdm import tqdm
 
