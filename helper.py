@@ -401,7 +401,8 @@ def agent_analysis(state, episodes=300, restarts=3, seed=0):
     fits = analysis.fit_subjects(records, task, restarts=restarts, seed=seed)
     learner_values = {name: analysis.fitted_values(fits, records, task, name) for name in LEARNERS}
     deltas = {"meta-RL agent": analysis.prediction_errors(records, gamma)}
-    deltas.update({name: records["reward"] + analysis.expectation_change(v, v, gamma) for name, v in learner_values.items()})
+    deltas.update({name: analysis.prediction_errors({"value": v, "outcome_value": v, "reward": records["reward"]}, gamma)
+                   for name, v in learner_values.items()})  # a learner's value at the choice is its value at the outcome
     untrained = a2c_lstm.evaluate(a2c_lstm.init_state(task, state.agent, seeds), episodes, internals=True)
     trained_scores, untrained_scores = analysis.belief_decoding(records, task, seed), analysis.belief_decoding(untrained, task, seed)
     decoding = pd.DataFrame(
