@@ -71,27 +71,36 @@ def closer_than_reference(probs, task_name):
     return np.abs(np.nanmean(probs, axis=0) - paper) < np.abs(reference - paper)
 
 
+def reward_curves(out, seeds):
+    """Each seed's training curve, (episodes, mean reward over the 10 episodes before each), read
+    from the `Perf/Reward` points of its TensorBoard run `<out>/train_<seed>`."""
+    return [read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward") for seed in seeds]
+
+
+def final_reward(curve, last=500):
+    """Mean reward per episode over the last `last` training episodes of one curve: the mean of the
+    points logged in them. In event files thinned after training, the points kept are a sample."""
+    steps, values = curve
+    return values[steps > steps[-1] - last].mean()
+
+
+def learning_onset(curve, threshold=55.0, window=500):
+    """First episode at which one curve's mean over the preceding `window` episodes exceeds
+    `threshold` (chance is half the trials), or NaN if it never does."""
+    steps, values = curve
+    means = np.array([values[(steps > s - window) & (steps <= s)].mean() for s in steps])
+    above = steps[(steps >= window) & (means > threshold)]
+    return float(above[0]) if len(above) else np.nan
+
+
 def final_rewards(out, seeds, last=500):
-    """Each seed's mean reward per episode over its last `last` training episodes: the mean of the
-    `Perf/Reward` points (each a mean over 10 episodes) logged in them. In event files thinned
-    after training, the points kept are a sample of those episodes."""
-    means = []
-    for seed in seeds:
-        steps, values = read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward")
-        means.append(values[steps > steps[-1] - last].mean())
-    return np.array(means)
+    """[seed]: `final_reward` of each seed's run in `out`."""
+    return np.array([final_reward(curve, last) for curve in reward_curves(out, seeds)])
 
 
 def learning_onsets(out, seeds, threshold=55.0, window=500):
-    """Each seed's first episode at which its mean `Perf/Reward` over the preceding `window`
-    episodes exceeds `threshold` (chance is half the trials), or NaN if it never does."""
-    onsets = []
-    for seed in seeds:
-        steps, values = read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward")
-        means = np.array([values[(steps > s - window) & (steps <= s)].mean() for s in steps])
-        above = steps[(steps >= window) & (means > threshold)]
-        onsets.append(above[0] if len(above) else np.nan)
-    return np.array(onsets, dtype=float)
+    """[seed]: `learning_onset` of each seed's run in `out`."""
+    return np.array([learning_onset(curve, threshold, window) for curve in reward_curves(out, seeds)], dtype=float)
 
 
 # ---------------------------------------------------------------- figures

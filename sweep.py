@@ -123,12 +123,13 @@ def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
     # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
-    rewards, onsets = helper.final_rewards(folder, seeds), helper.learning_onsets(folder, seeds, threshold=0.55 * task.trials_per_episode)
+    curves = helper.reward_curves(folder, seeds)
     node = _node_id()
     rows = []
     for k, seed in enumerate(seeds):
         row = {**dataclasses.asdict(task), **dataclasses.asdict(agent), "configuration": configuration_name(overrides), "seed": seed}
-        row.update(episodes=state.episode, final_reward=float(rewards[k]), left_chance_at=float(onsets[k]),
+        row.update(episodes=state.episode, final_reward=float(helper.final_reward(curves[k])),
+                   left_chance_at=helper.learning_onset(curves[k], threshold=0.55 * task.trials_per_episode),
                    test_reward=float(records["reward"][k].sum(-1).mean()), model_based_index=float(index[k]))
         row.update({f"stay {cell}": float(p) for cell, p in zip(STAY_CELLS, probs[k])})
         row.update(wall_time=time.time() - start, node=node)
