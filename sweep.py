@@ -18,7 +18,8 @@ task whose worker died; a group that keeps failing is reported and left out of t
 command can add configurations to a grid) has one row per (configuration, seed): every config
 field, the episodes, the mean reward over the last 500 training episodes, the episode it left
 chance, the four stay probabilities and the model-based index of 300 frozen test episodes, the
-group's wall time and the Ray node that trained it.
+wall time of the task that finished the group (a resumed group counts only its resumed part) and
+the Ray node that ran it.
 """
 
 import dataclasses

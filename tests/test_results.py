@@ -37,3 +37,25 @@ def test_tensorboard_on_biorxiv_final_shows_8_runs_with_the_reference_tags():
     for tag in REFERENCE_TAGS:
         steps, _ = read_scalars(os.path.join(out, "train_0"), tag)
         assert list(steps) == list(range(10, 40001, 10)), tag
+
+
+def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_computed_from_it():
+    import dataclasses
+
+    import pandas as pd
+
+    import analysis
+    import helper
+
+    table = pd.read_csv(os.path.join(ROOT, "results/sweeps/sweep.csv"))
+    grid = table[table["entropy_weight"] == 0.05]
+    assert sorted(set(zip(grid["timestep_scale"], grid["learning_rate"]))) == sorted(
+        (scale, rate) for scale in (0.0, 0.005, 0.05, 1.0) for rate in (3.5e-4, 7e-4, 1.4e-3))
+    assert set(table.loc[table["entropy_weight"] != 0.05, "configuration"]) == {"entropy_weight=0.01,timestep_scale=0.005"}
+    assert all(sorted(seeds) == list(range(16)) for _, seeds in table.groupby("configuration")["seed"])
+    assert (table["episodes"] == 20000).all()
+    for field, value in dataclasses.asdict(env.preset("biorxiv-final")).items():
+        assert (table[field] == value).all(), field
+    shipped = pd.read_csv(os.path.join(ROOT, "results/sweeps/summary.csv"), index_col=0)
+    computed = analysis.sweep_summary(table, {"the paper": helper.PAPER["biorxiv-final"][1], "the ideal observer": (1.0, 0.662, 0.658, 1.0)})
+    pd.testing.assert_frame_equal(shipped, computed.round(4), check_dtype=False, check_names=False)
