@@ -30,6 +30,8 @@ PAPER = {
     "arxiv": ("Wang et al. 2016 (Fig. 5c)", (1.0, 0.0, 0.0, 0.96)),
 }
 REFERENCE_TF1 = {"biorxiv-final": (0.94, 0.71, 0.59, 0.95), "arxiv": (0.98, 0.52, 0.56, 0.95)}
+# the Bayes-optimal observer's (`agents.IdealObserver`, greedy; 8 subjects x 300 episodes, README)
+IDEAL_OBSERVER = {"biorxiv-final": (1.000, 0.662, 0.658, 1.000)}
 COMMON_COLOUR, RARE_COLOUR = "tab:blue", "tab:red"
 
 
@@ -533,6 +535,34 @@ def sweep_heatmaps(summary, table, rows="timestep_scale", columns="learning_rate
         fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
     return fig
+
+
+def study_summary(table, task_name="biorxiv-final"):
+    """`analysis.sweep_summary` of a sweep table with each configuration's distance to the paper's
+    stay probabilities and to the Bayes-optimal observer's."""
+    return analysis.sweep_summary(table, {"the paper": PAPER[task_name][1], "the ideal observer": IDEAL_OBSERVER[task_name]})
+
+
+def study_grid(table, summary):
+    """The rows of the sweep table and of its summary at the default entropy weight: the grid the
+    heatmaps show (other entropy weights are single configurations beside it)."""
+    from configs import AgentConfig
+
+    grid = table[table["entropy_weight"] == AgentConfig().entropy_weight]
+    return grid, summary.loc[sorted(grid["configuration"].unique())]
+
+
+def write_study_results(table_path, out):
+    """From a sweep table, write `summary.csv` (rounded to 4 digits), `heatmaps.png` and
+    `stay_heatmaps.png` (one panel per stay cell) into `out`, as shipped in results/sweeps."""
+    import pandas as pd
+
+    table = pd.read_csv(table_path)
+    summary = study_summary(table)
+    grid, grid_summary = study_grid(table, summary)
+    sweep_heatmaps(grid_summary, grid).savefig(os.path.join(out, "heatmaps.png"), dpi=110)
+    sweep_heatmaps(grid_summary, grid, values=tuple(f"stay {c}" for c in STAY_CELLS)).savefig(os.path.join(out, "stay_heatmaps.png"), dpi=110)
+    summary.round(4).to_csv(os.path.join(out, "summary.csv"))
 
 
 def draw_run_figures(state, out, episodes=300):

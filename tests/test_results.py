@@ -39,12 +39,11 @@ def test_tensorboard_on_biorxiv_final_shows_8_runs_with_the_reference_tags():
         assert list(steps) == list(range(10, 40001, 10)), tag
 
 
-def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_computed_from_it():
+def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_computed_from_it(tmp_path):
     import dataclasses
 
     import pandas as pd
 
-    import analysis
     import helper
 
     table = pd.read_csv(os.path.join(ROOT, "results/sweeps/sweep.csv"))
@@ -56,6 +55,7 @@ def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_compu
     assert (table["episodes"] == 20000).all()
     for field, value in dataclasses.asdict(env.preset("biorxiv-final")).items():
         assert (table[field] == value).all(), field
-    shipped = pd.read_csv(os.path.join(ROOT, "results/sweeps/summary.csv"), index_col=0)
-    computed = analysis.sweep_summary(table, {"the paper": helper.PAPER["biorxiv-final"][1], "the ideal observer": (1.0, 0.662, 0.658, 1.0)})
-    pd.testing.assert_frame_equal(shipped, computed.round(4), check_dtype=False, check_names=False)
+    helper.write_study_results(os.path.join(ROOT, "results/sweeps/sweep.csv"), str(tmp_path))
+    shipped, written = (pd.read_csv(os.path.join(folder, "summary.csv"), index_col=0) for folder in (os.path.join(ROOT, "results/sweeps"), tmp_path))
+    pd.testing.assert_frame_equal(shipped, written)
+    assert all(os.path.getsize(tmp_path / name) > 10_000 for name in ("heatmaps.png", "stay_heatmaps.png"))
