@@ -143,6 +143,20 @@ def test_rerunning_a_finished_sweep_skips_every_group(local_sweep):
     pd.testing.assert_frame_equal(again, table)
 
 
+@pytest.mark.slow
+def test_a_finished_sweep_rerun_with_more_episodes_trains_on_from_its_checkpoints(local_sweep, tmp_path):
+    configurations = sweep.grid("biorxiv-final", SETTINGS)[:1]  # the embedded Ray of local_sweep
+    name, _, task, agent = configurations[0]
+    out = str(tmp_path / "sweep")
+    options = dict(group_size=2, save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES, progress=False)
+    sweep.run_sweep(configurations, (0, 1), EPISODES, out, **options)
+    table, failures = sweep.run_sweep(configurations, (0, 1), 2 * EPISODES, out, **options)
+    assert failures == [] and (table["episodes"] == 2 * EPISODES).all()
+    alone = str(tmp_path / "alone")
+    a2c.train(a2c.init_state(task, agent, [1]), 2 * EPISODES, out=alone, save_every=SAVE_EVERY, log_every=LOG_EVERY, progress=False)
+    assert digests(os.path.join(out, name), 1, 2 * EPISODES) == digests(alone, 1, 2 * EPISODES)
+
+
 def sweep_command(out):
     return [sys.executable, os.path.join(ROOT, "cli.py"), "sweep", "--task", "biorxiv-final", "--set", "trials_per_episode=10",
             "--set", "learning_rate=7e-4,1.4e-3", "--seeds", "0-1", "--group-size", "1", "--episodes", "400",
