@@ -115,6 +115,14 @@ def test_learning_onset_is_the_first_window_whose_mean_passes_the_threshold(tmp_
     assert np.isnan(onsets[1])
 
 
+def test_ideal_observer_stay_probabilities_are_those_its_simulation_gives():
+    import agents
+
+    records = agents.simulate([agents.IdealObserver()] * 8, env.preset("biorxiv-final"), 300, seed=0)
+    probs, _ = env.stay_probabilities(records["action"], records["common"], records["reward"])
+    np.testing.assert_allclose(probs.mean(axis=0), helper.IDEAL_OBSERVER["biorxiv-final"], atol=5e-4)  # to the 3 digits shown
+
+
 def test_closer_than_reference_compares_distances_to_the_paper_cell_by_cell():
     # paper 0.99 / 0.63 / 0.62 / 0.99, reference 0.94 / 0.71 / 0.59 / 0.95
     probs = np.array([[0.98, 0.70, 0.565, 0.90], [1.0, 0.70, 0.565, 0.90]])  # mean 0.99 / 0.70 / 0.565 / 0.90
