@@ -68,7 +68,13 @@ INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
+HIDDEN_AXIS_RECORDS = ("hidden", "cell")  # records with a trailing [hidden] axis
 REWARD_LOG_EVERY = 10  # the reference's TensorBoard scalars: every 10 episodes, means over those 10
+
+
+def record_types(internals):
+    """{name: dtype} of the per-trial records: `TRIAL_RECORDS`, and with `internals` `INTERNAL_RECORDS`."""
+    return dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
 
 
 # ---------------------------------------------------------------- initialisation
@@ -187,10 +193,9 @@ def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state
             ("reward", tf.float32, [n_seeds]),
         ]
     }
-    record_types = dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
     trial_arrays = {
-        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds, hidden] if k in ("hidden", "cell") else [n_seeds])
-        for k, d in record_types.items()
+        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds, hidden] if k in HIDDEN_AXIS_RECORDS else [n_seeds])
+        for k, d in record_types(internals).items()
     }
 
     def act(x, h, c, u):
@@ -335,8 +340,7 @@ def make_evaluate_episodes(task: env.TaskConfig, agent: AgentConfig, n_episodes:
             _, trials, good = rollout(task, agent, params, good, uniforms, internals)
             return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
 
-        record_types = dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
-        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types.items()}
+        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types(internals).items()}
         _, _, arrays = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, arrays))
         return {k: v.stack() for k, v in arrays.items()}
 
@@ -516,8 +520,8 @@ def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None
     evaluate_episodes = make_evaluate_episodes(task or state.task, state.agent, episodes, bool(internals))
     params, _, good, seed_ids = _as_run(state)
     records = evaluate_episodes(params, good, seed_ids)
-    seed_axis_of = {"hidden": 2, "cell": 2}  # [episode, trial, seed, hidden]; the rest [episode, trial, seed]
-    return {k: np.moveaxis(v.numpy(), seed_axis_of.get(k, -1), 0)[: len(state.seeds)] for k, v in records.items()}
+    # [episode, trial, seed, hidden] for the records with a hidden axis; the rest [episode, trial, seed]
+    return {k: np.moveaxis(v.numpy(), 2 if k in HIDDEN_AXIS_RECORDS else -1, 0)[: len(state.seeds)] for k, v in records.items()}
 
 
 def _differences(found, asked):
