@@ -28,7 +28,7 @@ import json
 import os
 import time
 
-from configs import PRESETS, AgentConfig, TaskConfig
+from configs import AgentConfig, TaskConfig, preset
 
 DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
 FIELDS = {f.name: (config, f.type) for config in (TaskConfig, AgentConfig) for f in dataclasses.fields(config)}
@@ -71,8 +71,7 @@ def configuration_name(overrides):
 def grid(task_name, settings):
     """[(name, overrides, TaskConfig, AgentConfig)] of every combination of `settings` ([(field, values)])
     on the `task_name` preset; ValueError naming a field set twice or a value a config rejects."""
-    if task_name not in PRESETS:
-        raise ValueError(f"task preset {task_name!r} is unknown: expected one of {', '.join(PRESETS)}")
+    base = preset(task_name)
     names = [name for name, _ in settings]
     if len(set(names)) != len(names):
         raise ValueError(f"a field is set twice: {', '.join(sorted(n for n in set(names) if names.count(n) > 1))}")
@@ -81,7 +80,7 @@ def grid(task_name, settings):
         overrides = dict(zip(names, values))
         task_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is TaskConfig}
         agent_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is AgentConfig}
-        task, agent = dataclasses.replace(PRESETS[task_name], **task_fields), AgentConfig(**agent_fields)
+        task, agent = dataclasses.replace(base, **task_fields), AgentConfig(**agent_fields)
         configurations.append((configuration_name(overrides), overrides, task, agent))
     return configurations
 
