@@ -143,6 +143,11 @@ def _write_json(path, rows):
         json.dump(rows, f, indent=1)
 
 
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def _write_hparams(folder, seeds, overrides):
     """The configuration's settings as TensorBoard HParams of every seed's run."""
     from tensorboard.plugins.hparams import api as hparams
@@ -212,7 +217,7 @@ def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZ
         folder = os.path.join(out, name)
         os.makedirs(folder, exist_ok=True)
         if os.path.isfile(group_file(folder, group)):
-            finished = json.load(open(group_file(folder, group)))
+            finished = _read_json(group_file(folder, group))
             if finished and finished[0]["episodes"] >= episodes:
                 continue
         task_ref = remote.remote(task, agent, group, episodes, folder, overrides, save_every, log_every, test_episodes)
@@ -245,5 +250,5 @@ def collect(out):
 
     import pandas as pd
 
-    rows = [row for path in sorted(glob.glob(os.path.join(out, "*", "group_*.json"))) for row in json.load(open(path))]
+    rows = [row for path in sorted(glob.glob(os.path.join(out, "*", "group_*.json"))) for row in _read_json(path)]
     return pd.DataFrame(rows).sort_values(["configuration", "seed"]).reset_index(drop=True) if rows else pd.DataFrame()
