@@ -16,7 +16,7 @@ Checkpoints and the reference's TF1 import are in `checkpoints.py`, the command 
 """
 
 if __name__ == "__main__":  # the command line parses its flags before TensorFlow loads
-    import cli
+    from twostep import cli
 
     cli.main(prog="a2c_lstm.py")
     raise SystemExit
@@ -33,23 +33,21 @@ import threading
 import numpy as np
 
 import two_step_env as env
-from checkpoints import (  # noqa: F401 (load_model, latest_checkpoints, CorruptCheckpointError: part of this module's API)
+from two_step_env import STAY_CELLS, stay_probabilities
+from twostep.checkpoints import (
     CorruptCheckpointError,
     Params,
-    ScalarWriter,
     TrainState,
     checkpoint_path,
-    drop_events_after,
     existing_checkpoints,
-    latest_checkpoints,
     load_model,
     save_checkpoints,
     seeds_with_checkpoints,
     stack_states,
 )
-from configs import AgentConfig
-from quiet_tensorflow import tf
-from two_step_env import STAY_CELLS, stay_probabilities
+from twostep.configs import AgentConfig, TaskConfig
+from twostep.events import ScalarWriter, drop_events_after
+from twostep.quiet_tensorflow import tf
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
@@ -100,7 +98,7 @@ def init_seed(agent: AgentConfig, seed: int):
     return params, env.S2 + int(rng.integers(2))
 
 
-def init_state(task: env.TaskConfig, agent: AgentConfig, seeds) -> TrainState:
+def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
     """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
     seeds = tuple(int(s) for s in seeds)
     inits = [init_seed(agent, s) for s in seeds]
@@ -163,7 +161,7 @@ def sample_action(logits, u):
 # ---------------------------------------------------------------- rollout
 
 
-def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
+def episode_uniforms(task: TaskConfig, seed_ids, episode):
     """[S, trials, 5] uniforms, each seed's from the stateless key (seed, episode)."""
     shape = [task.trials_per_episode, UNIFORMS_PER_TRIAL]
     return tf.stack(
@@ -174,7 +172,7 @@ def episode_uniforms(task: env.TaskConfig, seed_ids, episode):
     )
 
 
-def rollout(task: env.TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, internals=False):
+def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, internals=False):
     """Run one episode for every seed. Differentiable in the logits and values.
 
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
@@ -299,7 +297,7 @@ def rmsprop_update(agent: AgentConfig, params: Params, rms: Params, grads):
 
 
 @functools.lru_cache(maxsize=None)
-def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
+def make_train_episode(task: TaskConfig, agent: AgentConfig):
     """The compiled training step: one episode and one update for every seed of the group."""
 
     @tf.function(jit_compile=True)
@@ -330,7 +328,7 @@ def make_train_episode(task: env.TaskConfig, agent: AgentConfig):
 
 
 @functools.lru_cache(maxsize=None)
-def make_evaluate_episodes(task: env.TaskConfig, agent: AgentConfig, n_episodes: int, internals=False):
+def make_evaluate_episodes(task: TaskConfig, agent: AgentConfig, n_episodes: int, internals=False):
     """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S]."""
 
     @tf.function(jit_compile=True)
@@ -506,7 +504,7 @@ def _write_stay_probabilities(writers, window, step):
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(state: TrainState, episodes: int = 300, task: env.TaskConfig = None, internals=False):
+def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, internals=False):
     """Run `episodes` test episodes per seed with frozen weights (no update), policy sampled.
 
     Returns a dict of numpy arrays shaped [seed, episode, trial] (see `TRIAL_RECORDS`). `task`

@@ -9,100 +9,19 @@ stay-probability figure, the side-by-side figure with the paper, and the reward 
 if __name__ == "__main__":  # the command line parses its flags before TensorFlow loads
     import sys
 
-    import cli
+    from twostep import cli
 
     cli.main(["figures", *sys.argv[1:]], prog="helper.py")
     raise SystemExit
 
-import glob
 import os
 
 import numpy as np
 
-import agents
-import analysis
 from two_step_env import STAY_CELLS, stay_probabilities
+from twostep import agents, analysis, events, published, run_analysis
 
-# mean stay probabilities in STAY_CELLS order (docs/reference.md: the papers' figures, the reference's results)
-PAPER = {
-    "biorxiv-final": ("Wang et al. 2018 (Sim. 4)", (0.99, 0.63, 0.62, 0.99)),
-    "biorxiv-first-try": ("Wang et al. 2018 (Sim. 4)", (0.99, 0.63, 0.62, 0.99)),
-    "arxiv": ("Wang et al. 2016 (Fig. 5c)", (1.0, 0.0, 0.0, 0.96)),
-}
-REFERENCE_TF1 = {"biorxiv-final": (0.94, 0.71, 0.59, 0.95), "arxiv": (0.98, 0.52, 0.56, 0.95)}
-# the Bayes-optimal observer's (`agents.simulate` of 8 greedy `agents.IdealObserver` x 300 episodes, seed 0; README)
-IDEAL_OBSERVER = {"biorxiv-final": (1.000, 0.662, 0.658, 1.000)}
 COMMON_COLOUR, RARE_COLOUR = "tab:blue", "tab:red"
-
-
-def stay_probabilities_by_trial(action, common, reward):
-    """Stay probabilities of each consecutive pair (trial n-1 -> n) separately, pooled over episodes.
-
-    Arrays are [..., episode, trial]; returns (probabilities, counts), each [..., trial - 1, 4].
-    """
-    pairs = [stay_probabilities(*(np.asarray(a)[..., n - 1 : n + 1] for a in (action, common, reward))) for n in range(1, np.shape(action)[-1])]
-    return np.stack([p for p, _ in pairs], axis=-2), np.stack([c for _, c in pairs], axis=-2)
-
-
-def stay_table(probs, seeds, task_name):
-    """A pandas table: each seed's stay probabilities, their mean, the paper's and the reference's."""
-    rows = {f"seed {s}": p for s, p in zip(seeds, probs)}
-    rows["mean over seeds"] = np.nanmean(probs, axis=0)
-    return _with_targets(rows, task_name)
-
-
-def means_table(runs, task_name):
-    """A pandas table: the mean over seeds of each run's stay probabilities ({name: probs [seed, cell]}),
-    the paper's and the reference's."""
-    return _with_targets({name: np.nanmean(probs, axis=0) for name, probs in runs.items()}, task_name)
-
-
-def _with_targets(rows, task_name):
-    import pandas as pd
-
-    rows = dict(rows)
-    rows[PAPER[task_name][0]] = PAPER[task_name][1]
-    if task_name in REFERENCE_TF1:
-        rows["reference TF1 reproduction"] = REFERENCE_TF1[task_name]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=list(STAY_CELLS)).round(3)
-
-
-def closer_than_reference(probs, task_name):
-    """[cell]: whether the mean over seeds of probs [seed, cell] is closer to the paper than the reference's."""
-    paper, reference = np.array(PAPER[task_name][1]), np.array(REFERENCE_TF1[task_name])
-    return np.abs(np.nanmean(probs, axis=0) - paper) < np.abs(reference - paper)
-
-
-def reward_curves(out, seeds):
-    """Each seed's training curve, (episodes, mean reward over the 10 episodes before each), read
-    from the `Perf/Reward` points of its TensorBoard run `<out>/train_<seed>`."""
-    return [read_scalars(os.path.join(out, f"train_{seed}"), "Perf/Reward") for seed in seeds]
-
-
-def final_reward(curve, last=500):
-    """Mean reward per episode over the last `last` training episodes of one curve: the mean of the
-    points logged in them. In event files thinned after training, the points kept are a sample."""
-    steps, values = curve
-    return values[steps > steps[-1] - last].mean()
-
-
-def learning_onset(curve, threshold=55.0, window=500):
-    """First episode at which one curve's mean over the preceding `window` episodes exceeds
-    `threshold` (chance is half the trials), or NaN if it never does."""
-    steps, values = curve
-    means = np.array([values[(steps > s - window) & (steps <= s)].mean() for s in steps])
-    above = steps[(steps >= window) & (means > threshold)]
-    return float(above[0]) if len(above) else np.nan
-
-
-def final_rewards(out, seeds, last=500):
-    """[seed]: `final_reward` of each seed's run in `out`."""
-    return np.array([final_reward(curve, last) for curve in reward_curves(out, seeds)])
-
-
-def learning_onsets(out, seeds, threshold=55.0, window=500):
-    """[seed]: `learning_onset` of each seed's run in `out`."""
-    return np.array([learning_onset(curve, threshold, window) for curve in reward_curves(out, seeds)], dtype=float)
 
 
 # ---------------------------------------------------------------- figures
@@ -156,7 +75,7 @@ def side_by_side_figure(probs, task_name):
     """Ours (left, each seed a dot) next to the paper's bars (right), on the same axes."""
     import matplotlib.pyplot as plt
 
-    paper_name, paper = PAPER[task_name]
+    paper_name, paper = published.PAPER[task_name]
     fig, (ours, theirs) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     _bars(ours, probs, f"This reproduction ({np.atleast_2d(probs).shape[0]} seeds)")
     _bars(theirs, np.array(paper), paper_name)
@@ -164,23 +83,6 @@ def side_by_side_figure(probs, task_name):
     ours.set_ylim(low, 1.0)
     fig.tight_layout()
     return fig
-
-
-def read_scalars(run_dir, tag):
-    """(steps, values) of one scalar tag from the TensorBoard event files in `run_dir`."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from quiet_tensorflow import tf
-
-    events = EventAccumulator(run_dir, size_guidance={"tensors": 0})
-    events.Reload()
-    points = sorted((e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag))
-    steps, values = zip(*points) if points else ((), ())
-    return np.array(steps), np.array(values)
-
-
-def seed_runs(out):
-    """The TensorBoard run folders `train_<seed>` under `out`, by seed."""
-    return sorted(glob.glob(os.path.join(out, "train_*")), key=lambda p: int(p.rsplit("_", 1)[1]))
 
 
 def smooth(values, weight=0.6):
@@ -198,8 +100,8 @@ def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for run in seed_runs(out):
-        steps, values = read_scalars(run, tag)
+    for run in events.seed_runs(out):
+        steps, values = events.read_scalars(run, tag)
         ax.plot(steps, smooth(values, weight), label=f"seed {run.rsplit('_', 1)[1]}", lw=1)
     ax.set_xlabel("episode")
     ax.set_ylabel(f"{tag} (smoothed {weight})")
@@ -215,8 +117,8 @@ def stay_gif(out, path, fps=4, max_frames=100):
     import imageio.v2 as imageio
     import matplotlib.pyplot as plt
 
-    runs = seed_runs(out)
-    curves = [[read_scalars(run, f"Stay/{cell}") for cell in STAY_CELLS] for run in runs]
+    runs = events.seed_runs(out)
+    curves = [[events.read_scalars(run, f"Stay/{cell}") for cell in STAY_CELLS] for run in runs]
     steps = curves[0][0][0]
     probs = np.array([[values for _, values in run] for run in curves])  # [seed, cell, point]
     frames = []
@@ -270,49 +172,6 @@ def task_diagram(config=None):
     return fig
 
 
-# ---------------------------------------------------------------- hand-written agents for the explainer
-
-
-def model_free_choice(last_action, last_state, last_reward, rng):
-    """Repeat a rewarded first-stage action, switch after no reward, ignoring the transition."""
-    return last_action if last_reward else 1 - last_action
-
-
-def model_based_choice(last_action, last_state, last_reward, rng):
-    """Aim for the state just rewarded (or away from the one just unrewarded) via its common action."""
-    from two_step_env import S2
-
-    target_is_s2 = (last_state == S2) == bool(last_reward)
-    return 0 if target_is_s2 else 1
-
-
-def simulate_policy(choice, config, episodes, seed=0, noise=0.1):
-    """Run a hand-written choice rule (random with probability `noise`) on the Gymnasium task.
-
-    Returns records like `a2c_lstm.evaluate` for one seed: arrays [1, episode, trial] of
-    "action", "state", "common", "reward".
-    """
-    from two_step_env import TwoStepTask
-
-    task, rng = TwoStepTask(config), np.random.default_rng(seed)
-    task.reset(seed=seed)
-    rows = []
-    for _ in range(episodes):
-        action, state, reward, episode = int(rng.integers(2)), None, 0.0, []
-        for trial in range(config.trials_per_episode):
-            if trial and rng.random() >= noise:
-                action = choice(action, state, reward, rng)
-            elif trial:
-                action = int(rng.integers(2))
-            _, reward, _, _, info = task.trial(action)
-            state = info["state"]
-            episode.append((action, state, info["common"], reward))
-        task.reset()
-        rows.append(episode)
-    table = np.array(rows, dtype=float)  # [episode, trial, field]
-    return {k: table[None, :, :, i] for i, k in enumerate(("action", "state", "common", "reward"))}
-
-
 def stay_by_trial_figure(probs):
     """Mean stay probability of each cell against the position of the pair in the episode. probs [seed, pair, 4]."""
     import matplotlib.pyplot as plt
@@ -331,26 +190,6 @@ def stay_by_trial_figure(probs):
     return fig
 
 
-def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
-    """Stay probabilities [checkpoint, seed, cell] of every seed's checkpoints `model-<e>` under
-    `out` for e in `episodes`, each tested for `test_episodes` episodes with frozen weights."""
-    import a2c_lstm
-
-    seeds = a2c_lstm.seeds_with_checkpoints(out)
-    probs = []
-    for episode in episodes:
-        paths = [a2c_lstm.checkpoint_path(out, seed, episode) for seed in seeds]
-        records = a2c_lstm.evaluate(a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in paths]), test_episodes)
-        probs.append(stay_probabilities(records["action"], records["common"], records["reward"])[0])
-    return np.array(probs)
-
-
-def checkpoint_spread(probs):
-    """[cell]: how far one seed's stay probability moves between checkpoints, as the standard
-    deviation over checkpoints pooled over seeds. probs [checkpoint, seed, cell]."""
-    return np.sqrt(np.nanmean(np.nanvar(probs, axis=0, ddof=1), axis=0))
-
-
 def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
     """One panel per run: each seed's stay probability in `cell` (a `STAY_CELLS` index) at each
     checkpoint, the mean over seeds, and the paper's and the reference's values.
@@ -361,10 +200,10 @@ def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
     for ax, (name, probs) in zip(axes[0], scans.items()):
         ax.plot(episodes, probs[:, :, cell], color="0.6", lw=1, marker=".")
         ax.plot(episodes, np.nanmean(probs[:, :, cell], axis=1), color="k", lw=2.5, label="mean over seeds")
-        ax.axhline(PAPER[task_name][1][cell], color="tab:green", ls="--", label=PAPER[task_name][0])
-        if task_name in REFERENCE_TF1:
-            ax.axhline(REFERENCE_TF1[task_name][cell], color="tab:purple", ls=":", label="reference TF1 reproduction")
-        ax.set_title(f"{name}\nspread between checkpoints {checkpoint_spread(probs)[cell]:.3f}", fontsize=10)
+        ax.axhline(published.PAPER[task_name][1][cell], color="tab:green", ls="--", label=published.PAPER[task_name][0])
+        if task_name in published.REFERENCE_TF1:
+            ax.axhline(published.REFERENCE_TF1[task_name][cell], color="tab:purple", ls=":", label="reference TF1 reproduction")
+        ax.set_title(f"{name}\nspread between checkpoints {run_analysis.checkpoint_spread(probs)[cell]:.3f}", fontsize=10)
         ax.set_xticks(episodes, [f"{e / 1000:g}k" for e in episodes])
         ax.set_xlabel("checkpoint (episodes trained)")
         ax.grid(alpha=0.3)
@@ -372,74 +211,6 @@ def checkpoint_stay_figure(scans, episodes, task_name, cell=2):
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-# ---------------------------------------------------------------- the analysis toolkit on a trained run
-
-REFERENCE_AGENTS = {  # the classical agents (`agents.Hybrid`'s defaults) and the ideal observer
-    "model-free": agents.Hybrid(model_based_weight=0.0),
-    "model-based": agents.Hybrid(model_based_weight=1.0),
-    "hybrid": agents.Hybrid(model_based_weight=0.5),
-    # with a softmax at about the temperature fitted to the meta-RL agent: the greedy one never
-    # errs after rewarded-common or unrewarded-rare trials, and regressions cannot fit certainty
-    "ideal observer": agents.IdealObserver(inverse_temperature=12.0),
-}
-LEARNERS = ("model-free", "model-based", "ideal observer")  # whose prediction errors the agent's are compared with
-
-
-def reference_records(task, subjects, episodes, seed=0):
-    """{name: records [subject, episode, trial]} of every `REFERENCE_AGENTS` agent, on the same task draws."""
-    return {name: agents.simulate([config] * subjects, task, episodes, seed) for name, config in REFERENCE_AGENTS.items()}
-
-
-def agent_analysis(state, episodes=300, restarts=3, seed=0):
-    """What the toolkit says about a trained group of seeds, from `episodes` test episodes each.
-
-    Returns a dict: "records" (with the LSTM states), "fits" (hybrid, model-free, model-based and
-    ideal-observer fits per seed, profile interval of w), "bic" (each model's BIC above the best),
-    "lagged" (lagged regression), "rpe" (the agent's prediction errors against each fitted
-    learner's), "rpe_by_type" ({agent or learner: mean TD error by previous and current trial
-    type}), "transition_surprise" (`analysis.transition_surprise` of each, by seed), "decoding" (R^2 of the ideal observer's belief from the LSTM state, trained,
-    untrained and shuffled) and "ideal" (agreement with the ideal observer's choices, and reward as
-    a fraction of the Bayes-optimal expected reward), the last two pandas tables by seed.
-    """
-    import pandas as pd
-
-    import a2c_lstm
-
-    task, gamma, seeds = state.task, state.agent.gamma, list(state.seeds)
-    records = a2c_lstm.evaluate(state, episodes, internals=True)
-    fits = analysis.fit_subjects(records, task, restarts=restarts, seed=seed)
-    learner_values = {name: analysis.fitted_values(fits, records, task, name) for name in LEARNERS}
-    deltas = {"meta-RL agent": analysis.prediction_errors(records, gamma)}
-    deltas.update({name: analysis.prediction_errors({"value": v, "outcome_value": v, "reward": records["reward"]}, gamma)
-                   for name, v in learner_values.items()})  # a learner's value at the choice is its value at the outcome
-    untrained = a2c_lstm.evaluate(a2c_lstm.init_state(task, state.agent, seeds), episodes, internals=True)
-    trained_scores, untrained_scores = analysis.belief_decoding(records, task, seed), analysis.belief_decoding(untrained, task, seed)
-    decoding = pd.DataFrame(
-        {"trained": trained_scores[:, 0], "untrained network": untrained_scores[:, 0], "shuffled trials": trained_scores[:, 1]},
-        index=pd.Index(seeds, name="seed"),
-    )
-    reward = records["reward"].sum(-1).mean(-1)
-    ideal_table = pd.DataFrame(
-        {
-            "agreement with the ideal observer": analysis.agreement_with_ideal_observer(records, task),
-            "reward per episode": reward,
-            "fraction of the Bayes-optimal reward": reward / agents.optimal_episode_reward(task),
-        },
-        index=pd.Index(seeds, name="seed"),
-    )
-    return {
-        "records": records,
-        "fits": fits,
-        "bic": analysis.compare_models(fits),
-        "lagged": analysis.lagged_regression(records),
-        "rpe": analysis.rpe_comparison(records, learner_values, gamma),
-        "rpe_by_type": {name: analysis.by_trial_type(d, records) for name, d in deltas.items()},
-        "transition_surprise": pd.DataFrame({name: analysis.transition_surprise(d, records) for name, d in deltas.items()}, index=pd.Index(seeds, name="seed")),
-        "decoding": decoding,
-        "ideal": ideal_table,
-    }
 
 
 def lagged_regression_figure(tables):
@@ -537,29 +308,14 @@ def sweep_heatmaps(summary, table, rows="timestep_scale", columns="learning_rate
     return fig
 
 
-def study_summary(table, task_name="biorxiv-final"):
-    """`analysis.sweep_summary` of a sweep table with each configuration's distance to the paper's
-    stay probabilities and to the Bayes-optimal observer's."""
-    return analysis.sweep_summary(table, {"the paper": PAPER[task_name][1], "the ideal observer": IDEAL_OBSERVER[task_name]})
-
-
-def study_grid(table, summary):
-    """The rows of the sweep table and of its summary at the default entropy weight: the grid the
-    heatmaps show (other entropy weights are single configurations beside it)."""
-    from configs import AgentConfig
-
-    grid = table[table["entropy_weight"] == AgentConfig().entropy_weight]
-    return grid, summary.loc[sorted(grid["configuration"].unique())]
-
-
 def write_study_results(table_path, out):
     """From a sweep table, write `summary.csv` (rounded to 4 digits), `heatmaps.png` and
     `stay_heatmaps.png` (one panel per stay cell) into `out`, as shipped in results/sweeps."""
     import pandas as pd
 
     table = pd.read_csv(table_path)
-    summary = study_summary(table)
-    grid, grid_summary = study_grid(table, summary)
+    summary = run_analysis.study_summary(table)
+    grid, grid_summary = run_analysis.study_grid(table, summary)
     sweep_heatmaps(grid_summary, grid).savefig(os.path.join(out, "heatmaps.png"), dpi=110)
     sweep_heatmaps(grid_summary, grid, values=tuple(f"stay {c}" for c in STAY_CELLS)).savefig(os.path.join(out, "stay_heatmaps.png"), dpi=110)
     summary.round(4).to_csv(os.path.join(out, "summary.csv"))
@@ -572,7 +328,7 @@ def draw_run_figures(state, out, episodes=300):
 
     records = a2c_lstm.evaluate(state, episodes)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
-    task_name = next(name for name, task in a2c_lstm.env.PRESETS.items() if task == state.task)
+    task_name = next(name for name, task in a2c_lstm.configs.PRESETS.items() if task == state.task)
     stay_figure(probs).savefig(os.path.join(out, "stay_probability.png"), dpi=120)
     side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
     reward_curve_figure(out).savefig(os.path.join(out, "reward_curve.png"), dpi=120)

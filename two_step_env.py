@@ -24,14 +24,14 @@ Observations are what the meta-RL agent sees at each LSTM step (Wang et al. 2018
 of the state [S1, S2, S3], the previous reward, a one-hot of the previous action and the step
 counter as a raw number (it advances by 2 per trial in both variants, as in the reference). The
 agent multiplies the counter by its `AgentConfig.timestep_scale`; the environment always shows t.
-`TaskConfig` and the presets live in `configs.py` and are importable from here.
+`TaskConfig` and the presets live in `twostep/configs.py`.
 """
 
 import gymnasium as gym
 import numpy as np
 
-from configs import PRESETS, SWAP_EVERY_EPISODE, SWAP_EVERY_TRIAL, TaskConfig, preset  # noqa: F401 (the task's own names)
-from quiet_tensorflow import tf
+from twostep.configs import SWAP_EVERY_TRIAL, TaskConfig, preset
+from twostep.quiet_tensorflow import tf
 
 S1, S2, S3 = 0, 1, 2
 N_STATES = 3
@@ -66,7 +66,7 @@ class TwoStepTask(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, config: TaskConfig = PRESETS["biorxiv-final"]):
+    def __init__(self, config: TaskConfig = preset("biorxiv-final")):
         self.config = config
         self.action_space = gym.spaces.Discrete(N_ACTIONS)
         high = np.ones(OBS_SIZE, dtype=np.float32)

@@ -1,6 +1,6 @@
 """How long the whole analysis toolkit takes on a shipped run: 8 seeds x 300 test episodes.
 
-Times each part of `helper.agent_analysis` (evaluation with the LSTM states, the four model fits
+Times each part of `run_analysis.agent_analysis` (evaluation with the LSTM states, the four model fits
 per seed with the profile interval of w, lagged regression, prediction errors, belief decoding
 with its two controls, the ideal observer's run) and prints the total, with the fitted w and the
 best model by BIC per seed as a check that the work was done.
@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import a2c_lstm  # noqa: E402
-import helper  # noqa: E402
+from twostep import checkpoints, run_analysis
 
 
 def main():
@@ -24,10 +24,10 @@ def main():
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--restarts", type=int, default=3)
     args = parser.parse_args()
-    state = a2c_lstm.stack_states([a2c_lstm.load_model(p) for p in a2c_lstm.latest_checkpoints(args.run)])
+    state = checkpoints.stack_states([checkpoints.load_model(p) for p in checkpoints.latest_checkpoints(args.run)])
     a2c_lstm.evaluate(state, 1, internals=True)  # compile the evaluation shapes once, outside the timing
     start = time.perf_counter()
-    result = helper.agent_analysis(state, args.episodes, args.restarts)
+    result = run_analysis.agent_analysis(state, args.episodes, args.restarts)
     total = time.perf_counter() - start
     hybrid = result["fits"].xs("hybrid", level="model")
     print(f"{args.run}: {len(state.seeds)} seeds x {args.episodes} test episodes, {args.restarts} restarts per fit")

@@ -19,11 +19,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import a2c_lstm as a2c  # noqa: E402
-import sweep  # noqa: E402
-import two_step_env as env  # noqa: E402
+from twostep import (
+    configs,
+    sweep,  # noqa: E402
+)
 
-TASK = env.preset("biorxiv-final")
-AGENT = a2c.AgentConfig(timestep_scale=0.005)
+TASK = configs.preset("biorxiv-final")
+AGENT = configs.AgentConfig(timestep_scale=0.005)
 
 
 def timed(function):

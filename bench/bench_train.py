@@ -20,9 +20,10 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import a2c_lstm as a2c  # noqa: E402
 import two_step_env as env  # noqa: E402
+from twostep import checkpoints, configs
 
-TASK = env.preset("biorxiv-final")
-AGENT = a2c.AgentConfig()
+TASK = configs.preset("biorxiv-final")
+AGENT = configs.AgentConfig()
 
 
 def compiled_rate(seeds, episodes):
@@ -54,7 +55,7 @@ def update(params, rms, inputs, actions, rewards):
             values.append(value)
         steps = {"logits": tf.stack(logits), "value": tf.stack(values), "action": actions[:, None], "reward": rewards[:, None]}
         total = tf.reduce_sum(a2c.episode_losses(AGENT, steps)[0])
-    grads = a2c.Params(*tape.gradient(total, list(params)))
+    grads = checkpoints.Params(*tape.gradient(total, list(params)))
     return a2c.rmsprop_update(AGENT, params, rms, grads)[:2]
 
 

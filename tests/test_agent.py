@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 
 import a2c_lstm as a2c
-import cli
 import two_step_env as env
 from two_step_env import stay_probabilities
+from twostep import checkpoints, cli, configs
 
-TINY = env.TaskConfig(trials_per_episode=6, steps_per_trial=1)
-TINY_TWO_STEP = env.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
-AGENT = a2c.AgentConfig()
+TINY = configs.TaskConfig(trials_per_episode=6, steps_per_trial=1)
+TINY_TWO_STEP = configs.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
+AGENT = configs.AgentConfig()
 
 
 def sigmoid(x):
@@ -25,7 +25,7 @@ def sigmoid(x):
 def random_params(seeds=2, hidden=48):
     rng = np.random.default_rng(0)
     fan_in = env.OBS_SIZE + hidden
-    return a2c.Params(
+    return checkpoints.Params(
         kernel=rng.normal(0, 0.3, (seeds, fan_in, 4 * hidden)).astype(np.float32),
         bias=rng.normal(0, 0.3, (seeds, 4 * hidden)).astype(np.float32),
         policy=rng.normal(0, 0.3, (seeds, hidden, 2)).astype(np.float32),
@@ -58,7 +58,7 @@ def test_lstm_cell_matches_tf1_equations_and_keras():
 
 
 def test_initialisation_is_column_normalised():
-    state = a2c.init_state(env.preset("biorxiv-final"), AGENT, [0, 1])
+    state = a2c.init_state(configs.preset("biorxiv-final"), AGENT, [0, 1])
     np.testing.assert_allclose(np.linalg.norm(state.params.policy, axis=1), 0.01, rtol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(state.params.value, axis=1), 1.0, rtol=1e-5)
     assert state.params.kernel.shape == (2, 55, 192) and not state.params.bias.any()
@@ -93,13 +93,13 @@ def test_compiled_update_equals_eager_uncompiled_update(task):
         tape.watch(params)
         steps, _, _ = a2c.rollout(task, AGENT, params, good, uniforms)
         total = tf.reduce_sum(a2c.episode_losses(AGENT, steps)[0])
-    grads = a2c.Params(*tape.gradient(total, list(params)))
+    grads = checkpoints.Params(*tape.gradient(total, list(params)))
     eager_params, eager_rms, _ = a2c.rmsprop_update(AGENT, params, rms, grads)
     first_stage_actions = steps["action"].numpy()[:: task.steps_per_trial]
     np.testing.assert_array_equal(compiled[3]["action"].numpy(), first_stage_actions)
-    for name, c, e in zip(a2c.Params._fields, compiled[1], eager_rms):
+    for name, c, e in zip(checkpoints.Params._fields, compiled[1], eager_rms):
         np.testing.assert_allclose(c.numpy(), e.numpy(), rtol=1e-4, atol=1e-9, err_msg=name)
-    for name, c, e, before in zip(a2c.Params._fields, compiled[0], eager_params, params):
+    for name, c, e, before in zip(checkpoints.Params._fields, compiled[0], eager_params, params):
         # compare the updates, not the (much larger) weights; float32 sums reordered by XLA
         # differ by a few ulps of the largest term, hence a tolerance scaled to the largest update
         compiled_update, eager_update = (c - before).numpy(), (e - before).numpy()
@@ -132,14 +132,14 @@ def test_gradient_of_value_loss_matches_finite_differences():
 
 @pytest.mark.slow
 def test_seed_trained_in_a_group_equals_seed_trained_alone():
-    task = env.preset("biorxiv-final")
+    task = configs.preset("biorxiv-final")
     group = a2c.train(a2c.init_state(task, AGENT, range(8)), 300, progress=False)
     alone = a2c.train(a2c.init_state(task, AGENT, [3]), 300, progress=False)
     group_records = a2c.evaluate(group, 20)
     alone_records = a2c.evaluate(alone, 20)
     np.testing.assert_array_equal(group_records["action"][3], alone_records["action"][0])
     assert group.good_state[3] == alone.good_state[0]
-    for name, g, a in zip(a2c.Params._fields, group.params, alone.params):
+    for name, g, a in zip(checkpoints.Params._fields, group.params, alone.params):
         np.testing.assert_array_equal(np.asarray(g)[3], np.asarray(a)[0], err_msg=name)
 
 
@@ -152,7 +152,7 @@ def test_training_is_repeatable():
 
 
 def test_evaluate_records_shapes_and_frozen_weights():
-    task = env.preset("arxiv")
+    task = configs.preset("arxiv")
     state = a2c.init_state(task, AGENT, [0, 1, 2])
     before = [np.array(w) for w in state.params]
     records = a2c.evaluate(state, 7)
@@ -167,7 +167,7 @@ def test_evaluate_records_shapes_and_frozen_weights():
     np.testing.assert_array_equal(records["action"], again["action"])
 
 
-@pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, a2c.AgentConfig(reference_first_action=True))])
+@pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, configs.AgentConfig(reference_first_action=True))])
 def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task, agent):
     state = a2c.init_state(task, agent, [0, 1])
     plain, inside = a2c.evaluate(state, 4), a2c.evaluate(state, 4, internals=True)
@@ -177,7 +177,7 @@ def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_
     n = task.trials_per_episode
     assert inside["hidden"].shape == inside["cell"].shape == (2, 4, n, agent.hidden)
     # replay seed 1's first episode step by step: the recorded state is the one that chose the action
-    params = a2c.Params(*(tf.constant(w[1:2]) for w in state.params))
+    params = checkpoints.Params(*(tf.constant(w[1:2]) for w in state.params))
     h = c = tf.zeros([1, agent.hidden])
     prev_state, prev_reward = env.S1, 0.0
     prev_action = tf.constant([[1.0, 0.0]]) if agent.reference_first_action else tf.zeros([1, 2])  # the reference's one_hot(0)
@@ -210,16 +210,16 @@ def test_timestep_scale_scales_only_the_counter_input():
 @pytest.mark.parametrize("field, value", [("timestep_scale", -0.5), ("learning_rate", -1e-3), ("hidden", 0)])
 def test_invalid_agent_config_names_field_and_value(field, value):
     with pytest.raises(ValueError, match=f"AgentConfig.{field}={value!r}: expected"):
-        a2c.AgentConfig(**{field: value})
+        configs.AgentConfig(**{field: value})
 
 
 def test_checkpoint_round_trip_and_reference_layout(tmp_path):
-    task, agent = TINY, a2c.AgentConfig(timestep_scale=0.25)  # a non-default agent must come back as saved
+    task, agent = TINY, configs.AgentConfig(timestep_scale=0.25)  # a non-default agent must come back as saved
     state = a2c.train(a2c.init_state(task, agent, [2, 3]), 30, out=str(tmp_path), save_every=20, progress=False)
     assert os.path.isdir(tmp_path / "model_3" / "model-20") and os.path.isdir(tmp_path / "model_3" / "model-30")
-    loaded = a2c.load_model(tmp_path / "model_3" / "model-30")
+    loaded = checkpoints.load_model(tmp_path / "model_3" / "model-30")
     assert loaded.seeds == (3,) and loaded.episode == 30 and loaded.task == task and loaded.agent == agent
-    for name, original, restored in zip(a2c.Params._fields, state.params + state.rms, loaded.params + loaded.rms):
+    for name, original, restored in zip(checkpoints.Params._fields, state.params + state.rms, loaded.params + loaded.rms):
         np.testing.assert_array_equal(np.asarray(original)[1], restored[0], err_msg=name)
     a, b = a2c.evaluate(state, 10), a2c.evaluate(loaded, 10)
     for key in a:
@@ -230,7 +230,7 @@ def test_load_model_wrong_path_lists_existing_checkpoints(tmp_path):
     a2c.train(a2c.init_state(TINY, AGENT, [0]), 20, out=str(tmp_path), save_every=10, progress=False)
     wrong = tmp_path / "model_0" / "model-25"
     with pytest.raises(FileNotFoundError) as error:
-        a2c.load_model(wrong)
+        checkpoints.load_model(wrong)
     message = str(error.value)
     assert str(wrong) in message and "model-10" in message and "model-20" in message
 
@@ -245,7 +245,7 @@ def test_tensorboard_tags_every_ten_episodes(tmp_path):
         tags = set(events.Tags()["tensors"])
         expected = {"Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss", "Losses/Policy Loss"}
         expected |= {"Losses/Entropy", "Losses/Grad Norm", "Losses/Var Norm"}
-        assert expected | {f"Stay/{c}" for c in a2c.STAY_CELLS} <= tags
+        assert expected | {f"Stay/{c}" for c in env.STAY_CELLS} <= tags
         assert [e.step for e in events.Tensors("Perf/Reward")] == [10, 20, 30, 40]
         assert [e.step for e in events.Tensors("Stay/rewarded, common")] == [20, 40]
         rewards = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("Perf/Reward")]
@@ -303,16 +303,16 @@ def test_help_documents_every_flag(capsys):
 
 
 def test_resuming_repairs_an_event_file_cut_short_by_a_kill(tmp_path):
-    from helper import read_scalars
+    from twostep.events import read_scalars
 
     run_dir = str(tmp_path / "train_0")
-    writer = a2c.ScalarWriter(run_dir)
+    writer = checkpoints.ScalarWriter(run_dir)
     for step in (10, 20, 30):
         writer.scalars(step, {"Perf/Reward": step / 10})
     writer.close()
     (events,) = glob.glob(os.path.join(run_dir, "*tfevents*"))
     with open(events, "ab") as f:  # a record whose writer was killed half-way
         f.write(b"\x2a\x00\x00\x00\x00\x00\x00\x00garbage")
-    a2c.drop_events_after(run_dir, 20)
+    checkpoints.drop_events_after(run_dir, 20)
     steps, values = read_scalars(run_dir, "Perf/Reward")
     assert list(steps) == [10, 20] and list(values) == [1.0, 2.0]

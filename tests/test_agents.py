@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import a2c_lstm
-import agents
 import two_step_env as env
+from twostep import agents, configs
 
-FINAL = env.preset("biorxiv-final")
+FINAL = configs.preset("biorxiv-final")
 
 
 def brute_force_beliefs(task, state, reward):
@@ -22,7 +22,7 @@ def brute_force_beliefs(task, state, reward):
     for sequence in itertools.product((env.S2, env.S3), repeat=n):
         weight = 0.5
         for t in range(1, n):
-            swap = task.swap_prob if (task.swap_every == env.SWAP_EVERY_TRIAL) else 0.0
+            swap = task.swap_prob if (task.swap_every == configs.SWAP_EVERY_TRIAL) else 0.0
             weight *= swap if sequence[t] != sequence[t - 1] else 1 - swap
         weights.append(weight)
         s2_good.append(np.array(sequence) == env.S2)
@@ -38,7 +38,7 @@ def brute_force_beliefs(task, state, reward):
     return np.array(beliefs)
 
 
-@pytest.mark.parametrize("swap_every, swap_prob", [(env.SWAP_EVERY_TRIAL, 0.025), (env.SWAP_EVERY_TRIAL, 0.3), (env.SWAP_EVERY_EPISODE, 0.5)])
+@pytest.mark.parametrize("swap_every, swap_prob", [(configs.SWAP_EVERY_TRIAL, 0.025), (configs.SWAP_EVERY_TRIAL, 0.3), (configs.SWAP_EVERY_EPISODE, 0.5)])
 def test_ideal_observer_belief_equals_brute_force_enumeration(swap_every, swap_prob):
     task = dataclasses.replace(FINAL, swap_every=swap_every, swap_prob=swap_prob, trials_per_episode=7, good_reward_prob=0.8, bad_reward_prob=0.3)
     rng = np.random.default_rng(0)
@@ -51,9 +51,9 @@ def test_ideal_observer_belief_equals_brute_force_enumeration(swap_every, swap_p
         np.testing.assert_allclose(beliefs, brute_force_beliefs(task, state, reward), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("name", sorted(env.PRESETS))
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_greedy_policy_is_bellman_optimal(name):
-    agree, gap = agents.greedy_is_optimal(env.preset(name), grid_size=501)
+    agree, gap = agents.greedy_is_optimal(configs.preset(name), grid_size=501)
     assert agree
     assert gap < 1e-9
 
@@ -95,13 +95,13 @@ def test_every_agent_plays_the_same_task_draws():
     np.testing.assert_array_equal(model_free["good_state"], ideal["good_state"])
 
 
-@pytest.mark.parametrize("name", sorted(env.PRESETS))
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_good_state_swaps_as_the_task_says(name):
-    task = env.preset(name)
+    task = configs.preset(name)
     good = agents.simulate(agents.IdealObserver(), task, 2000, seed=1)["good_state"][0]
     flat = good.ravel()
     swaps = flat[1:] != flat[:-1]
-    if task.swap_every == env.SWAP_EVERY_EPISODE:
+    if task.swap_every == configs.SWAP_EVERY_EPISODE:
         assert not np.any(good[:, 1:] != good[:, :-1])  # fixed within an episode
         swaps = good[1:, 0] != good[:-1, -1]
     n = swaps.size

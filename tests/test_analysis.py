@@ -5,12 +5,10 @@ import numpy as np
 import pytest
 
 import a2c_lstm
-import agents
-import analysis
-import helper
 import two_step_env as env
+from twostep import agents, analysis, configs, run_analysis
 
-FINAL = env.preset("biorxiv-final")
+FINAL = configs.preset("biorxiv-final")
 
 
 def direct_hybrid_nll(p, action, state, reward, task):
@@ -194,9 +192,9 @@ def test_bad_input_is_named(call, error, message):
 
 
 def test_agent_analysis_runs_on_a_group_of_seeds():
-    state = a2c_lstm.init_state(FINAL, a2c_lstm.AgentConfig(), [0, 1])
-    result = helper.agent_analysis(state, episodes=5, restarts=1)
+    state = a2c_lstm.init_state(FINAL, configs.AgentConfig(), [0, 1])
+    result = run_analysis.agent_analysis(state, episodes=5, restarts=1)
     assert result["fits"].shape[0] == 2 * len(analysis.MODELS)
     assert list(result["decoding"].index) == [0, 1] and list(result["ideal"].index) == [0, 1]
     assert result["records"]["hidden"].shape == (2, 5, 100, 48)
-    assert set(result["rpe_by_type"]) == {"meta-RL agent", *helper.LEARNERS}
+    assert set(result["rpe_by_type"]) == {"meta-RL agent", *run_analysis.LEARNERS}

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 import a2c_lstm as a2c
-import checkpoints
-import cli
-import two_step_env as env
+from twostep import checkpoints, cli, configs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TENSORFLOW_LINE = re.compile(r"^[IWEF]0000 |cuda|oneDNN|absl::InitializeLog|tensorflow", re.IGNORECASE | re.MULTILINE)
@@ -92,12 +90,12 @@ def test_a_seed_folder_names_its_checkpoints():
 @pytest.mark.parametrize("path", ["", "   "])
 def test_an_empty_path_is_named(path):
     with pytest.raises(FileNotFoundError, match="the path is empty"):
-        a2c.load_model(path)
+        checkpoints.load_model(path)
 
 
 def test_progress_bar_shows_the_absolute_position_and_leaves_out_compilation(capsys):
-    task = env.TaskConfig(trials_per_episode=4)
-    state = a2c.train(a2c.init_state(task, a2c.AgentConfig(), [0, 1]), 5, progress=False)
+    task = configs.TaskConfig(trials_per_episode=4)
+    state = a2c.train(a2c.init_state(task, configs.AgentConfig(), [0, 1]), 5, progress=False)
     a2c.train(state, 3)
     frames = capsys.readouterr().err.replace("\r", "\n").split("\n")
     positions = [re.search(r"(\d+)/(\d+)", f).groups() for f in frames if re.search(r"\d+/\d+", f)]
@@ -111,7 +109,7 @@ def test_every_shipped_config_records_every_field():
     import glob
     import json
 
-    from configs import AgentConfig, TaskConfig
+    from twostep.configs import AgentConfig, TaskConfig
 
     for path in glob.glob(os.path.join(ROOT, "results", "**", "config.json"), recursive=True):
         config = json.load(open(path))

@@ -8,6 +8,7 @@ import tensorflow as tf
 from gymnasium.utils.env_checker import check_env
 
 import two_step_env as env
+from twostep import configs
 
 Z = 5.0  # tolerance in standard errors for the frequency tests (false alarm ~ 6e-7 each)
 
@@ -18,9 +19,9 @@ def within(count, n, p):
 
 
 def test_presets_match_spec():
-    assert env.preset("arxiv") == env.TaskConfig(0.75, 0.9, 0.1, 0.5, "episode", 10, 2)
-    assert env.preset("biorxiv-first-try") == env.TaskConfig(0.8, 0.9, 0.1, 0.025, "trial", 100, 2)
-    assert env.preset("biorxiv-final") == env.TaskConfig(0.8, 0.9, 0.1, 0.025, "trial", 100, 1)
+    assert configs.preset("arxiv") == configs.TaskConfig(0.75, 0.9, 0.1, 0.5, "episode", 10, 2)
+    assert configs.preset("biorxiv-first-try") == configs.TaskConfig(0.8, 0.9, 0.1, 0.025, "trial", 100, 2)
+    assert configs.preset("biorxiv-final") == configs.TaskConfig(0.8, 0.9, 0.1, 0.025, "trial", 100, 1)
 
 
 @pytest.mark.parametrize(
@@ -36,22 +37,22 @@ def test_presets_match_spec():
 )
 def test_invalid_config_names_field_value_and_accepted(field, value, accepted):
     with pytest.raises(ValueError) as error:
-        env.TaskConfig(**{field: value})
+        configs.TaskConfig(**{field: value})
     assert f"{field}={value!r}" in str(error.value) and accepted in str(error.value)
 
 
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"'biorxiv'.*arxiv, biorxiv-first-try, biorxiv-final"):
-        env.preset("biorxiv")
+        configs.preset("biorxiv")
 
 
-@pytest.mark.parametrize("name", sorted(env.PRESETS))
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_gymnasium_env_checker_passes(name):
-    check_env(env.TwoStepTask(env.preset(name)), skip_render_check=True)
+    check_env(env.TwoStepTask(configs.preset(name)), skip_render_check=True)
 
 
 def test_bad_action_and_stepping_after_the_end():
-    task = env.TwoStepTask(env.TaskConfig(trials_per_episode=1))
+    task = env.TwoStepTask(configs.TaskConfig(trials_per_episode=1))
     task.reset(seed=0)
     with pytest.raises(ValueError, match=r"action=2: expected 0 or 1"):
         task.step(2)
@@ -60,9 +61,9 @@ def test_bad_action_and_stepping_after_the_end():
         task.step(0)
 
 
-@pytest.mark.parametrize("name", sorted(env.PRESETS))
+@pytest.mark.parametrize("name", sorted(configs.PRESETS))
 def test_episode_length_and_observations(name):
-    config = env.preset(name)
+    config = configs.preset(name)
     task = env.TwoStepTask(config)
     obs, _ = task.reset(seed=1)
     np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0, 0, 0])
@@ -94,7 +95,7 @@ def play(config, n_trials, seed=0):
 
 def test_statistics_biorxiv_final():
     n = 100_000
-    action, state, common, reward, good, before, _ = play(env.preset("biorxiv-final"), n)
+    action, state, common, reward, good, before, _ = play(configs.preset("biorxiv-final"), n)
     assert within(common.sum(), n, 0.8)
     expected_state = np.where(common == 1, env.S2 + action, env.S3 - action)
     np.testing.assert_array_equal(state, expected_state)
@@ -106,7 +107,7 @@ def test_statistics_biorxiv_final():
 
 def test_statistics_arxiv_swaps_only_at_episode_start():
     n = 100_000
-    _, _, common, _, good, before, trial_index = play(env.preset("arxiv"), n)
+    _, _, common, _, good, before, trial_index = play(configs.preset("arxiv"), n)
     assert within(common.sum(), n, 0.75)
     first = trial_index == 1
     assert not np.any(good[~first] != before[~first])
@@ -116,7 +117,7 @@ def test_statistics_arxiv_swaps_only_at_episode_start():
 def test_gym_and_tensorflow_dynamics_are_the_same_task():
     """Both implementations, fed the same uniforms and actions, give the same trajectory."""
     for name in ("biorxiv-final", "arxiv"):
-        config = env.preset(name)
+        config = configs.preset(name)
         task = env.TwoStepTask(config)
         task.reset(seed=7)
         draws = copy.deepcopy(task.np_random).random((2000, 3)).astype(np.float32)

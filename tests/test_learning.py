@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import a2c_lstm as a2c
-import two_step_env as env
+from twostep import configs
 
 pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
 
@@ -19,8 +19,8 @@ TRIALS = 100
 
 
 def test_fixed_good_state_task_is_learned_in_1000_episodes():
-    task = env.TaskConfig(swap_prob=0.0, trials_per_episode=TRIALS)
-    state = a2c.train(a2c.init_state(task, a2c.AgentConfig(), range(4)), 1000, progress=False)
+    task = configs.TaskConfig(swap_prob=0.0, trials_per_episode=TRIALS)
+    state = a2c.train(a2c.init_state(task, configs.AgentConfig(), range(4)), 1000, progress=False)
     reward = a2c.evaluate(state, TEST_EPISODES)["reward"].sum(axis=-1).mean(axis=-1)
     # at chance each test's mean reward per episode has standard error sqrt(n p (1-p)) / n_episodes
     chance_se = np.sqrt(TEST_EPISODES * TRIALS * 0.25) / TEST_EPISODES

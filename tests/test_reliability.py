@@ -15,10 +15,9 @@ import pytest
 import tensorflow as tf
 
 import a2c_lstm as a2c
-import cli
-import checkpoints
 import two_step_env as env
-from helper import read_scalars
+from twostep import checkpoints, cli, configs
+from twostep.events import read_scalars
 
 pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
 
@@ -60,7 +59,7 @@ def scalars(out):
     points = []
     for seed in (0, 1):
         run_dir = str(out / f"train_{seed}")
-        for tag in list(a2c.TENSORBOARD_TAGS) + ["Perf/Length"] + [f"Stay/{c}" for c in a2c.STAY_CELLS]:
+        for tag in list(a2c.TENSORBOARD_TAGS) + ["Perf/Length"] + [f"Stay/{c}" for c in env.STAY_CELLS]:
             steps, values = read_scalars(run_dir, tag)
             points += [(seed, tag, int(s), float(v)) for s, v in zip(steps, values)]
     return points
@@ -108,7 +107,7 @@ def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupt
     stopped_at = int(err.split(f"{name} at episode ")[1].split(";")[0])
     assert SAVE_EVERY < stopped_at < EPISODES and stopped_at % SAVE_EVERY != 0  # not a periodic checkpoint
     assert os.path.isdir(tmp_path / "model_0" / f"model-{stopped_at}")
-    assert a2c.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
+    assert checkpoints.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
     resumed = run(tmp_path)
     assert resumed.returncode == 0 and f"resuming from episode {stopped_at}" in resumed.stdout
     assert_same_run(tmp_path, uninterrupted)
@@ -122,7 +121,7 @@ def test_rerunning_a_finished_run_does_nothing(uninterrupted):
 
 
 def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
-    task, agent = env.preset("arxiv"), a2c.AgentConfig()
+    task, agent = configs.preset("arxiv"), configs.AgentConfig()
     a2c.train(a2c.init_state(task, agent, [0, 1]), 40, out=str(tmp_path), save_every=20, progress=False)
     data = tmp_path / "model_1" / "model-40" / "ckpt.data-00000-of-00001"
     corrupted = bytearray(data.read_bytes())
@@ -132,28 +131,28 @@ def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
     state = a2c.latest_state(task, agent, [0, 1], str(tmp_path), log=messages.append)
     assert state.episode == 20
     assert len(messages) == 1 and str(data) in messages[0] and "corrupted" in messages[0]
-    with pytest.raises(a2c.CorruptCheckpointError, match="ckpt.data-00000-of-00001 is corrupted"):
-        a2c.load_model(data.parent)
+    with pytest.raises(checkpoints.CorruptCheckpointError, match="ckpt.data-00000-of-00001 is corrupted"):
+        checkpoints.load_model(data.parent)
     # resuming from 20 rewrites episode 40 exactly as it was before the corruption
     fresh = a2c.train(a2c.init_state(task, agent, [0, 1]), 40, progress=False)
     resumed = a2c.train_to(state, 40, str(tmp_path), save_every=20, progress=False)
     for f, r in zip(fresh.params + fresh.rms, resumed.params + resumed.rms):
         np.testing.assert_array_equal(f, r)
-    a2c.load_model(data.parent)
+    checkpoints.load_model(data.parent)
 
 
 def test_truncated_checkpoint_is_detected(tmp_path):
-    a2c.train(a2c.init_state(env.preset("arxiv"), a2c.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
+    a2c.train(a2c.init_state(configs.preset("arxiv"), configs.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
     index = tmp_path / "model_0" / "model-10" / "ckpt.index"
     index.write_bytes(index.read_bytes()[:20])
-    with pytest.raises(a2c.CorruptCheckpointError, match=f"{index} is corrupted"):
-        a2c.load_model(index.parent)
+    with pytest.raises(checkpoints.CorruptCheckpointError, match=f"{index} is corrupted"):
+        checkpoints.load_model(index.parent)
 
 
 def test_network_of_another_shape_names_the_variable(tmp_path):
-    a2c.train(a2c.init_state(env.preset("arxiv"), a2c.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
+    a2c.train(a2c.init_state(configs.preset("arxiv"), configs.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
     with pytest.raises(ValueError, match=r"variable kernel has shape \[55, 192\], but a network with hidden=64 expects \[71, 256\]"):
-        a2c.load_model(tmp_path / "model_0" / "model-10", agent=a2c.AgentConfig(hidden=64))
+        checkpoints.load_model(tmp_path / "model_0" / "model-10", agent=configs.AgentConfig(hidden=64))
 
 
 @pytest.mark.parametrize(
@@ -226,7 +225,7 @@ def test_full_disk_stops_clearly_and_keeps_the_last_good_checkpoint(tmp_path):
     message = failed.stderr.strip().splitlines()[-1]
     assert f"could not write checkpoint {tmp_path / 'model_0' / 'model-200'}" in message
     assert f"the last complete checkpoint, {good}, is intact" in message
-    assert digests(tmp_path, 100) == before and a2c.load_model(good).episode == 100
+    assert digests(tmp_path, 100) == before and checkpoints.load_model(good).episode == 100
     assert not list(tmp_path.rglob("*.partial")) and not (tmp_path / "model_0" / "model-200").exists()
 
 
@@ -238,7 +237,7 @@ def test_reference_tf1_checkpoint_loads_and_gives_the_same_policy_and_value(tmp_
     expected = np.load(tmp_path / "expected.npz", allow_pickle=True)
     assert {"global/rnn/lstm_cell/kernel:0", "global/fully_connected_1/weights:0"} <= set(expected["names"])
     for path in (tmp_path / "model-20000.cptk", tmp_path):  # the prefix, or its folder with a `checkpoint` file
-        state = a2c.load_model(path)
+        state = checkpoints.load_model(path)
         assert state.episode == 20000 and state.agent.hidden == 48
         params = a2c._as_tensors(state.params)
         h = c = tf.zeros([1, 48])
@@ -272,4 +271,4 @@ def test_tf1_checkpoint_without_its_optimiser_slots_fails_loudly(tmp_path):
             session.run(tf1.global_variables_initializer())
             tf1.train.Saver(variables).save(session, str(tmp_path / "model-5.cptk"))
     with pytest.raises(ValueError, match="lacks worker_0/global/rnn/lstm_cell/kernel/RMSProp, "):
-        a2c.load_model(tmp_path / "model-5.cptk")
+        checkpoints.load_model(tmp_path / "model-5.cptk")

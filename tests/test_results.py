@@ -4,19 +4,18 @@ import os
 
 import pytest
 
-import a2c_lstm as a2c
-import two_step_env as env
-from helper import read_scalars
+from twostep import checkpoints, configs
+from twostep.events import read_scalars
 
 pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCAN = (20000, 36000, 37000, 38000, 39000, 40000)
 RUNS = [
-    ("results/biorxiv/final", "biorxiv-final", a2c.AgentConfig(timestep_scale=0.005), SCAN),
-    ("results/biorxiv/final-raw-timestep", "biorxiv-final", a2c.AgentConfig(), SCAN),
-    ("results/arxiv", "arxiv", a2c.AgentConfig(), (40000, 80000, 150000)),
-    ("results/biorxiv/first-try", "biorxiv-first-try", a2c.AgentConfig(), (60000,)),
+    ("results/biorxiv/final", "biorxiv-final", configs.AgentConfig(timestep_scale=0.005), SCAN),
+    ("results/biorxiv/final-raw-timestep", "biorxiv-final", configs.AgentConfig(), SCAN),
+    ("results/arxiv", "arxiv", configs.AgentConfig(), (40000, 80000, 150000)),
+    ("results/biorxiv/first-try", "biorxiv-first-try", configs.AgentConfig(), (60000,)),
 ]
 REFERENCE_TAGS = ["Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss", "Losses/Policy Loss",
                   "Losses/Entropy", "Losses/Grad Norm", "Losses/Var Norm"]
@@ -26,8 +25,8 @@ REFERENCE_TAGS = ["Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss
 def test_shipped_checkpoints_are_intact_and_of_their_task(run, task, agent, episodes):
     for seed in range(8):
         for episode in episodes:
-            state = a2c.load_model(os.path.join(ROOT, run, f"model_{seed}", f"model-{episode}"))  # verifies SHA-256
-            assert state.task == env.preset(task) and state.agent == agent and state.episode == episode
+            state = checkpoints.load_model(os.path.join(ROOT, run, f"model_{seed}", f"model-{episode}"))  # verifies SHA-256
+            assert state.task == configs.preset(task) and state.agent == agent and state.episode == episode
 
 
 def test_tensorboard_on_biorxiv_final_shows_8_runs_with_the_reference_tags():
@@ -53,7 +52,7 @@ def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_compu
     assert set(table.loc[table["entropy_weight"] != 0.05, "configuration"]) == {"entropy_weight=0.01,timestep_scale=0.005"}
     assert all(sorted(seeds) == list(range(16)) for _, seeds in table.groupby("configuration")["seed"])
     assert (table["episodes"] == 20000).all()
-    for field, value in dataclasses.asdict(env.preset("biorxiv-final")).items():
+    for field, value in dataclasses.asdict(configs.preset("biorxiv-final")).items():
         assert (table[field] == value).all(), field
     helper.write_study_results(os.path.join(ROOT, "results/sweeps/sweep.csv"), str(tmp_path))
     shipped, written = (pd.read_csv(os.path.join(folder, "summary.csv"), index_col=0) for folder in (os.path.join(ROOT, "results/sweeps"), tmp_path))

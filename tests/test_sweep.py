@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 import a2c_lstm as a2c
-import cli
-import sweep
-from configs import AgentConfig
+from twostep import checkpoints, cli, sweep
+from twostep.configs import AgentConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = [("trials_per_episode", [10]), ("learning_rate", [7e-4, 1.4e-3])]  # a short task: the tests are about the plumbing
@@ -100,7 +99,7 @@ def test_sweep_writes_the_usual_layout_and_a_tidy_table(local_sweep):
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "sweep.csv")), table, check_dtype=False)
     for name, _, task, agent in configurations:
         for seed in (0, 1, 2):
-            state = a2c.load_model(os.path.join(out, name, f"model_{seed}", f"model-{EPISODES}"))
+            state = checkpoints.load_model(os.path.join(out, name, f"model_{seed}", f"model-{EPISODES}"))
             assert state.task == task and state.agent == agent
             assert os.path.isdir(os.path.join(out, name, f"train_{seed}"))
         assert sorted(f for f in os.listdir(os.path.join(out, name)) if f.startswith("group_")) == ["group_0-1.json", "group_2.json"]
@@ -111,7 +110,7 @@ def hparams_of(run_dir):
     """The names of the HParams a TensorBoard run records."""
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    from quiet_tensorflow import tf
+    from twostep.quiet_tensorflow import tf
 
     for path in os.listdir(run_dir):
         for record in tf.data.TFRecordDataset(os.path.join(run_dir, path)):

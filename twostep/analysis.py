@@ -22,8 +22,10 @@ import dataclasses
 import numpy as np
 from scipy import optimize, stats
 
-import agents
 import two_step_env as env
+from two_step_env import stay_probabilities
+from twostep import agents
+from twostep.configs import TaskConfig
 
 # ---------------------------------------------------------------- stay regressions
 
@@ -165,7 +167,7 @@ def subject_data(records, subject):
     return data
 
 
-def negative_log_likelihood(model: Model, x, task: env.TaskConfig, data):
+def negative_log_likelihood(model: Model, x, task: TaskConfig, data):
     """-log P(choices | parameters) for a batch of parameter vectors x [K, len(model.free)]: [K].
 
     `data` is one subject's (action, state, reward) [episode, trial]; `agents.play` replays the
@@ -204,7 +206,7 @@ def _minimise(model, task, data, starts):
     return best
 
 
-def fit(model, records, task: env.TaskConfig, subject=0, restarts=4, seed=0):
+def fit(model, records, task: TaskConfig, subject=0, restarts=4, seed=0):
     """Maximum-likelihood fit of `model` (a `MODELS` name or a `Model`) to one subject.
 
     L-BFGS-B within `BOUNDS` from `restarts` starting points: the middle of `STARTS`, then random
@@ -225,7 +227,7 @@ def fit(model, records, task: env.TaskConfig, subject=0, restarts=4, seed=0):
     return result
 
 
-def profile_interval(records, task: env.TaskConfig, best, subject=0, name="model_based_weight", level=0.95, tolerance=2e-3):
+def profile_interval(records, task: TaskConfig, best, subject=0, name="model_based_weight", level=0.95, tolerance=2e-3):
     """Profile-likelihood confidence interval of one parameter of a `fit` result `best`.
 
     The profile fixes `name` and refits the others (warm-started at the best fit); the interval
@@ -265,7 +267,7 @@ def _profile_end(excess, inside, edge, drop, tolerance, first_step=0.01):
     return edge
 
 
-def standard_errors(best, records, task: env.TaskConfig, subject=0, step=1e-4):
+def standard_errors(best, records, task: TaskConfig, subject=0, step=1e-4):
     """Wald standard errors {name: se} of a `fit` result's free parameters, from the observed
     information (the numerical Hessian of the negative log-likelihood at the fit). A parameter
     at a bound gets NaN (the Wald approximation does not hold there) and is held fixed for the
@@ -294,7 +296,7 @@ def standard_errors(best, records, task: env.TaskConfig, subject=0, step=1e-4):
     return errors
 
 
-def fit_subjects(records, task: env.TaskConfig, models=tuple(MODELS), restarts=4, seed=0, interval="model_based_weight"):
+def fit_subjects(records, task: TaskConfig, models=tuple(MODELS), restarts=4, seed=0, interval="model_based_weight"):
     """Fit each model to each subject; a pandas table, one row per (subject, model), with the
     parameters, nll, BIC, and the profile interval of `interval` where it is free (None: skip)."""
     import pandas as pd
@@ -334,7 +336,7 @@ def prediction_errors(records, gamma):
     return np.asarray(records["reward"], float) + expectation_change(records["value"], records["outcome_value"], gamma)
 
 
-def fitted_values(table, records, task: env.TaskConfig, model):
+def fitted_values(table, records, task: TaskConfig, model):
     """Values of the chosen actions [subject, episode, trial] of `model` (a `MODELS` name) with
     each subject's parameters from a `fit_subjects` table, replaying the recorded trials."""
     fitted = table.xs(model, level="model")
@@ -356,7 +358,7 @@ def rpe_comparison(records, learner_values, gamma, skip_last=10):
     return rpe_regression(agent, {name: expectation_change(v, v, gamma)[..., keep] for name, v in learner_values.items()})
 
 
-def model_values(model_params, records, task: env.TaskConfig, kind=agents.HYBRID):
+def model_values(model_params, records, task: TaskConfig, kind=agents.HYBRID):
     """Values of the chosen actions [subject, episode, trial] and, for the ideal observer, beliefs,
     of an agent replaying the recorded trials. `model_params`: {name: array [subject]}."""
     action, state, reward = (np.asarray(records[k]) for k in ("action", "state", "reward"))
@@ -442,14 +444,14 @@ def transition_surprise(delta, records):
     return (mean(~common & ~rewarded) - mean(common & ~rewarded)) / (mean(rewarded) - mean(~rewarded))
 
 
-def ideal_observer_beliefs(records, task: env.TaskConfig):
+def ideal_observer_beliefs(records, task: TaskConfig):
     """The ideal observer's P(S2 good) at each choice [subject, episode, trial], given the trials the
     records show (the same history the agent had)."""
     greedy = {"inverse_temperature": np.full(np.shape(records["action"])[0], np.inf), "perseveration": np.zeros(np.shape(records["action"])[0])}
     return model_values(greedy, records, task, agents.IDEAL_OBSERVER)["belief"]
 
 
-def agreement_with_ideal_observer(records, task: env.TaskConfig):
+def agreement_with_ideal_observer(records, task: TaskConfig):
     """Per subject: the fraction of choices that match the ideal observer's on the same history
     (trials where it has a strict preference)."""
     values = agents.through_transitions(task, agents.expected_rewards(task, ideal_observer_beliefs(records, task)))
@@ -457,7 +459,7 @@ def agreement_with_ideal_observer(records, task: env.TaskConfig):
     return ((np.asarray(records["action"]) == preferred) & strict).sum(axis=(1, 2)) / strict.sum(axis=(1, 2))
 
 
-def belief_decoding(records, task: env.TaskConfig, seed=0):
+def belief_decoding(records, task: TaskConfig, seed=0):
     """Per subject: (R^2, R^2 with shuffled trials) of a cross-validated linear read-out of the
     ideal observer's belief P(S2 good) at each choice from the LSTM state [h, c] that made it
     (records from `a2c_lstm.evaluate(..., internals=True)`). Folds keep episodes whole; the
@@ -507,3 +509,12 @@ def sweep_summary(table, references, by="configuration"):
             row[f"distance to {reference}"] = np.abs(means - np.asarray(probs)).mean()
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(by)
+
+
+def stay_probabilities_by_trial(action, common, reward):
+    """Stay probabilities of each consecutive pair (trial n-1 -> n) separately, pooled over episodes.
+
+    Arrays are [..., episode, trial]; returns (probabilities, counts), each [..., trial - 1, 4].
+    """
+    pairs = [stay_probabilities(*(np.asarray(a)[..., n - 1 : n + 1] for a in (action, common, reward))) for n in range(1, np.shape(action)[-1])]
+    return np.stack([p for p, _ in pairs], axis=-2), np.stack([c for _, c in pairs], axis=-2)

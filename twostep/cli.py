@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 
-from configs import PRESETS, AgentConfig
-from sweep import DEFAULT_GROUP_SIZE
+from twostep import configs
+from twostep.configs import PRESETS, AgentConfig
+from twostep.sweep import DEFAULT_GROUP_SIZE
 
 HEADLINE_TIMESTEP_SCALE = 0.005  # the shipped biorxiv-final run: the step counter enters as t / 200
 
@@ -137,14 +138,13 @@ def build_parser(prog="two-step"):
 
 def train(parser, args):
     import a2c_lstm
-    import two_step_env as env
 
     agent = AgentConfig(
         hidden=args.hidden, learning_rate=args.learning_rate, entropy_weight=args.entropy_weight, timestep_scale=args.timestep_scale
     )
     try:
         a2c_lstm.check_writable(args.out)
-        state = a2c_lstm.latest_state(env.preset(args.task), agent, args.seeds, args.out, args.overwrite)
+        state = a2c_lstm.latest_state(configs.preset(args.task), agent, args.seeds, args.out, args.overwrite)
     except (ValueError, OSError) as error:
         parser.error(str(error))
     try:
@@ -160,8 +160,8 @@ def evaluate(parser, args):
     import numpy as np
 
     import a2c_lstm
-    import checkpoints
     from two_step_env import STAY_CELLS, stay_probabilities
+    from twostep import checkpoints
 
     try:
         state = checkpoints.stack_states([checkpoints.load_model(p) for p in args.model])
@@ -180,8 +180,8 @@ def evaluate(parser, args):
 def figures(parser, args):
     if not os.path.isdir(args.out):
         parser.error(f"no run folder {args.out!r}")
-    import checkpoints
     import helper
+    from twostep import checkpoints
 
     try:
         paths = checkpoints.latest_checkpoints(args.out)
@@ -192,7 +192,7 @@ def figures(parser, args):
 
 
 def sweep(parser, args):
-    import sweep as sweeps
+    from twostep import sweep as sweeps
 
     try:
         if not args.settings:

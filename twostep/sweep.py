@@ -28,7 +28,7 @@ import json
 import os
 import time
 
-from configs import AgentConfig, TaskConfig, preset
+from twostep.configs import AgentConfig, TaskConfig, preset
 
 DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
 FIELDS = {f.name: (config, f.type) for config in (TaskConfig, AgentConfig) for f in dataclasses.fields(config)}
@@ -109,9 +109,8 @@ def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000
     import numpy as np
 
     import a2c_lstm
-    import analysis
-    import helper
     from two_step_env import STAY_CELLS, stay_probabilities
+    from twostep import analysis, events
 
     start = time.time()
     state = a2c_lstm.latest_state(task, agent, seeds, folder, shared=True, log=lambda message: None)
@@ -123,13 +122,13 @@ def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
     # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
-    curves = helper.reward_curves(folder, seeds)
+    curves = events.reward_curves(folder, seeds)
     node = _node_id()
     rows = []
     for k, seed in enumerate(seeds):
         row = {**dataclasses.asdict(task), **dataclasses.asdict(agent), "configuration": configuration_name(overrides), "seed": seed}
-        row.update(episodes=state.episode, final_reward=float(helper.final_reward(curves[k])),
-                   left_chance_at=helper.learning_onset(curves[k], threshold=0.55 * task.trials_per_episode),
+        row.update(episodes=state.episode, final_reward=float(events.final_reward(curves[k])),
+                   left_chance_at=events.learning_onset(curves[k], threshold=0.55 * task.trials_per_episode),
                    test_reward=float(records["reward"][k].sum(-1).mean()), model_based_index=float(index[k]))
         row.update({f"stay {cell}": float(p) for cell, p in zip(STAY_CELLS, probs[k])})
         row.update(wall_time=time.time() - start, node=node)
@@ -152,7 +151,7 @@ def _write_hparams(folder, seeds, overrides):
     """The configuration's settings as TensorBoard HParams of every seed's run."""
     from tensorboard.plugins.hparams import api as hparams
 
-    from quiet_tensorflow import tf
+    from twostep.quiet_tensorflow import tf
 
     for seed in seeds:
         with tf.summary.create_file_writer(os.path.join(folder, f"train_{seed}")).as_default():

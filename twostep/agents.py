@@ -1,7 +1,7 @@
 """Reference agents for the two-step task: the Bayes-optimal ideal observer and the classical
 model-free, model-based and hybrid learners of Daw et al. 2011 (Neuron 69:1204).
 
-Every agent plays any `two_step_env.TaskConfig` for many subjects side by side and returns the
+Every agent plays any `TaskConfig` for many subjects side by side and returns the
 same per-trial records as `a2c_lstm.evaluate`: numpy arrays [subject, episode, trial] of
 "action", "state", "common", "reward", "prob" (of the chosen action), "value" (of the chosen
 action) and "good_state", plus "belief" (the ideal observer's P(S2 is good) at the choice).
@@ -31,6 +31,7 @@ import numpy as np
 from scipy.special import expit
 
 import two_step_env as env
+from twostep.configs import TaskConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,26 +86,26 @@ def kind_of(agent):
 # ---------------------------------------------------------------- the equations
 
 
-def through_transitions(task: env.TaskConfig, second_stage):
+def through_transitions(task: TaskConfig, second_stage):
     """Values (action 0, action 1) of the first-stage actions from values (S2, S3) of the second
     stage and the known transition matrix: action 0 reaches S2 with common_prob, action 1 S3."""
     common, (s2, s3) = task.common_prob, second_stage
     return common * s2 + (1 - common) * s3, (1 - common) * s2 + common * s3
 
 
-def expected_rewards(task: env.TaskConfig, belief):
+def expected_rewards(task: TaskConfig, belief):
     """Expected reward (in S2, in S3) when S2 is good with probability `belief`."""
     good, bad = task.good_reward_prob, task.bad_reward_prob
     return belief * good + (1 - belief) * bad, (1 - belief) * good + belief * bad
 
 
-def belief_before_trial(task: env.TaskConfig, belief, trial_index):
+def belief_before_trial(task: TaskConfig, belief, trial_index):
     """P(S2 good) after the swap that may happen before trial `trial_index`."""
     swap = task.swap_prob if env.swap_possible(task, trial_index) else 0.0
     return belief * (1 - swap) + (1 - belief) * swap
 
 
-def belief_after_outcome(task: env.TaskConfig, belief, state, reward):
+def belief_after_outcome(task: TaskConfig, belief, state, reward):
     """Bayes' rule: P(S2 good) after reaching `state` (S2 or S3) and receiving `reward` (0 or 1)."""
     rewarded = np.asarray(reward) > 0
     if_good = np.where(rewarded, task.good_reward_prob, 1 - task.good_reward_prob)
@@ -127,7 +128,7 @@ def probability_of_action_1(values, previous_action, inverse_temperature, persev
     return np.where(greedy, 0.5 * (1 + np.sign(difference)), soft) if np.any(greedy) else soft
 
 
-def play(kind, params, task: env.TaskConfig, batch_shape, respond):
+def play(kind, params, task: TaskConfig, batch_shape, respond):
     """Run one episode of an agent over a batch of independent episodes.
 
     `params` maps each name of `PARAMETERS` (or those of `IdealObserver`) to an array that
@@ -180,7 +181,7 @@ def as_arrays(configs):
 # ---------------------------------------------------------------- simulation
 
 
-def task_draws(task: env.TaskConfig, subjects, episodes, seed):
+def task_draws(task: TaskConfig, subjects, episodes, seed):
     """Each subject's uniforms [episode, trial, 4] (u_swap, u_transition, u_reward, u_action) and good
     states [episode, trial]: the good state starts uniform and swaps by `two_step_env`'s rule,
     carrying on from one episode to the next. Subject k's draws depend only on (seed, k)."""
@@ -195,7 +196,7 @@ def task_draws(task: env.TaskConfig, subjects, episodes, seed):
     return np.array(uniforms), np.array(good, dtype=np.int32)
 
 
-def simulate(subjects, task: env.TaskConfig, episodes: int, seed=0):
+def simulate(subjects, task: TaskConfig, episodes: int, seed=0):
     """Play `episodes` episodes per subject; `subjects` is one agent config per subject (a list)
     or one config for a single subject. Returns records [subject, episode, trial] like
     `a2c_lstm.evaluate`; the same (seed, subject) gives the same task draws to every agent."""
@@ -228,7 +229,7 @@ def simulate(subjects, task: env.TaskConfig, episodes: int, seed=0):
     return trials
 
 
-def known_state_reward(task: env.TaskConfig):
+def known_state_reward(task: TaskConfig):
     """Reward per trial of an oracle told which state is good: it takes the common route there."""
     return task.common_prob * task.good_reward_prob + (1 - task.common_prob) * task.bad_reward_prob
 
@@ -236,7 +237,7 @@ def known_state_reward(task: env.TaskConfig):
 # ---------------------------------------------------------------- optimality of the ideal observer
 
 
-def belief_value_iteration(task: env.TaskConfig, grid_size=2001):
+def belief_value_iteration(task: TaskConfig, grid_size=2001):
     """Solve the belief-space Bellman equation of one episode by backward induction.
 
     The state is b = P(S2 good) after the last outcome, on a grid of `grid_size` points (values
@@ -263,14 +264,14 @@ def belief_value_iteration(task: env.TaskConfig, grid_size=2001):
     return grid, q
 
 
-def optimal_episode_reward(task: env.TaskConfig, grid_size=2001):
+def optimal_episode_reward(task: TaskConfig, grid_size=2001):
     """The Bayes-optimal expected reward of an episode, V(1/2) of `belief_value_iteration`: the best
     an agent that starts every episode not knowing the good state can earn."""
     grid, q = belief_value_iteration(task, grid_size)
     return float(np.interp(0.5, grid, q[0].max(-1)))
 
 
-def greedy_is_optimal(task: env.TaskConfig, grid_size=2001):
+def greedy_is_optimal(task: TaskConfig, grid_size=2001):
     """(agree, gap): whether the Bellman-optimal action equals the greedy one (higher immediate
     expected reward) at every grid belief and trial where greedy has a strict preference, and
     the largest advantage over the greedy action that any other action has anywhere."""
@@ -282,3 +283,46 @@ def greedy_is_optimal(task: env.TaskConfig, grid_size=2001):
     agree = bool(np.all(q.argmax(-1)[strict] == greedy[strict]))
     greedy_q = np.take_along_axis(q, greedy[..., None], -1)[..., 0]
     return agree, float((q.max(-1) - greedy_q).max())
+
+
+# ---------------------------------------------------------------- hand-written agents for the explainer
+
+
+def model_free_choice(last_action, last_state, last_reward, rng):
+    """Repeat a rewarded first-stage action, switch after no reward, ignoring the transition."""
+    return last_action if last_reward else 1 - last_action
+
+
+def model_based_choice(last_action, last_state, last_reward, rng):
+    """Aim for the state just rewarded (or away from the one just unrewarded) via its common action."""
+    from two_step_env import S2
+
+    target_is_s2 = (last_state == S2) == bool(last_reward)
+    return 0 if target_is_s2 else 1
+
+
+def simulate_policy(choice, config, episodes, seed=0, noise=0.1):
+    """Run a hand-written choice rule (random with probability `noise`) on the Gymnasium task.
+
+    Returns records like `a2c_lstm.evaluate` for one seed: arrays [1, episode, trial] of
+    "action", "state", "common", "reward".
+    """
+    from two_step_env import TwoStepTask
+
+    task, rng = TwoStepTask(config), np.random.default_rng(seed)
+    task.reset(seed=seed)
+    rows = []
+    for _ in range(episodes):
+        action, state, reward, episode = int(rng.integers(2)), None, 0.0, []
+        for trial in range(config.trials_per_episode):
+            if trial and rng.random() >= noise:
+                action = choice(action, state, reward, rng)
+            elif trial:
+                action = int(rng.integers(2))
+            _, reward, _, _, info = task.trial(action)
+            state = info["state"]
+            episode.append((action, state, info["common"], reward))
+        task.reset()
+        rows.append(episode)
+    table = np.array(rows, dtype=float)  # [episode, trial, field]
+    return {k: table[None, :, :, i] for i, k in enumerate(("action", "state", "common", "reward"))}

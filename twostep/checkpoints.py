@@ -21,16 +21,13 @@ import hashlib
 import json
 import os
 import shutil
-import socket
-import time
 from typing import NamedTuple
 
 import numpy as np
 
 import two_step_env as env
-from configs import AgentConfig
-from quiet_tensorflow import tf
-from tensorflow.core.framework.tensor_pb2 import TensorProto  # noqa: E402 (after the quiet import of TensorFlow)
+from twostep.configs import AgentConfig, TaskConfig, preset
+from twostep.quiet_tensorflow import tf
 
 CHECKPOINT_PREFIX = "ckpt"
 CONFIG_FILE = "config.json"
@@ -51,7 +48,7 @@ class Params(NamedTuple):
 class TrainState:
     """Everything a group of seeds needs to continue training or to be evaluated."""
 
-    task: env.TaskConfig
+    task: TaskConfig
     agent: AgentConfig
     seeds: tuple
     episode: int  # episodes trained so far (the same for every seed of the group)
@@ -160,7 +157,7 @@ def _check_shapes(params: Params, agent: AgentConfig, where, names=Params._field
             )
 
 
-def load_model(path, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+def load_model(path, agent: AgentConfig = None, task: TaskConfig = None) -> TrainState:
     """Load one seed's checkpoint, e.g. `results/biorxiv/final/model_3/model-20000`.
 
     Also takes a TF1 checkpoint of the reference reproduction: a prefix such as
@@ -215,7 +212,7 @@ def _load_checkpoint(path, agent):
         n_open = len(windows[windows.files[0]]) if windows.files else 0
         recent = [{key: windows[key][i][..., None] for key in windows.files} for i in range(n_open)]
     return TrainState(
-        task=env.TaskConfig(**config["task"]),
+        task=TaskConfig(**config["task"]),
         agent=agent or saved_agent,
         seeds=(int(config["seed"]),),
         episode=int(read("episode")),
@@ -241,7 +238,7 @@ def tf1_slot_name(variable):
     return f"worker_0/{variable}/RMSProp"
 
 
-def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: env.TaskConfig = None) -> TrainState:
+def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: TaskConfig = None) -> TrainState:
     """The reference reproduction's trained network from its TF1 checkpoint, as a one-seed state.
 
     Its LSTM kernel has our layout (rows: the 7 inputs in docs/reference.md's order, then the 48
@@ -262,7 +259,7 @@ def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: env.TaskConfig 
     agent = agent or AgentConfig(hidden=int(shapes[TF1_VARIABLES.policy][0]), reference_first_action=True)
     _check_shapes(params, agent, prefix, names=TF1_VARIABLES)
     return TrainState(
-        task=task or env.PRESETS["biorxiv-final"],
+        task=task or preset("biorxiv-final"),
         agent=agent,
         seeds=(0,),
         episode=int(reader.get_tensor("global_episodes")),
@@ -295,76 +292,3 @@ def stack_states(states) -> TrainState:
         good_state=concatenate([s.good_state for s in states]),
         recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
     )
-
-
-# ---------------------------------------------------------------- TensorBoard event files
-
-
-class ScalarWriter:
-    """One TensorBoard run's scalars: each point one event record, as `tf.summary.scalar` writes it
-    (a float32 tensor under the "scalars" plugin), in a file of its own in `run_dir`. Building the
-    record here costs microseconds, where the TensorFlow summary op costs about a millisecond."""
-
-    _files = 0  # numbers the files of one process, as TensorFlow's writers do
-
-    def __init__(self, run_dir):
-        os.makedirs(run_dir, exist_ok=True)
-        ScalarWriter._files += 1
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{ScalarWriter._files}.v2"
-        self._records = tf.io.TFRecordWriter(os.path.join(run_dir, name))
-        self._records.write(tf.compat.v1.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
-        self._metadata = tf.compat.v1.SummaryMetadata(plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
-
-    def scalars(self, step, values):
-        """Write {tag: value} at `step`, one event per tag."""
-        now = time.time()
-        for tag, value in values.items():
-            tensor = TensorProto(dtype=tf.float32.as_datatype_enum, tensor_content=np.float32(value).tobytes())
-            tensor.tensor_shape.SetInParent()  # a scalar: an empty shape
-            summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag, tensor=tensor, metadata=self._metadata)])
-            self._records.write(tf.compat.v1.Event(wall_time=now, step=step, summary=summary).SerializeToString())
-
-    def flush(self):
-        self._records.flush()
-
-    def close(self):
-        self._records.close()
-
-
-def _read_events(path):
-    """(events, truncated): the events of one file, up to a last record cut short by a killed writer."""
-    events = []
-    try:
-        for record in tf.data.TFRecordDataset(path):
-            events.append(tf.compat.v1.Event.FromString(record.numpy()))
-    except tf.errors.DataLossError:
-        return events, True
-    return events, False
-
-
-def rewrite_events(run_dir, keep):
-    """Replace a TensorBoard run's event files by one file of the events for which `keep(event)` holds
-    (also when a file ends in a record cut short, which is dropped)."""
-    files = sorted(glob.glob(os.path.join(run_dir, "*tfevents*")))
-    read = [_read_events(path) for path in files]
-    events = [event for file_events, _ in read for event in file_events]
-    kept = [e for e in events if e.HasField("summary") and keep(e)]
-    truncated = any(cut for _, cut in read)
-    if not files or (len(kept) == sum(e.HasField("summary") for e in events) and not truncated):
-        return False
-    header = next(e for e in events if not e.HasField("summary"))  # the file-version record
-    target = os.path.join(run_dir, f"events.out.tfevents.{int(header.wall_time)}.rewritten.v2")
-    with tf.io.TFRecordWriter(target + ".tmp") as writer:
-        for event in [header] + kept:
-            writer.write(event.SerializeToString())
-    os.replace(target + ".tmp", target)
-    for path in files:
-        if path != target:
-            os.remove(path)
-    return True
-
-
-def drop_events_after(run_dir, episode):
-    """Drop TensorBoard points logged after `episode` (left by a run killed after its last checkpoint)."""
-    if os.path.isdir(run_dir) and rewrite_events(run_dir, lambda event: event.step <= episode):
-        print(f"{run_dir}: dropped TensorBoard points after episode {episode}, the checkpoint resumed from")
