@@ -45,7 +45,7 @@ from twostep.checkpoints import (
     seeds_with_checkpoints,
     stack_states,
 )
-from twostep.configs import AgentConfig, TaskConfig
+from twostep.configs import AgentConfig, RunConfig, TaskConfig
 from twostep.events import ScalarWriter, drop_events_after
 from twostep.quiet_tensorflow import tf
 
@@ -403,21 +403,21 @@ def _deferred_stop_signals():
             signal.signal(s, handler)
 
 
-def train(state: TrainState, episodes: int, out=None, save_every=1000, log_every=500, progress=True) -> TrainState:
+def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig(), progress=True) -> TrainState:
     """Train every seed of the group for `episodes` more episodes; returns the new state.
 
     With `out`, writes TensorBoard scalars to `<out>/train_<seed>/` (the reference's tags every 10
     episodes, means over those 10; stay probabilities of the last `log_every` episodes every
-    `log_every` episodes) and checkpoints every `save_every` episodes and at the end. A state
+    `log_every` episodes) and checkpoints every `save_every` episodes and at the end (`run`). A state
     resumed from a checkpoint continues exactly as the uninterrupted run would have: TensorBoard
     points written after that checkpoint are dropped before they are written again. SIGINT
     and SIGTERM stop at the next episode boundary with a checkpoint, raising `TrainingInterrupted`.
     """
     from tqdm import tqdm
 
-    for name, value in (("episodes", episodes), ("save_every", save_every), ("log_every", log_every)):
-        if not (isinstance(value, int) and value > 0):
-            raise ValueError(f"{name}={value!r}: expected an integer > 0")
+    if not (isinstance(episodes, int) and episodes > 0):
+        raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
+    save_every, log_every = run.save_every, run.log_every
     train_episode = make_train_episode(state.task, state.agent)
     params, rms, good, seed_ids = _as_run(state)
     n_seeds, window = len(state.seeds), max(REWARD_LOG_EVERY, log_every)

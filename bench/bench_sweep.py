@@ -19,10 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import a2c_lstm as a2c  # noqa: E402
-from twostep import (
-    configs,
-    sweep,  # noqa: E402
-)
+from twostep import configs, sweep  # noqa: E402
 
 TASK = configs.preset("biorxiv-final")
 AGENT = configs.AgentConfig(timestep_scale=0.005)
@@ -50,7 +47,7 @@ def logging_ratio(seeds, episodes, repeats=3):
     for _ in range(repeats):
         compute.append(timed(lambda: a2c.train(state, episodes, progress=False)))
         with tempfile.TemporaryDirectory() as out:
-            full.append(timed(lambda: a2c.train(state, episodes, out=out, save_every=1000, log_every=500, progress=False)))
+            full.append(timed(lambda: a2c.train(state, episodes, out=out, progress=False, run=configs.RunConfig(save_every=1000, log_every=500))))
     return min(full) / min(compute)
 
 

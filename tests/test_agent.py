@@ -215,7 +215,7 @@ def test_invalid_agent_config_names_field_and_value(field, value):
 
 def test_checkpoint_round_trip_and_reference_layout(tmp_path):
     task, agent = TINY, configs.AgentConfig(timestep_scale=0.25)  # a non-default agent must come back as saved
-    state = a2c.train(a2c.init_state(task, agent, [2, 3]), 30, out=str(tmp_path), save_every=20, progress=False)
+    state = a2c.train(a2c.init_state(task, agent, [2, 3]), 30, out=str(tmp_path), progress=False, run=configs.RunConfig(save_every=20))
     assert os.path.isdir(tmp_path / "model_3" / "model-20") and os.path.isdir(tmp_path / "model_3" / "model-30")
     loaded = checkpoints.load_model(tmp_path / "model_3" / "model-30")
     assert loaded.seeds == (3,) and loaded.episode == 30 and loaded.task == task and loaded.agent == agent
@@ -227,7 +227,7 @@ def test_checkpoint_round_trip_and_reference_layout(tmp_path):
 
 
 def test_load_model_wrong_path_lists_existing_checkpoints(tmp_path):
-    a2c.train(a2c.init_state(TINY, AGENT, [0]), 20, out=str(tmp_path), save_every=10, progress=False)
+    a2c.train(a2c.init_state(TINY, AGENT, [0]), 20, out=str(tmp_path), progress=False, run=configs.RunConfig(save_every=10))
     wrong = tmp_path / "model_0" / "model-25"
     with pytest.raises(FileNotFoundError) as error:
         checkpoints.load_model(wrong)
@@ -238,7 +238,7 @@ def test_load_model_wrong_path_lists_existing_checkpoints(tmp_path):
 def test_tensorboard_tags_every_ten_episodes(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    a2c.train(a2c.init_state(TINY, AGENT, [0, 1]), 40, out=str(tmp_path), log_every=20, progress=False)
+    a2c.train(a2c.init_state(TINY, AGENT, [0, 1]), 40, out=str(tmp_path), progress=False, run=configs.RunConfig(log_every=20))
     for seed in (0, 1):
         events = EventAccumulator(str(tmp_path / f"train_{seed}"), size_guidance={"tensors": 0})
         events.Reload()

@@ -122,7 +122,7 @@ def test_rerunning_a_finished_run_does_nothing(uninterrupted):
 
 def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
     task, agent = configs.preset("arxiv"), configs.AgentConfig()
-    a2c.train(a2c.init_state(task, agent, [0, 1]), 40, out=str(tmp_path), save_every=20, progress=False)
+    a2c.train(a2c.init_state(task, agent, [0, 1]), 40, out=str(tmp_path), progress=False, run=configs.RunConfig(save_every=20))
     data = tmp_path / "model_1" / "model-40" / "ckpt.data-00000-of-00001"
     corrupted = bytearray(data.read_bytes())
     corrupted[len(corrupted) // 2] ^= 0xFF
@@ -135,7 +135,7 @@ def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
         checkpoints.load_model(data.parent)
     # resuming from 20 rewrites episode 40 exactly as it was before the corruption
     fresh = a2c.train(a2c.init_state(task, agent, [0, 1]), 40, progress=False)
-    resumed = a2c.train_to(state, 40, str(tmp_path), save_every=20, progress=False)
+    resumed = a2c.train_to(state, 40, str(tmp_path), progress=False, run=configs.RunConfig(save_every=20))
     for f, r in zip(fresh.params + fresh.rms, resumed.params + resumed.rms):
         np.testing.assert_array_equal(f, r)
     checkpoints.load_model(data.parent)

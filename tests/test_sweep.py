@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import a2c_lstm as a2c
-from twostep import checkpoints, cli, sweep
+from twostep import checkpoints, cli, configs, sweep
 from twostep.configs import AgentConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,8 +80,7 @@ def local_sweep(tmp_path_factory):
     ray = sweep.connect(cpus=2)
     out = str(tmp_path_factory.mktemp("sweep"))
     configurations = sweep.grid("biorxiv-final", SETTINGS)
-    table, failures = sweep.run_sweep(configurations, (0, 1, 2), EPISODES, out, group_size=2, save_every=SAVE_EVERY,
-                                      log_every=LOG_EVERY, test_episodes=TEST_EPISODES, progress=False)
+    table, failures = sweep.run_sweep(configurations, (0, 1, 2), EPISODES, out, group_size=2, progress=False, run=configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES))
     yield out, configurations, table, failures
     ray.shutdown()
 
@@ -129,7 +128,7 @@ def test_a_seed_from_any_group_equals_train_of_that_seed_alone(local_sweep, tmp_
     name, _, task, agent = configurations[1]
     for seed in (1, 2):  # the second of a pair, and a group of its own
         alone = str(tmp_path / f"alone_{seed}")
-        a2c.train(a2c.init_state(task, agent, [seed]), EPISODES, out=alone, save_every=SAVE_EVERY, log_every=LOG_EVERY, progress=False)
+        a2c.train(a2c.init_state(task, agent, [seed]), EPISODES, out=alone, progress=False, run=configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY))
         assert digests(os.path.join(out, name), seed) == digests(alone, seed)
 
 
@@ -147,12 +146,12 @@ def test_a_finished_sweep_rerun_with_more_episodes_trains_on_from_its_checkpoint
     configurations = sweep.grid("biorxiv-final", SETTINGS)[:1]  # the embedded Ray of local_sweep
     name, _, task, agent = configurations[0]
     out = str(tmp_path / "sweep")
-    options = dict(group_size=2, save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES, progress=False)
+    options = dict(group_size=2, progress=False, run=configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES))
     sweep.run_sweep(configurations, (0, 1), EPISODES, out, **options)
     table, failures = sweep.run_sweep(configurations, (0, 1), 2 * EPISODES, out, **options)
     assert failures == [] and (table["episodes"] == 2 * EPISODES).all()
     alone = str(tmp_path / "alone")
-    a2c.train(a2c.init_state(task, agent, [1]), 2 * EPISODES, out=alone, save_every=SAVE_EVERY, log_every=LOG_EVERY, progress=False)
+    a2c.train(a2c.init_state(task, agent, [1]), 2 * EPISODES, out=alone, progress=False, run=configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY))
     assert digests(os.path.join(out, name), 1, 2 * EPISODES) == digests(alone, 1, 2 * EPISODES)
 
 
@@ -185,7 +184,7 @@ def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
     for name, _, task, agent in sweep.grid("biorxiv-final", SETTINGS):
         for seed in (0, 1):
             alone = str(tmp_path / f"alone_{name}_{seed}")
-            a2c.train(a2c.init_state(task, agent, [seed]), 400, out=alone, save_every=50, log_every=50, progress=False)
+            a2c.train(a2c.init_state(task, agent, [seed]), 400, out=alone, progress=False, run=configs.RunConfig(save_every=50, log_every=50))
             assert digests(str(out / name), seed, 400) == digests(alone, seed, 400)
 
 
@@ -202,15 +201,14 @@ def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
         sweep.connect(address=cluster.address)
         assert len([n for n in ray.nodes() if n["Alive"]]) == 2
         configurations = sweep.grid("biorxiv-final", [("trials_per_episode", [10])])
-        table, failures = sweep.run_sweep(configurations, (0, 1), 20, str(tmp_path), group_size=1, save_every=10,
-                                          log_every=10, test_episodes=5, progress=False)
+        table, failures = sweep.run_sweep(configurations, (0, 1), 20, str(tmp_path), group_size=1, progress=False, run=configs.RunConfig(save_every=10, log_every=10, test_episodes=5))
         assert failures == [] and len(table) == 2
         assert set(table["node"]) == {n["NodeID"] for n in ray.nodes() if n["Alive"]}  # one group on each node
         ray.shutdown()
         _, _, task, agent = configurations[0]
         for seed in (0, 1):  # the node makes no difference to the bits
             alone = str(tmp_path / f"alone_{seed}")
-            a2c.train(a2c.init_state(task, agent, [seed]), 20, out=alone, save_every=10, log_every=10, progress=False)
+            a2c.train(a2c.init_state(task, agent, [seed]), 20, out=alone, progress=False, run=configs.RunConfig(save_every=10, log_every=10))
             assert digests(os.path.join(str(tmp_path), configurations[0][0]), seed, 20) == digests(alone, seed, 20)
     finally:
         cluster.shutdown()

@@ -1,46 +1,70 @@
 """The hyperparameters: one frozen dataclass per configuration, and the task presets.
 
 `TaskConfig` is a variant of the two-step task, `AgentConfig` the meta-RL agent's network, loss
-and optimiser; every value is explained in docs/reference.md. This module imports nothing heavy,
-so the command line can show defaults and reject bad flags before TensorFlow loads.
+and optimiser, `RunConfig` how a training run checkpoints, logs and tests; every value is
+explained in docs/reference.md. Each field carries its help text, from which the command line
+builds its flags (as CleanRL derives its flags from `Args`), so a new field appears everywhere at
+once. This module imports nothing heavy, so the command line can show defaults and reject bad
+flags before TensorFlow loads.
 """
 
 import dataclasses
 
 SWAP_EVERY_TRIAL = "trial"
 SWAP_EVERY_EPISODE = "episode"
+SWAP_GOOD_STATE = "swap"  # Wang et al.: one good second-stage state, which may swap
+DRIFT = "drift"  # Daw et al. 2011: four drifting reward probabilities, a choice at the second stage
+
+
+def setting(default, help):
+    """A dataclass field with its help text (the command line's flag help)."""
+    return dataclasses.field(default=default, metadata={"help": help})
 
 
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
-    """One variant of the two-step task (the presets: Wang et al. 2016 and 2018, docs/reference.md)."""
+    """One variant of the two-step task (the presets: Wang et al. 2016 and 2018, Daw et al. 2011; docs/reference.md)."""
 
-    common_prob: float = 0.8
-    good_reward_prob: float = 0.9
-    bad_reward_prob: float = 0.1
-    swap_prob: float = 0.025
-    swap_every: str = SWAP_EVERY_TRIAL
-    trials_per_episode: int = 100
-    steps_per_trial: int = 1
+    common_prob: float = setting(0.8, "probability of the common transition (action 0 -> S2, action 1 -> S3)")
+    good_reward_prob: float = setting(0.9, "reward probability of the good second-stage state (swap)")
+    bad_reward_prob: float = setting(0.1, "reward probability of the other second-stage state (swap)")
+    swap_prob: float = setting(0.025, "probability that the good state swaps, where it may (swap)")
+    swap_every: str = setting(SWAP_EVERY_TRIAL, f"when the good state may swap: {SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r} (swap)")
+    trials_per_episode: int = setting(100, "trials per episode")
+    steps_per_trial: int = setting(1, "LSTM steps per trial: 1 (two steps in one) or 2 (one at S1, one at S2/S3)")
+    rewards: str = setting(SWAP_GOOD_STATE, f"reward process: {SWAP_GOOD_STATE!r} (Wang et al.) or {DRIFT!r} (Daw et al. 2011)")
+    drift_sd: float = setting(0.025, "SD of each reward probability's Gaussian step after every trial (drift)")
+    drift_low: float = setting(0.25, "lower reflecting bound of the reward probabilities (drift)")
+    drift_high: float = setting(0.75, "upper reflecting bound of the reward probabilities (drift)")
 
     def __post_init__(self):
-        for name in ("common_prob", "good_reward_prob", "bad_reward_prob", "swap_prob"):
+        for name in ("common_prob", "good_reward_prob", "bad_reward_prob", "swap_prob", "drift_low", "drift_high"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
                 raise ValueError(f"TaskConfig.{name}={value!r}: expected a probability in [0, 1]")
         if self.swap_every not in (SWAP_EVERY_TRIAL, SWAP_EVERY_EPISODE):
             raise ValueError(
-                f"TaskConfig.swap_every={self.swap_every!r}: expected "
-                f"{SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r}"
+                f"TaskConfig.swap_every={self.swap_every!r}: expected {SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r}"
             )
         if not (isinstance(self.trials_per_episode, int) and self.trials_per_episode > 0):
-            raise ValueError(
-                f"TaskConfig.trials_per_episode={self.trials_per_episode!r}: expected an integer > 0"
-            )
+            raise ValueError(f"TaskConfig.trials_per_episode={self.trials_per_episode!r}: expected an integer > 0")
         if self.steps_per_trial not in (1, 2):
             raise ValueError(
                 f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: expected 1 (two steps in one) "
                 "or 2 (one LSTM step at S1, one at S2/S3)"
+            )
+        if self.rewards not in (SWAP_GOOD_STATE, DRIFT):
+            raise ValueError(f"TaskConfig.rewards={self.rewards!r}: expected {SWAP_GOOD_STATE!r} or {DRIFT!r}")
+        if self.rewards == DRIFT and self.steps_per_trial != 2:
+            raise ValueError(
+                f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: the {DRIFT!r} task has a choice at the second "
+                "stage, so it needs 2 (one LSTM step at S1, one at S2/S3)"
+            )
+        if not (isinstance(self.drift_sd, (int, float)) and self.drift_sd >= 0.0):
+            raise ValueError(f"TaskConfig.drift_sd={self.drift_sd!r}: expected a number >= 0")
+        if not self.drift_low < self.drift_high:
+            raise ValueError(
+                f"TaskConfig.drift_low={self.drift_low!r}, drift_high={self.drift_high!r}: expected drift_low < drift_high"
             )
 
     @property
@@ -51,6 +75,11 @@ class TaskConfig:
     def max_step_counter(self) -> int:
         """The step counter's value at the end of an episode (2 per trial in both variants)."""
         return 2 * self.trials_per_episode
+
+    @property
+    def second_stage_choice(self) -> bool:
+        """Whether the second-stage action matters (Daw et al. 2011's task)."""
+        return self.rewards == DRIFT
 
 
 PRESETS = {
@@ -63,6 +92,7 @@ PRESETS = {
     "biorxiv-final": TaskConfig(
         common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=1
     ),
+    "daw-2011": TaskConfig(common_prob=0.7, rewards=DRIFT, trials_per_episode=201, steps_per_trial=2),
 }
 
 
@@ -73,24 +103,33 @@ def preset(name: str) -> TaskConfig:
     return PRESETS[name]
 
 
+def preset_name(task: TaskConfig):
+    """The name of the preset `task` is, or None for a configuration of one's own."""
+    return next((name for name, config in PRESETS.items() if config == task), None)
+
+
 @dataclasses.dataclass(frozen=True)
 class AgentConfig:
     """Network, loss and optimiser of the reference A3C worker (docs/reference.md)."""
 
-    hidden: int = 48
-    gamma: float = 0.9
-    value_loss_weight: float = 0.05
-    entropy_weight: float = 0.05
-    learning_rate: float = 7e-4
-    rmsprop_decay: float = 0.9
-    rmsprop_epsilon: float = 1e-10
-    clip_norm: float = 999.0
-    policy_init_std: float = 0.01
-    value_init_std: float = 1.0
-    timestep_scale: float = 1.0  # the step counter input is t * timestep_scale; 1.0: the reference's raw t, 0: none
-    # the previous-action input at an episode's first step: zeros (ours), or one_hot(0) = [1, 0] as
-    # the reference feeds it (used for its imported TF1 checkpoints)
-    reference_first_action: bool = False
+    hidden: int = setting(48, "LSTM units")
+    gamma: float = setting(0.9, "discount factor")
+    value_loss_weight: float = setting(0.05, "weight of the value loss")
+    entropy_weight: float = setting(0.05, "weight of the entropy bonus")
+    learning_rate: float = setting(7e-4, "RMSProp learning rate")
+    rmsprop_decay: float = setting(0.9, "RMSProp decay")
+    rmsprop_epsilon: float = setting(1e-10, "RMSProp epsilon")
+    clip_norm: float = setting(999.0, "global-norm gradient clip")
+    policy_init_std: float = setting(0.01, "column norm of the policy head's initial weights")
+    value_init_std: float = setting(1.0, "column norm of the value head's initial weights")
+    timestep_scale: float = setting(
+        1.0, "the step counter input is t times this; 1.0 is the reference's raw t, the shipped biorxiv-final "
+        "headline uses 0.005 (t / 200), 0 feeds no counter"
+    )
+    reference_first_action: bool = setting(
+        False, "feed one_hot(0) as the previous action at an episode's first step, as the reference does "
+        "(set for its imported TF1 checkpoints); otherwise zeros"
+    )
 
     def __post_init__(self):
         if not (isinstance(self.hidden, int) and self.hidden > 0):
@@ -101,7 +140,56 @@ class AgentConfig:
         for name in ("learning_rate", "rmsprop_epsilon", "clip_norm", "policy_init_std", "value_init_std"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value > 0")
+        for name in ("value_loss_weight", "entropy_weight"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value >= 0")
         if not self.timestep_scale >= 0.0:
             raise ValueError(f"AgentConfig.timestep_scale={self.timestep_scale!r}: expected a value >= 0 (0: no step counter input)")
         if not isinstance(self.reference_first_action, bool):
             raise ValueError(f"AgentConfig.reference_first_action={self.reference_first_action!r}: expected True or False")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """How a training run checkpoints, logs and tests (`a2c_lstm.train`, sweeps)."""
+
+    save_every: int = setting(1000, "checkpoint period in episodes")
+    log_every: int = setting(500, "period in episodes of the stay probabilities logged to TensorBoard")
+    test_episodes: int = setting(300, "frozen test episodes per seed after training (sweeps, figures)")
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+                raise ValueError(f"RunConfig.{field.name}={value!r}: expected an integer > 0")
+
+
+FIELDS = {f.name: (config, f) for config in (TaskConfig, AgentConfig, RunConfig) for f in dataclasses.fields(config)}
+
+
+def parse_value(name, text):
+    """A field's value from text ('7e-4' for learning_rate, 'true' for a flag); ValueError saying what it takes."""
+    if name not in FIELDS:
+        raise ValueError(f"unknown field {name!r}; expected one of {', '.join(sorted(FIELDS))}")
+    kind = FIELDS[name][1].type
+    text = text.strip()
+    if kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{name} takes true or false, not {text!r}")
+        return text.lower() == "true"
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name} takes {kind.__name__} values, not {text!r}") from None
+
+
+def configs_from(task: TaskConfig, values):
+    """(TaskConfig, AgentConfig, RunConfig) from {field: value} over `task`; ValueError naming a bad value."""
+    by_config = {config: {} for config in (TaskConfig, AgentConfig, RunConfig)}
+    for name, value in values.items():
+        by_config[FIELDS[name][0]][name] = value
+    return (
+        dataclasses.replace(task, **by_config[TaskConfig]),
+        AgentConfig(**by_config[AgentConfig]),
+        RunConfig(**by_config[RunConfig]),
+    )

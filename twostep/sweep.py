@@ -28,10 +28,10 @@ import json
 import os
 import time
 
-from twostep.configs import AgentConfig, TaskConfig, preset
+from twostep.configs import FIELDS, AgentConfig, RunConfig, TaskConfig, configs_from, parse_value, preset
 
 DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
-FIELDS = {f.name: (config, f.type) for config in (TaskConfig, AgentConfig) for f in dataclasses.fields(config)}
+SWEPT_FIELDS = sorted(name for name, (config, _) in FIELDS.items() if config in (TaskConfig, AgentConfig))
 
 
 # ---------------------------------------------------------------- the grid (no TensorFlow, no Ray)
@@ -43,21 +43,12 @@ def parse_setting(text):
     name = name.strip().replace("-", "_")
     if not equals or not values.strip():
         raise ValueError(f"--set {text!r}: expected field=value1,value2,... such as learning_rate=3.5e-4,7e-4")
-    if name not in FIELDS:
-        raise ValueError(f"--set {text!r}: unknown field {name!r}; expected one of {', '.join(sorted(FIELDS))}")
-    kind = FIELDS[name][1]
-    parsed = []
-    for value in values.split(","):
-        value = value.strip()
-        try:
-            if kind is bool:
-                if value.lower() not in ("true", "false"):
-                    raise ValueError
-                parsed.append(value.lower() == "true")
-            else:
-                parsed.append(kind(value))
-        except ValueError:
-            raise ValueError(f"--set {text!r}: {name} takes {kind.__name__} values, not {value!r}") from None
+    if name not in SWEPT_FIELDS:
+        raise ValueError(f"--set {text!r}: unknown field {name!r}; expected one of {', '.join(sorted(SWEPT_FIELDS))}")
+    try:
+        parsed = [parse_value(name, value) for value in values.split(",")]
+    except ValueError as error:
+        raise ValueError(f"--set {text!r}: {error}") from None
     if len(set(parsed)) != len(parsed):
         raise ValueError(f"--set {text!r}: a value is repeated")
     return name, parsed
@@ -78,9 +69,7 @@ def grid(task_name, settings):
     configurations = []
     for values in itertools.product(*(values for _, values in settings)):
         overrides = dict(zip(names, values))
-        task_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is TaskConfig}
-        agent_fields = {k: v for k, v in overrides.items() if FIELDS[k][0] is AgentConfig}
-        task, agent = dataclasses.replace(base, **task_fields), AgentConfig(**agent_fields)
+        task, agent, _ = configs_from(base, overrides)
         configurations.append((configuration_name(overrides), overrides, task, agent))
     return configurations
 
@@ -103,7 +92,7 @@ def _write_atomically(path, write):
 # ---------------------------------------------------------------- one group: a Ray task
 
 
-def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000, log_every=500, test_episodes=300):
+def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides):
     """Train (or resume) one group of seeds of a configuration to `episodes`, test it with frozen
     weights and write its results file; returns one row per seed."""
     import numpy as np
@@ -117,8 +106,8 @@ def train_group(task, agent, seeds, episodes, folder, overrides, save_every=1000
     if state.episode == 0:
         _write_hparams(folder, seeds, overrides)
     if state.episode < episodes:
-        state = a2c_lstm.train(state, episodes - state.episode, out=folder, save_every=save_every, log_every=log_every, progress=False)
-    records = a2c_lstm.evaluate(state, test_episodes)
+        state = a2c_lstm.train(state, episodes - state.episode, out=folder, run=run, progress=False)
+    records = a2c_lstm.evaluate(state, run.test_episodes)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
     # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
@@ -201,8 +190,8 @@ def _check_reachable(address, timeout=5.0):
         raise ConnectionError(f"cannot reach a Ray cluster at {address!r}: {error}") from None
 
 
-def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZE, cpus_per_task=1, retries=3,
-              save_every=1000, log_every=500, test_episodes=300, progress=True, say=print):
+def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=DEFAULT_GROUP_SIZE, cpus_per_task=1, retries=3,
+              progress=True, say=print):
     """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
     connected), then write `<out>/sweep.csv` (`collect`: every finished group under `out`, so a
     sweep adding configurations to a folder extends its table). Returns (table, failures)."""
@@ -219,7 +208,7 @@ def run_sweep(configurations, seeds, episodes, out, group_size=DEFAULT_GROUP_SIZ
             finished = _read_json(group_file(folder, group))
             if finished and finished[0]["episodes"] >= episodes:
                 continue
-        task_ref = remote.remote(task, agent, group, episodes, folder, overrides, save_every, log_every, test_episodes)
+        task_ref = remote.remote(task, agent, run, group, episodes, folder, overrides)
         pending[task_ref] = (name, group)
     bar = tqdm(total=len(work), initial=len(work) - len(pending), unit="group", disable=not progress)
     if len(pending) < len(work):

@@ -1,0 +1,494 @@
+"""Public human two-step datasets: fetched from their sources, checked, and loaded in one line.
+
+    from twostep import datasets
+    datasets.fetch("all")                     # the same as: two-step data fetch all
+    kool = datasets.load("kool2016")          # HumanData; kool.records["action"] is [person, session, trial]
+    fits = datasets.load_kool2016_fits()      # the authors' fits of 12 models, per person
+
+Three datasets of people doing Daw et al. 2011's two-step task (70/30 transitions, four drifting
+reward probabilities), from two public GitHub repositories, each pinned at one commit.
+`dataset_manifest.json` names, for each dataset, the repository, the commit, the papers and every
+file's path with its SHA-256:
+
+- "kool2016": Kool, Cushman & Gershman 2016 (wkool/tradeoffs): 206 adults online, 125 trials each;
+  the authors kept 197.
+- "decker2016": Decker, Otto, Daw & Hartley 2016: 80 people aged 8 to 25 in the lab, 200 trials.
+- "potter2017": Potter, Bryce & Hartley 2017: 74 people aged 8 to 25 in the lab, 150 trials.
+  Both as published with Nussenbaum et al. 2020 (hartleylabnyu/online_two_step_replication).
+
+Neither repository has a license: the project never ships these files. `fetch` downloads them from
+GitHub (or copies them from a local mirror of the two repositories), checks every SHA-256, writes
+them to `data_dir()` as `<dataset>/<file name>` and prints the papers to cite.
+
+`load` returns `HumanData`, whose records are numpy arrays [person, session, trial] (one session per
+person here: the session axis has size 1; a person with fewer trials is padded with missed trials),
+in the project's conventions (`two_step_env`: S2 = 1, S3 = 2; `STAY_CELLS`):
+
+    action        int    first-stage action: 0 leads commonly to S2, 1 commonly to S3; -1 if missed
+    state         int    second-stage state reached, S2 = 1 or S3 = 2; -1 if the first stage was missed
+    common        bool   the transition was the common one (False where there was none)
+    reward        float  1 or 0; NaN on missed trials
+    choice2       int    second-stage option 0/1; -1 if missed
+    probs         float  [..., 4] the reward probabilities at that trial of (S2 option 0, S2 option 1,
+                         S3 option 0, S3 option 1); NaN where the file has none
+    missed        bool   the trial cannot be used: a first- or second-stage choice was missed, or padding
+    rt1, rt2      float  reaction times of the two choices in seconds; NaN where missed or not recorded
+    side1, side2  int    screen side of the chosen option, 0 left / 1 right; -1 where missed or not recorded
+    left1, left2  int    the option shown on the left (the action at stage 1, the option at stage 2);
+                         -1 where not recorded or not shown
+
+On a trial where only the second choice was missed, action, state, common, rt1 and side1 are still
+given; select usable trials with `missed`, as the authors do (they drop such trials entirely).
+"""
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import scipy.io
+
+S2, S3 = 1, 2  # two_step_env's state indices (not imported: two_step_env loads TensorFlow)
+MANIFEST = json.loads(Path(__file__).with_name("dataset_manifest.json").read_text())
+DATASETS = tuple(MANIFEST)  # ("kool2016", "decker2016", "potter2017")
+RECORD_FILL = {  # every record, with its value on a padded trial
+    "action": -1, "state": -1, "common": False, "reward": np.nan, "choice2": -1, "probs": np.nan,
+    "missed": True, "rt1": np.nan, "rt2": np.nan, "side1": -1, "side2": -1, "left1": -1, "left2": -1,
+}
+KOOL_MAX_MISSED = 25  # groupanalysis.m keeps people with fewer missed trials than this
+MODEL_NAMES = {1: "hybrid", 2: "model-based", 3: "model-free"}  # results.mat opts.model
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, corrupt, or not what the manifest or the loader expects (one line)."""
+
+
+def data_dir():
+    """Where datasets live by default: $TWO_STEP_DATA if set, else ~/.cache/two-step/data."""
+    return Path(os.environ.get("TWO_STEP_DATA") or Path.home() / ".cache" / "two-step" / "data").expanduser()
+
+
+def download_url(dataset, path):
+    """The raw.githubusercontent.com address of a file of `dataset` at its pinned commit."""
+    source = MANIFEST[dataset]
+    return f"https://raw.githubusercontent.com/{source['repository']}/{source['commit']}/{urllib.parse.quote(path)}"
+
+
+# ---- Fetch: download (or copy from a mirror), check SHA-256, write atomically ----
+
+
+def fetch(dataset, to=None, mirror=None, log=print):
+    """Fetch `dataset` ("kool2016", "decker2016", "potter2017" or "all") into `to`/<dataset>/.
+
+    `to` defaults to `data_dir()`. Files come from GitHub at the pinned commit or, with `mirror`,
+    from a folder holding one subfolder per source repository (the manifest's `mirror_folder`:
+    `mirror/kool2016/data/daw paradigm/...`, `mirror/nussenbaum2020/analysis_code_and_data/...`).
+    A file already present with the right SHA-256 is kept; any other is checked before it is written
+    (through a temporary file renamed into place, so no file is ever half-written). A missing source
+    file or a wrong SHA-256 raises DatasetError naming the file and what was expected. Returns `to`.
+    """
+    root = Path(to) if to is not None else data_dir()
+    for name in _dataset_names(dataset):
+        source = MANIFEST[name]
+        folder = root / name
+        origin = f"copied from {Path(mirror) / source['mirror_folder']}" if mirror else "downloaded"
+        log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
+            f"{source['commit']}, {origin}, into {folder}")
+        for paper in source["papers"]:
+            log(f"  cite: {paper}")
+        log(f"  license: {source['license']}")
+        written = 0
+        for path, sha256 in source["files"].items():
+            target = folder / PurePosixPath(path).name
+            if target.is_file() and _sha256(target.read_bytes()) == sha256:
+                continue
+            content = _read_mirror(mirror, name, path) if mirror else _download(name, path)
+            if _sha256(content) != sha256:
+                where = Path(mirror) / source["mirror_folder"] / path if mirror else download_url(name, path)
+                raise DatasetError(f"{where}: SHA-256 {_sha256(content)} does not match the expected {sha256} "
+                                   f"of {source['repository']}@{source['commit'][:7]}:{path}")
+            _write_atomically(target, content)
+            written += 1
+        log(f"  {written} files written, {len(source['files']) - written} already present and checked")
+    return root
+
+
+def _dataset_names(dataset):
+    if dataset == "all":
+        return DATASETS
+    if dataset not in MANIFEST:
+        raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)} or 'all'")
+    return (dataset,)
+
+
+def _sha256(content):
+    return hashlib.sha256(content).hexdigest()
+
+
+def _read_mirror(mirror, dataset, path):
+    source = MANIFEST[dataset]
+    file = Path(mirror) / source["mirror_folder"] / path
+    if not file.is_file():
+        raise DatasetError(f"{file}: missing; expected {source['repository']}@{source['commit'][:7]}:{path} "
+                           f"(SHA-256 {source['files'][path]})")
+    return file.read_bytes()
+
+
+def _download(dataset, path):
+    url = download_url(dataset, path)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.read()
+    except (urllib.error.URLError, OSError) as error:
+        raise DatasetError(f"{url}: download failed ({error}); without network, fetch from a mirror") from error
+
+
+def _write_atomically(target, content):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+# ---- Load: per-person records in the project's conventions ----
+
+
+@dataclass(frozen=True)
+class HumanData:
+    """One dataset's people: records [person, session, trial] (see the module docstring) and who they are.
+
+    `subject`, `age` (years; NaN if not recorded) and `included` (kept by the authors) are [person].
+    `excluded` maps every person the authors left out to the reason, whether or not `load` returned
+    them (`include_excluded`). `authors` holds per-person numbers the authors computed, [person, ...],
+    NaN where they computed none (kool2016: "stayprobs", in STAY_CELLS order).
+    """
+
+    dataset: str
+    records: dict
+    subject: np.ndarray
+    age: np.ndarray
+    included: np.ndarray
+    excluded: dict = field(default_factory=dict)
+    authors: dict = field(default_factory=dict)
+
+    def select(self, people):
+        """The same data restricted to `people` (a boolean mask or indices over the person axis)."""
+        return HumanData(self.dataset, {name: values[people] for name, values in self.records.items()},
+                         self.subject[people], self.age[people], self.included[people], self.excluded,
+                         {name: values[people] for name, values in self.authors.items()})
+
+
+def load(dataset, root=None, include_excluded=False):
+    """Load `dataset` from `root`/<dataset>/ (default `data_dir()`); the people the authors excluded only if asked."""
+    loaders = {"kool2016": load_kool2016, "decker2016": load_decker2016, "potter2017": load_potter2017}
+    if dataset not in loaders:
+        raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(loaders)}")
+    return loaders[dataset](root, include_excluded)
+
+
+def load_kool2016(root=None, include_excluded=False):
+    """Kool, Cushman & Gershman 2016, from groupdata.mat (the authors' per-person trials) and subinfo.mat (ages).
+
+    206 people x 125 trials (practice removed); by default the 197 the authors kept (groupdata.i,
+    positions in groupdata.subdata: fewer than 25 missed trials, groupanalysis.m). `subject` is the
+    1-based position in groupdata.subdata, as a string; `age` comes from subinfo.mat (same order).
+    Codes: choice1, choice2, state2 are 1/2 (-1 missed); choice1 1 led to state2 1 on 69.8% of
+    trials and choice1 2 to state2 2 on 70.2%, and the file's `common` agrees with
+    "action 0 & common -> S2" on every trial (checked on load). rt1, rt2 are in ms (-1 missed);
+    records give seconds. probs = (ps1a1, ps1a2, ps2a1, ps2a2): the file's rewards fit these as
+    P(win | state2, choice2) of that same trial better than any other order or the next trial's.
+    side1 = 0 if choice1 == stim_1_left else 1 (the authors' own reading, MB_MF_daw_rllik.m), and
+    left1 = stim_1_left - 1; likewise at stage 2 (stim_2_left coded as choice2). The authors'
+    response stickiness favours, at trial t, the action now shown on the side pressed at the last
+    usable trial p: `left1[t] if side1[p] == 0 else 1 - left1[t]`, with p the last earlier trial
+    whose `missed` is False (their likelihood skips missed trials entirely).
+    """
+    folder = _dataset_folder("kool2016", root)
+    file = folder / "groupdata.mat"
+    groupdata = _field(_loadmat(file), "groupdata", file)
+    subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
+    people = [_kool_person(person, file, f"groupdata.subdata({i + 1}).") for i, person in enumerate(subdata)]
+    kept = _positions(_field(groupdata, "i", file, "groupdata."), len(people), file, "groupdata.i")
+    stayprobs = np.asarray(_field(groupdata, "stayprobs", file, "groupdata."), dtype=float)
+    if stayprobs.shape != (len(kept), 4):
+        raise DatasetError(f"{file}: field 'groupdata.stayprobs' has shape {stayprobs.shape}, expected ({len(kept)}, 4)")
+    included = np.zeros(len(people), bool)
+    included[kept] = True
+    authors_stayprobs = np.full((len(people), 4), np.nan)
+    authors_stayprobs[kept] = stayprobs
+    records = _stack(people)
+    subjects = np.array([str(i + 1) for i in range(len(people))])
+    missed = records["missed"].sum(axis=(1, 2))
+    excluded = {subjects[i]: f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
+                f"fewer than {KOOL_MAX_MISSED} (groupanalysis.m)" for i in np.flatnonzero(~included)}
+    data = HumanData("kool2016", records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included,
+                     excluded, {"stayprobs": authors_stayprobs})
+    return data if include_excluded else data.select(kept)
+
+
+def _kool_person(person, file, prefix):
+    """One struct of groupdata.subdata as records [trial]."""
+    choice1 = _trial_field(person, "choice1", None, file, prefix)
+    n = len(choice1)
+    action = _coded(choice1, (1, 2), file, prefix + "choice1")
+    reached = _coded(_trial_field(person, "state2", n, file, prefix), (1, 2), file, prefix + "state2")
+    state = np.where(reached >= 0, reached + S2, -1)
+    choice2 = _coded(_trial_field(person, "choice2", n, file, prefix), (1, 2), file, prefix + "choice2")
+    missed = (action < 0) | (state < 0) | (choice2 < 0)
+    common = _trial_field(person, "common", n, file, prefix) == 1
+    transition = (action >= 0) & (state >= 0)
+    disagrees = transition & (common != (state == action + S2))
+    if disagrees.any():
+        raise DatasetError(f"{file}: field '{prefix}common' disagrees with choice1 and state2 "
+                           f"(action 0 & common -> S2) at trial {np.argmax(disagrees) + 1}")
+    left1 = _coded(_trial_field(person, "stim_1_left", n, file, prefix), (1, 2), file, prefix + "stim_1_left")
+    left2 = _coded(_trial_field(person, "stim_2_left", n, file, prefix), (1, 2), file, prefix + "stim_2_left")
+    rt1, rt2 = (_trial_field(person, name, n, file, prefix) for name in ("rt1", "rt2"))
+    return {
+        "action": action,
+        "state": state,
+        "common": common & transition,
+        "reward": _reward(_trial_field(person, "win", n, file, prefix), missed, file, prefix + "win"),
+        "choice2": choice2,
+        "probs": np.stack([_trial_field(person, name, n, file, prefix) for name in ("ps1a1", "ps1a2", "ps2a1", "ps2a2")], -1),
+        "missed": missed,
+        "rt1": np.where(action >= 0, rt1 / 1000, np.nan),
+        "rt2": np.where(choice2 >= 0, rt2 / 1000, np.nan),
+        "side1": np.where(action >= 0, action != left1, -1),
+        "side2": np.where(choice2 >= 0, choice2 != left2, -1),
+        "left1": left1,
+        "left2": np.where(state >= 0, left2, -1),
+    }
+
+
+def _kool_ages(file, n_people):
+    subinfo = np.asarray(_field(_loadmat(file), "subinfo", file), dtype=object)
+    if subinfo.ndim != 2 or subinfo.shape[0] != n_people or subinfo.shape[1] < 2:
+        raise DatasetError(f"{file}: field 'subinfo' has shape {subinfo.shape}, expected ({n_people}, 5): one row per person")
+    return subinfo[:, 1].astype(float)
+
+
+def load_kool2016_fits(root=None):
+    """The authors' MAP fits (mfit, one start per person; results.mat) of 12 models to the 197 people they kept.
+
+    A tuple of 12 dicts in the file's order: "model" (1 hybrid, 2 model-based only: w = 1, 3 model-free
+    only: w = 0), "model_name", "st" and "respst" (bool: choice and response stickiness in the model),
+    "params", "lower", "upper" (the free parameters in the order of x, as set_opts.m names them, and
+    their bounds), "subject" (the people, in the order of load("kool2016")), and per person "x"
+    [person, K], "loglik", "logpost", "bic", "aic" [person] and "H" [person, K, K] (mfit's Hessian).
+    """
+    folder = _dataset_folder("kool2016", root)
+    groupdata = _field(_loadmat(folder / "groupdata.mat"), "groupdata", folder / "groupdata.mat")
+    n_people = len(np.atleast_1d(_field(groupdata, "subdata", folder / "groupdata.mat", "groupdata.")))
+    kept = _positions(_field(groupdata, "i", folder / "groupdata.mat", "groupdata."), n_people,
+                      folder / "groupdata.mat", "groupdata.i")
+    file = folder / "results.mat"
+    results = np.atleast_1d(_field(_loadmat(file), "results", file))
+    return tuple(_kool_fit(fit, kept, file, f"results({m + 1}).") for m, fit in enumerate(results))
+
+
+def _kool_fit(fit, kept, file, prefix):
+    opts = _field(fit, "opts", file, prefix)
+    params = np.atleast_1d(_field(fit, "param", file, prefix))
+    x = np.asarray(_field(fit, "x", file, prefix), dtype=float).reshape(len(kept), len(params))
+    per_person = {name: np.asarray(_field(fit, name, file, prefix), dtype=float).reshape(len(kept))
+                  for name in ("loglik", "logpost", "bic", "aic")}
+    model = int(_field(opts, "model", file, prefix + "opts."))
+    return {
+        "model": model,
+        "model_name": MODEL_NAMES[model],
+        "st": bool(_field(opts, "st", file, prefix + "opts.")),
+        "respst": bool(_field(opts, "respst", file, prefix + "opts.")),
+        "params": tuple(str(_field(p, "name", file, prefix + "param.")) for p in params),
+        "lower": np.array([float(_field(p, "lb", file, prefix + "param.")) for p in params]),
+        "upper": np.array([float(_field(p, "ub", file, prefix + "param.")) for p in params]),
+        "subject": np.array([str(i + 1) for i in kept]),
+        "x": x,
+        **per_person,
+        "H": np.stack([np.asarray(h, dtype=float).reshape(len(params), len(params))
+                       for h in np.atleast_1d(_field(fit, "H", file, prefix))]),
+    }
+
+
+def load_decker2016(root=None, include_excluded=False):
+    """Decker, Otto, Daw & Hartley 2016: 80 people, one .mat file each (200 trials; 1895_onsets.mat has 152).
+
+    The authors excluded nobody: their model-fitting driver (mbmf_driver.m) fits every file (from
+    trial 10 on, a modelling choice: the records keep every trial) and decker_ages.csv lists all 80.
+    Codes: choice1, choice2 1/2 and state 2/3, 0 (or NaN in the four oldest files) when missed;
+    choice1 1 led to state 2 on 69.8% of trials and choice1 2 to state 3 on 70.9% (the task code
+    draws state = 2 + xor(rand > 0.7, choice1 - 1); the driver's model uses the same mapping).
+    `common` is derived from that mapping. money 1/0; rts1, rts2 in seconds (0 when missed).
+    payoff [2, 2, 201] is P(money | state - 1, choice2, trial): probs[t] = payoff[:, :, t] flattened,
+    (state 2 option 1, state 2 option 2, state 3 option 1, state 3 option 2); rewards fit this
+    better than the transposed order or the next trial's. The four files 1834, 1895, 1946 and
+    1984_onsets.mat, from an older task version, hold only choice1, choice2, state, money and name:
+    their rt and probs are NaN. The files' pos1/pos2 are not the screen sides: choices are
+    independent of them (as if the options were drawn at fixed places), so side and left are -1.
+    `subject` is the file name without .mat; `age` comes from the ages CSV, matched as the driver
+    does (the last four digits of the file's `name`). `include_excluded` changes nothing here.
+    """
+    return _load_hartley("decker2016", root)
+
+
+def load_potter2017(root=None, include_excluded=False):
+    """Potter, Bryce & Hartley 2017: 74 people, one .mat file each (150 trials); the same task code as decker2016.
+
+    The authors excluded nobody (mbmf_driver.m fits every file; potter_ages.csv lists all 74).
+    choice1 1 led to state 2 on 69.2% of trials and choice1 2 to state 3 on 69.8%. Every file has
+    rts1, rts2 and payoff; otherwise as `load_decker2016`.
+    """
+    return _load_hartley("potter2017", root)
+
+
+def _load_hartley(dataset, root):
+    """A dataset of the Hartley lab's repository: one .mat file per person, ages in a CSV, no exclusions."""
+    folder = _dataset_folder(dataset, root)
+    names = [PurePosixPath(path).name for path in MANIFEST[dataset]["files"]]
+    ages = _read_ages(folder / next(name for name in names if name.endswith("_ages.csv")))
+    people, subjects, age = [], [], []
+    for name in (name for name in names if name.endswith(".mat")):
+        file = folder / name
+        mat = _loadmat(file)
+        people.append(_hartley_person(mat, file))
+        subjects.append(name.removesuffix(".mat"))
+        key = ("000" + str(_field(mat, "name", file)))[-4:]  # mbmf_driver.m: the last four characters
+        age.append(ages.get(int(key), np.nan) if key.isdigit() else np.nan)
+    return HumanData(dataset, _stack(people), np.array(subjects), np.array(age), np.ones(len(people), bool))
+
+
+def _hartley_person(mat, file):
+    """One person's .mat file as records [trial]."""
+    choice1 = _trial_field(mat, "choice1", None, file)
+    n = len(choice1)
+    action = _coded(choice1, (1, 2), file, "choice1")
+    reached = _coded(_trial_field(mat, "state", n, file), (2, 3), file, "state")
+    state = np.where(reached >= 0, reached + S2, -1)
+    choice2 = _coded(_trial_field(mat, "choice2", n, file), (1, 2), file, "choice2")
+    missed = (action < 0) | (state < 0) | (choice2 < 0)
+    rt1, rt2, probs = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 4), np.nan)
+    if "rts1" in mat:  # the later task version: every one of these fields, or the file is damaged
+        rt1 = np.where(action >= 0, _trial_field(mat, "rts1", n, file), np.nan)
+        rt2 = np.where(choice2 >= 0, _trial_field(mat, "rts2", n, file), np.nan)
+        payoff = np.asarray(_field(mat, "payoff", file), dtype=float)
+        if payoff.ndim != 3 or payoff.shape[:2] != (2, 2) or payoff.shape[2] < n:
+            raise DatasetError(f"{file}: field 'payoff' has shape {payoff.shape}, expected (2, 2, at least {n})")
+        probs = payoff[:, :, :n].reshape(4, n).T
+    unrecorded = np.full(n, -1)
+    return {
+        "action": action,
+        "state": state,
+        "common": (action >= 0) & (state == action + S2),
+        "reward": _reward(_trial_field(mat, "money", n, file), missed, file, "money"),
+        "choice2": choice2,
+        "probs": probs,
+        "missed": missed,
+        "rt1": rt1,
+        "rt2": rt2,
+        "side1": unrecorded,
+        "side2": unrecorded,
+        "left1": unrecorded,
+        "left2": unrecorded,
+    }
+
+
+def _read_ages(file):
+    """{subject_id: age} from an ages CSV (columns subject_id, age, ...)."""
+    if not file.is_file():
+        raise DatasetError(f"{file}: missing; run datasets.fetch (two-step data fetch)")
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    for column in ("subject_id", "age"):
+        if not rows or column not in rows[0]:
+            raise DatasetError(f"{file}: column '{column}' is missing")
+    return {int(row["subject_id"]): float(row["age"]) for row in rows}
+
+
+# ---- Shared checks: one line naming the file and the field ----
+
+
+def _dataset_folder(dataset, root):
+    folder = Path(root if root is not None else data_dir()) / dataset
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such folder; run datasets.fetch({dataset!r}) (two-step data fetch {dataset})")
+    return folder
+
+
+def _loadmat(file):
+    """A MATLAB v5 file as a dict of squeezed arrays and structs (doubles as float), or a DatasetError."""
+    if not file.is_file():
+        raise DatasetError(f"{file}: missing; run datasets.fetch (two-step data fetch)")
+    try:
+        return scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False, mat_dtype=True)
+    except Exception as error:  # scipy raises many types on a truncated or corrupt file
+        message = " ".join(str(error).split())
+        raise DatasetError(f"{file}: not a readable MATLAB file ({type(error).__name__}: {message})") from error
+
+
+def _field(container, name, file, prefix=""):
+    """container[name] (a loadmat dict) or container.name (a MATLAB struct), or a DatasetError."""
+    present = name in container if isinstance(container, dict) else name in getattr(container, "_fieldnames", ())
+    if not present:
+        raise DatasetError(f"{file}: field '{prefix}{name}' is missing")
+    return container[name] if isinstance(container, dict) else getattr(container, name)
+
+
+def _trial_field(container, name, n, file, prefix=""):
+    """A per-trial field as a float vector, of length n if n is given."""
+    values = np.atleast_1d(np.asarray(_field(container, name, file, prefix), dtype=float))
+    if values.ndim != 1 or (n is not None and len(values) != n):
+        raise DatasetError(f"{file}: field '{prefix}{name}' has shape {values.shape}, expected ({n},): one value per trial")
+    return values
+
+
+def _coded(values, codes, file, name):
+    """MATLAB codes (e.g. (1, 2)) as indices 0, 1; missed-trial codes (-1, 0, NaN) as -1; anything else fails."""
+    index = np.full(len(values), -1)
+    for i, code in enumerate(codes):
+        index[values == code] = i
+    unknown = (index < 0) & ~np.isnan(values) & ~np.isin(values, (-1, 0))
+    if unknown.any():
+        raise DatasetError(f"{file}: field '{name}' holds {values[unknown][0]:g} at trial {np.argmax(unknown) + 1}, "
+                           f"expected one of {codes} or a missed-trial code (-1, 0)")
+    return index
+
+
+def _reward(values, missed, file, name):
+    """0/1 rewards as floats, NaN on missed trials; another value on a usable trial fails."""
+    if not np.isin(values[~missed], (0, 1)).all():
+        raise DatasetError(f"{file}: field '{name}' holds a value other than 0 or 1 on a trial with both choices made")
+    return np.where(missed, np.nan, values)
+
+
+def _positions(one_based, n_people, file, name):
+    """1-based positions (MATLAB) as 0-based indices, checked to lie in range."""
+    positions = np.atleast_1d(np.asarray(one_based, dtype=float))
+    if not (np.all(positions == np.round(positions)) and np.all((positions >= 1) & (positions <= n_people))):
+        raise DatasetError(f"{file}: field '{name}' holds a value that is not a position in 1..{n_people}")
+    return positions.astype(int) - 1
+
+
+def _stack(people):
+    """Per-person records [trial] (probs [trial, 4]) as arrays [person, session=1, trial], padded as missed trials."""
+    n_trials = max(len(person["action"]) for person in people)
+    records = {}
+    for name, fill in RECORD_FILL.items():
+        rows = []
+        for person in people:
+            values = np.asarray(person[name])
+            padding = np.full((n_trials - len(values),) + values.shape[1:], fill, dtype=values.dtype)
+            rows.append(np.concatenate([values, padding]))
+        records[name] = np.stack(rows)[:, None]
+    return records
