@@ -29,29 +29,22 @@ import os
 import shutil
 import signal
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
 import two_step_env as env
 from two_step_env import STAY_CELLS, stay_probabilities
-from twostep.checkpoints import (
-    CorruptCheckpointError,
-    Params,
-    TrainState,
-    checkpoint_path,
-    existing_checkpoints,
-    load_model,
-    save_checkpoints,
-    seeds_with_checkpoints,
-    stack_states,
-)
+from twostep.checkpoints import CorruptCheckpointError, Params, TrainState, differences, load_model, save_checkpoints, stack_states
 from twostep.configs import AgentConfig, RunConfig, TaskConfig
+from twostep.run_layout import checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 from twostep.events import ScalarWriter, drop_events_after
 from twostep.quiet_tensorflow import tf
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
 INIT_STREAM = 2**41  # initial weights and good state draw from key (seed, INIT_STREAM)
+WALK_STREAM = 2**42  # the drifting task's walk of an episode draws from key (seed, WALK_STREAM + episode)
 TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "action": tf.int32,  # first-stage action
     "state": tf.int32,  # second-stage state reached (two_step_env.S2 or S3)
@@ -59,20 +52,25 @@ TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "reward": tf.float32,
     "prob": tf.float32,  # probability the policy gave the chosen first-stage action
     "value": tf.float32,  # value estimate at the first-stage step
-    "good_state": tf.int32,  # which second-stage state paid 0.9 in this trial
+    "good_state": tf.int32,  # which second-stage state paid 0.9 in this trial (Wang et al.'s task)
+}
+DRIFT_RECORDS = {  # what the drifting task (Daw et al. 2011) adds per trial
+    "choice2": tf.int32,  # the option chosen at the second stage
+    "probs": tf.float32,  # [.., 4] the four reward probabilities of the trial (two_step_env.OPTIONS)
 }
 INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "outcome_value": tf.float32,  # value estimate at the step where the trial's reward arrives
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
-HIDDEN_AXIS_RECORDS = ("hidden", "cell")  # records with a trailing [hidden] axis
+TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")  # records with a trailing axis ([hidden] or [4])
 REWARD_LOG_EVERY = 10  # the reference's TensorBoard scalars: every 10 episodes, means over those 10
 
 
-def record_types(internals):
-    """{name: dtype} of the per-trial records: `TRIAL_RECORDS`, and with `internals` `INTERNAL_RECORDS`."""
-    return dict(TRIAL_RECORDS, **(INTERNAL_RECORDS if internals else {}))
+def record_types(task: TaskConfig, internals):
+    """{name: dtype} of the per-trial records: `TRIAL_RECORDS`, `DRIFT_RECORDS` in the drifting task,
+    and with `internals` `INTERNAL_RECORDS`."""
+    return dict(TRIAL_RECORDS, **(DRIFT_RECORDS if task.second_stage_choice else {}), **(INTERNAL_RECORDS if internals else {}))
 
 
 # ---------------------------------------------------------------- initialisation
@@ -172,28 +170,51 @@ def episode_uniforms(task: TaskConfig, seed_ids, episode):
     )
 
 
-def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, internals=False):
+def episode_walk(task: TaskConfig, seed_ids, episode):
+    """[S, trials, 4] the drifting task's fresh walk of each seed, from the stateless key (seed, WALK_STREAM + episode)."""
+    walks = []
+    for k in range(seed_ids.shape[0]):
+        start, steps = tf.split(
+            tf.random.stateless_normal([task.trials_per_episode, 4], seed=tf.stack([seed_ids[k], WALK_STREAM + episode]), alg="philox"),
+            [1, task.trials_per_episode - 1],
+        )
+        uniforms = 0.5 * (1.0 + tf.math.erf(start[0] / np.sqrt(2.0)))  # one normal draw per option, uniform through its CDF
+        walks.append((uniforms, steps))
+    return env.tf_drift_walk(task, tf.stack([u for u, _ in walks]), tf.stack([z for _, z in walks]))
+
+
+class Carry(NamedTuple):
+    """What one trial of the rollout hands to the next."""
+
+    n: tf.Tensor  # trial index
+    h: tf.Tensor  # LSTM output [S, hidden]
+    c: tf.Tensor  # LSTM cell [S, hidden]
+    good: tf.Tensor  # good state [S] (Wang et al.'s task)
+    prev_state: tf.Tensor  # state the next LSTM step sees [S]
+    prev_reward: tf.Tensor  # [S]
+    prev_action: tf.Tensor  # one-hot [S, 2], or zeros at an episode's start
+    steps: dict  # per-LSTM-step TensorArrays
+    trials: dict  # per-trial TensorArrays
+
+
+def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, walk=None, internals=False):
     """Run one episode for every seed. Differentiable in the logits and values.
 
+    `walk` [S, trials, 4]: the drifting task's reward probabilities (ignored by Wang et al.'s task).
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
     [T, S, 2]) for the loss; `trials` holds per-trial records [trials, S] for the analysis
-    (`TRIAL_RECORDS`, and with `internals` also `INTERNAL_RECORDS`).
+    (`record_types`).
     """
     n_seeds = good_state.shape[0]
     hidden = params.policy.shape[1]
     n_trials, per_trial = task.trials_per_episode, task.steps_per_trial
-    step_arrays = {
-        k: tf.TensorArray(d, size=task.steps_per_episode, element_shape=s)
-        for k, d, s in [
-            ("logits", tf.float32, [n_seeds, env.N_ACTIONS]),
-            ("value", tf.float32, [n_seeds]),
-            ("action", tf.int32, [n_seeds]),
-            ("reward", tf.float32, [n_seeds]),
-        ]
-    }
+    step_shapes = {"logits": [n_seeds, env.N_ACTIONS], "value": [n_seeds], "action": [n_seeds], "reward": [n_seeds]}
+    step_types = {"logits": tf.float32, "value": tf.float32, "action": tf.int32, "reward": tf.float32}
+    trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4]}
+    step_arrays = {k: tf.TensorArray(step_types[k], size=task.steps_per_episode, element_shape=s) for k, s in step_shapes.items()}
     trial_arrays = {
-        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds, hidden] if k in HIDDEN_AXIS_RECORDS else [n_seeds])
-        for k, d in record_types(internals).items()
+        k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds] + trailing.get(k, []))
+        for k, d in record_types(task, internals).items()
     }
 
     def act(x, h, c, u):
@@ -201,47 +222,63 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         logits, value = heads(params, h)
         return h, c, logits, value, sample_action(logits, u)
 
-    def body(n, h, c, good, prev_state, prev_reward, prev_action, steps, trials):
-        u = uniforms[:, n]
-        good = env.swap_good_state(task, good, u[:, 0], n)
+    def body(carry: Carry):
+        n, u = carry.n, uniforms[:, carry.n]
+        probs = walk[:, n] if task.second_stage_choice else None
+        good = env.swap_good_state(task, carry.good, u[:, 0], n)
         counter = 2 * n
         # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
         # state reached in the previous trial; both arrive here as prev_state
-        x = agent_input(prev_state, prev_reward, prev_action, counter, agent.timestep_scale)
-        h, c, logits, value, action = act(x, h, c, u[:, 3])
-        chose_with = (h, c)
+        x = agent_input(carry.prev_state, carry.prev_reward, carry.prev_action, counter, agent.timestep_scale)
+        h, c, logits, value, action = act(x, carry.h, carry.c, u[:, 3])
+        chose_with = {"hidden": h, "cell": c}
         reached, common = env.transition(task, action, u[:, 1])
-        reward = env.draw_reward(task, reached, good, u[:, 2])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
-            x2 = agent_input(reached, tf.zeros_like(reward), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
+            x2 = agent_input(reached, tf.zeros([n_seeds]), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
             h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
-            written = [(logits, value, action, tf.zeros_like(reward)), (logits2, value2, action2, reward)]
+            reward = env.draw_reward(task, reached, good, u[:, 2], action2, probs)
+            written = [
+                {"logits": logits, "value": value, "action": action, "reward": tf.zeros_like(reward)},
+                {"logits": logits2, "value": value2, "action": action2, "reward": reward},
+            ]
             next_state, last_action, outcome_value = tf.fill([n_seeds], env.S1), action2, value2
         else:
-            written = [(logits, value, action, reward)]
+            reward = env.draw_reward(task, reached, good, u[:, 2])
+            written = [{"logits": logits, "value": value, "action": action, "reward": reward}]
             next_state, last_action, outcome_value = reached, action, value
+        steps = carry.steps
         for k, values in enumerate(written):
-            steps = {name: steps[name].write(n * per_trial + k, v) for name, v in zip(steps, values)}
-        prob = tf.gather(tf.nn.softmax(logits), action, batch_dims=1)
-        record = (action, reached, common, reward, prob, value, good) + ((outcome_value,) + chose_with if internals else ())
-        trials = {name: trials[name].write(n, v) for name, v in zip(trials, record)}
-        return n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), steps, trials
+            steps = {name: steps[name].write(n * per_trial + k, values[name]) for name in steps}
+        record = {
+            "action": action,
+            "state": reached,
+            "common": common,
+            "reward": reward,
+            "prob": tf.gather(tf.nn.softmax(logits), action, batch_dims=1),
+            "value": value,
+            "good_state": good,
+        }
+        if task.second_stage_choice:
+            record.update(choice2=last_action, probs=probs)
+        if internals:
+            record.update(outcome_value=outcome_value, **chose_with)
+        trials = {name: carry.trials[name].write(n, record[name]) for name in carry.trials}
+        return (Carry(n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), steps, trials),)
 
     zeros = tf.zeros([n_seeds, hidden])
-    start = (
-        tf.constant(0),
-        zeros,
-        zeros,
-        tf.convert_to_tensor(good_state, tf.int32),
-        tf.fill([n_seeds], env.S1),
-        tf.zeros([n_seeds]),
-        first_action_input(agent, n_seeds),
-        step_arrays,
-        trial_arrays,
+    start = Carry(
+        n=tf.constant(0),
+        h=zeros,
+        c=zeros,
+        good=tf.convert_to_tensor(good_state, tf.int32),
+        prev_state=tf.fill([n_seeds], env.S1),
+        prev_reward=tf.zeros([n_seeds]),
+        prev_action=first_action_input(agent, n_seeds),
+        steps=step_arrays,
+        trials=trial_arrays,
     )
-    end = tf.while_loop(lambda n, *_: n < n_trials, body, start, maximum_iterations=n_trials)
-    good, steps, trials = end[3], end[-2], end[-1]
-    return {k: v.stack() for k, v in steps.items()}, {k: v.stack() for k, v in trials.items()}, good
+    (end,) = tf.while_loop(lambda carry: carry.n < n_trials, body, (start,), maximum_iterations=n_trials)
+    return {k: v.stack() for k, v in end.steps.items()}, {k: v.stack() for k, v in end.trials.items()}, end.good
 
 
 # ---------------------------------------------------------------- loss and update
@@ -303,9 +340,10 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
     @tf.function(jit_compile=True)
     def train_episode(params, rms, good_state, seed_ids, episode):
         uniforms = episode_uniforms(task, seed_ids, episode)
+        walk = episode_walk(task, seed_ids, episode) if task.second_stage_choice else None
         with tf.GradientTape() as tape:
             tape.watch(params)
-            steps, trials, good_state = rollout(task, agent, params, good_state, uniforms)
+            steps, trials, good_state = rollout(task, agent, params, good_state, uniforms, walk)
             total, value_loss, policy_loss, entropy = episode_losses(agent, steps)
             summed = tf.reduce_sum(total)  # seeds share no weights: d summed / d w_k = d total_k / d w_k
         grads = Params(*tape.gradient(summed, list(params)))
@@ -328,17 +366,22 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
 
 
 @functools.lru_cache(maxsize=None)
-def make_evaluate_episodes(task: TaskConfig, agent: AgentConfig, n_episodes: int, internals=False):
-    """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S]."""
+def make_evaluate_episodes(task: TaskConfig, agent: AgentConfig, n_episodes: int, internals=False, given_walks=False):
+    """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S].
+    With `given_walks`, the drifting task replays the walks [n, S, trials, 4] it is given."""
 
     @tf.function(jit_compile=True)
-    def evaluate_episodes(params, good_state, seed_ids):
+    def evaluate_episodes(params, good_state, seed_ids, walks=None):
         def body(e, good, arrays):
-            uniforms = episode_uniforms(task, seed_ids, EVAL_STREAM + tf.cast(e, tf.int64))
-            _, trials, good = rollout(task, agent, params, good, uniforms, internals)
+            episode = EVAL_STREAM + tf.cast(e, tf.int64)
+            uniforms = episode_uniforms(task, seed_ids, episode)
+            walk = None
+            if task.second_stage_choice:
+                walk = tf.gather(walks, e) if given_walks else episode_walk(task, seed_ids, episode)
+            _, trials, good = rollout(task, agent, params, good, uniforms, walk, internals)
             return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
 
-        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types(internals).items()}
+        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types(task, internals).items()}
         _, _, arrays = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, arrays))
         return {k: v.stack() for k, v in arrays.items()}
 
@@ -504,30 +547,38 @@ def _write_stay_probabilities(writers, window, step):
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, internals=False):
+def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, internals=False, reward_probs=None):
     """Run `episodes` test episodes per seed with frozen weights (no update), policy sampled.
 
-    Returns a dict of numpy arrays shaped [seed, episode, trial] (see `TRIAL_RECORDS`). `task`
+    Returns a dict of numpy arrays shaped [seed, episode, trial] (see `record_types`). `task`
     defaults to the task the state was trained on; the good state carries on from training.
     With `internals`, also the value where each reward arrives and the LSTM state that chose
     each action (`INTERNAL_RECORDS`; "hidden" and "cell" are [seed, episode, trial, hidden]),
     for reward-prediction-error and decoding analyses. The actions are the same either way.
+    In the drifting task, `reward_probs` [episode, trial, 4] (every seed) or [seed, episode,
+    trial, 4] replays given walks (a person's) instead of fresh ones; `episodes` is then theirs.
     """
+    task = task or state.task
+    n_seeds = len(state.seeds)
+    if reward_probs is not None:
+        if not task.second_stage_choice:
+            raise ValueError(f"reward_probs given for a task with rewards={task.rewards!r}: only the drifting task replays walks")
+        walks = env.check_walk(task, reward_probs)
+        walks = np.broadcast_to(walks, (n_seeds,) + walks.shape[-3:]) if walks.ndim == 3 else walks
+        if walks.ndim != 4 or walks.shape[0] != n_seeds:
+            raise ValueError(f"reward_probs has shape {np.shape(reward_probs)}: expected [episode, trial, 4] or [{n_seeds} seeds, episode, trial, 4]")
+        episodes = walks.shape[1]
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
-    evaluate_episodes = make_evaluate_episodes(task or state.task, state.agent, episodes, bool(internals))
+    evaluate_episodes = make_evaluate_episodes(task, state.agent, episodes, bool(internals), reward_probs is not None)
     params, _, good, seed_ids = _as_run(state)
-    records = evaluate_episodes(params, good, seed_ids)
-    # [episode, trial, seed, hidden] for the records with a hidden axis; the rest [episode, trial, seed]
-    return {k: np.moveaxis(v.numpy(), 2 if k in HIDDEN_AXIS_RECORDS else -1, 0)[: len(state.seeds)] for k, v in records.items()}
-
-
-def _differences(found, asked):
-    return ", ".join(
-        f"{f.name}={getattr(found, f.name)!r} (asked {getattr(asked, f.name)!r})"
-        for f in dataclasses.fields(found)
-        if getattr(found, f.name) != getattr(asked, f.name)
-    )
+    if reward_probs is None:
+        records = evaluate_episodes(params, good, seed_ids)
+    else:  # [seed, episode, trial, 4] -> [episode, seed (and a single seed's twin), trial, 4]
+        run_walks = np.repeat(walks, good.shape[0] // n_seeds, axis=0).transpose(1, 0, 2, 3)
+        records = evaluate_episodes(params, good, seed_ids, tf.constant(run_walks, tf.float32))
+    # [episode, trial, seed, extra] for the records with a trailing axis; the rest [episode, trial, seed]
+    return {k: np.moveaxis(v.numpy(), 2 if k in TRAILING_AXIS_RECORDS else -1, 0)[:n_seeds] for k, v in records.items()}
 
 
 def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=False):
@@ -551,7 +602,8 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=Fal
             "ask for the same seeds, choose another --out, or pass --overwrite"
         )
     per_seed = [{int(p.rsplit("-", 1)[1]) for p in existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
-    for episode in sorted(set.intersection(*per_seed), reverse=True):
+    common_episodes = sorted(set.intersection(*per_seed), reverse=True)
+    for episode in common_episodes:
         try:
             state = stack_states([load_model(checkpoint_path(out, s, episode)) for s in seeds])
         except (CorruptCheckpointError, FileNotFoundError) as error:
@@ -560,10 +612,13 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=Fal
         for name, found_config, asked in (("task", state.task, task), ("agent", state.agent, agent)):
             if found_config != asked:
                 raise ValueError(
-                    f"the checkpoints under {out} have another {name}: {_differences(found_config, asked)}; "
+                    f"the checkpoints under {out} have another {name}: {differences(found_config, asked)}; "
                     "choose another --out, or pass --overwrite"
                 )
         return state
+    if common_episodes:
+        log(f"WARNING: none of the checkpoints under {out} is intact (episodes {', '.join(map(str, common_episodes))}): "
+            f"seeds {list(seeds)} start again from episode 0")
     return init_state(task, agent, seeds)
 
 
@@ -575,15 +630,3 @@ def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:
     if state.episode:
         print(f"resuming from episode {state.episode} in {out}")
     return train(state, episodes - state.episode, out=out, **options)
-
-
-def check_writable(out):
-    """Create `out` if needed and prove a file can be written there; OSError naming it if not."""
-    try:
-        os.makedirs(out, exist_ok=True)
-        probe = os.path.join(out, ".write-test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as error:
-        raise OSError(f"--out {out!r} is not writable: {error.strerror or error}") from error

@@ -321,17 +321,23 @@ def write_study_results(table_path, out):
     summary.round(4).to_csv(os.path.join(out, "summary.csv"))
 
 
-def draw_run_figures(state, out, episodes=300):
+def draw_run_figures(state, run, out=None, episodes=300):
     """Evaluate a group of seeds (`episodes` test episodes each) and write the stay-probability figure,
-    the side-by-side figure with the paper and the reward curve into `out`; print the mean cells."""
+    the reward curve of the TensorBoard runs in `run` and, for a preset the papers report, the
+    side-by-side figure with the paper into `out` (default: `run`); print the mean cells."""
     import a2c_lstm
+    from twostep.configs import preset_name
 
+    out = out or run
     records = a2c_lstm.evaluate(state, episodes)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
-    task_name = next(name for name, task in a2c_lstm.configs.PRESETS.items() if task == state.task)
+    task_name = preset_name(state.task)
+    written = ["stay_probability.png", "reward_curve.png"]
     stay_figure(probs).savefig(os.path.join(out, "stay_probability.png"), dpi=120)
-    side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
-    reward_curve_figure(out).savefig(os.path.join(out, "reward_curve.png"), dpi=120)
-    print(f"{task_name}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
+    reward_curve_figure(run).savefig(os.path.join(out, "reward_curve.png"), dpi=120)
+    if task_name in published.PAPER:
+        side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
+        written.append("side_by_side.png")
+    print(f"{task_name or 'a task of its own (no preset)'}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
     print("mean stay probability: " + ", ".join(f"{c} {p:.3f}" for c, p in zip(STAY_CELLS, np.nanmean(probs, 0))))
-    print(f"figures written to {out}")
+    print(f"figures written to {out}: {', '.join(written)}")

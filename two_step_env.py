@@ -1,10 +1,17 @@
-"""The two-step task (Daw et al. 2011) in the three variants of Wang et al. 2016 and 2018.
+"""The two-step task: Daw et al. 2011's original and the three variants of Wang et al. 2016 and 2018.
 
 One first-stage state S1 with two actions. Action 0 leads to S2 with probability
 `common_prob` ("common"), else to S3 ("rare"); action 1 leads commonly to S3, rarely to S2.
-In the second stage the action does not matter: the "good" state pays 1 with probability
-`good_reward_prob`, the other with `bad_reward_prob`. Which state is good may swap, either at
-the start of every trial or once at the start of every episode.
+
+- Wang et al. (`rewards="swap"`): in the second stage the action does not matter; the "good"
+  state pays 1 with probability `good_reward_prob`, the other with `bad_reward_prob`. Which
+  state is good may swap, either at the start of every trial or once at the start of every episode.
+- Daw et al. 2011 (`rewards="drift"`, preset `daw-2011`): each second-stage state offers two
+  options, and option k of the state reached pays 1 with its current probability. The four
+  probabilities (order `OPTIONS`: S2 option 0, S2 option 1, S3 option 0, S3 option 1) start
+  uniform in [drift_low, drift_high] and after every trial each takes an independent Gaussian step
+  (SD `drift_sd`) reflected at the bounds: a fresh walk every episode, or a walk given as an
+  array [trial, 4] (the walk a person saw), so any agent can replay a person's task.
 
 Two implementations of the same dynamics share one random-draw convention, so a test can
 feed both the same numbers and compare trajectories. Each trial consumes three uniforms in
@@ -12,7 +19,10 @@ feed both the same numbers and compare trajectories. Each trial consumes three u
 
     u_swap        the good state swaps if u_swap < swap_prob (and a swap may happen now)
     u_transition  the transition is common if u_transition < common_prob
-    u_reward      reward 1 if u_reward < the reached state's reward probability
+    u_reward      reward 1 if u_reward < the reward probability of the state (and option) reached
+
+The drifting task's walk draws apart: 4 uniforms for its start and 4 standard normals per
+trial for its steps (`walk_start`, `walk_step`, `drift_walk`).
 
 - `TwoStepTask`: a `gymnasium.Env` for people and other RL tools.
 - `swap_good_state`, `transition`, `draw_reward`: pure TensorFlow functions over a batch
@@ -38,6 +48,52 @@ N_STATES = 3
 N_ACTIONS = 2
 OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
 STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
+OPTIONS = ("S2 option 0", "S2 option 1", "S3 option 0", "S3 option 1")  # the drifting task's reward probabilities
+
+
+# ---- Daw et al. 2011's drifting reward probabilities (numpy or TensorFlow alike)
+
+
+def reflect(x, low, high):
+    """x folded into [low, high] by reflection at both bounds (any number of times)."""
+    span = high - low
+    folded = (x - low) % (2 * span)
+    return low + span - abs(folded - span)
+
+
+def walk_start(config: TaskConfig, uniforms):
+    """The four probabilities of an episode's first trial from 4 uniforms in [0, 1)."""
+    return config.drift_low + (config.drift_high - config.drift_low) * uniforms
+
+
+def walk_step(config: TaskConfig, probs, normals):
+    """The probabilities of the next trial: one Gaussian step (SD drift_sd) each, reflected."""
+    return reflect(probs + config.drift_sd * normals, config.drift_low, config.drift_high)
+
+
+def drift_walk(config: TaskConfig, uniforms, normals):
+    """A whole walk [..., trials, 4] (numpy) from start uniforms [..., 4] and normals [..., trials - 1, 4]."""
+    probs = [walk_start(config, np.asarray(uniforms, np.float64))]
+    for step in np.moveaxis(np.asarray(normals, np.float64), -2, 0):
+        probs.append(walk_step(config, probs[-1], step))
+    return np.stack(probs, axis=-2)
+
+
+def option_index(state, option):
+    """Index into `OPTIONS` of option 0/1 in state S2/S3 (numpy or TensorFlow)."""
+    return 2 * (state - S2) + option
+
+
+def check_walk(config: TaskConfig, probs, name="reward_probs"):
+    """A given walk as float64 [..., trials, 4]; ValueError naming what is wrong with it."""
+    probs = np.asarray(probs, np.float64)
+    if probs.ndim < 2 or probs.shape[-2:] != (config.trials_per_episode, len(OPTIONS)):
+        raise ValueError(
+            f"{name} has shape {probs.shape}: expected [..., {config.trials_per_episode} trials, {len(OPTIONS)} options]"
+        )
+    if not np.all((probs >= 0) & (probs <= 1)):
+        raise ValueError(f"{name} holds values outside [0, 1] (or NaN): expected reward probabilities")
+    return probs
 
 
 def observation(state, prev_reward, prev_action, step_counter):
@@ -55,13 +111,16 @@ class TwoStepTask(gym.Env):
     """The two-step task as a Gymnasium environment.
 
     With `steps_per_trial=2` a trial takes two `step` calls: the first-stage choice (reward 0,
-    the observation shows the reached state S2/S3) and the second-stage step (its action is
-    ignored; the reward arrives; the observation shows S1 again). With `steps_per_trial=1`
-    ("two steps in one") each `step` is a whole trial and the observation shows the
-    second-stage state reached. `trial(action)` runs one whole trial in either variant.
+    the observation shows the reached state S2/S3) and the second-stage step (the reward arrives;
+    the observation shows S1 again). The second-stage action is ignored in Wang et al.'s task and
+    chooses the option in Daw et al.'s. With `steps_per_trial=1` ("two steps in one") each `step`
+    is a whole trial and the observation shows the second-stage state reached. `trial(action,
+    option)` runs one whole trial in any variant.
 
     The good state is drawn uniformly at the first `reset` (and at every seeded `reset`) and
-    then carries over from episode to episode, as the task runs on through training.
+    then carries over from episode to episode, as the task runs on through training. The
+    drifting task draws a fresh walk at every `reset`, or replays the walk given as
+    `reset(options={"reward_probs": array [trials, 4]})`; `info["probs"]` shows the trial's four.
     """
 
     metadata = {"render_modes": []}
@@ -73,39 +132,70 @@ class TwoStepTask(gym.Env):
         high[-1] = config.max_step_counter
         self.observation_space = gym.spaces.Box(np.zeros(OBS_SIZE, np.float32), high, dtype=np.float32)
         self.good_state = None
-        self._stage_two_state = None
+        self.reward_probs = None
+        self._stage_two = None
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        if seed is not None or self.good_state is None:
+        config = self.config
+        if config.second_stage_choice:
+            given = (options or {}).get("reward_probs")
+            if given is None:
+                uniforms, normals = self.np_random.random(4), self.np_random.standard_normal((config.trials_per_episode - 1, 4))
+                self.reward_probs = drift_walk(config, uniforms, normals)
+            else:
+                self.reward_probs = check_walk(config, given)
+        elif seed is not None or self.good_state is None:
             self.good_state = S2 + int(self.np_random.integers(2))
         self.trial_index = 0
         self.step_counter = 0
-        self._stage_two_state = None
-        return observation(S1, 0.0, None, 0), {"good_state": self.good_state}
+        self._stage_two = None
+        return observation(S1, 0.0, None, 0), self._task_info()
 
-    def _run_trial(self, action, draws):
-        """Advance one trial with the uniforms (u_swap, u_transition, u_reward)."""
-        if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r}: expected 0 or 1")
-        u_swap, u_transition, u_reward = draws
-        if self.config.swap_every == SWAP_EVERY_TRIAL or self.trial_index == 0:
-            if u_swap < self.config.swap_prob:
+    def _task_info(self):
+        if self.config.second_stage_choice:
+            return {"probs": self.reward_probs[min(self.trial_index, self.config.trials_per_episode - 1)].copy()}
+        return {"good_state": self.good_state}
+
+    def _first_stage(self, action, u_swap, u_transition):
+        """The swap (Wang et al.) and the transition: (reached state, common)."""
+        _check_action(action)
+        config = self.config
+        if not config.second_stage_choice and (config.swap_every == SWAP_EVERY_TRIAL or self.trial_index == 0):
+            if u_swap < config.swap_prob:
                 self.good_state = S2 + S3 - self.good_state
-        common = bool(u_transition < self.config.common_prob)
+        common = bool(u_transition < config.common_prob)
         reached = (S2 if action == 0 else S3) if common else (S3 if action == 0 else S2)
-        reward_prob = self.config.good_reward_prob if reached == self.good_state else self.config.bad_reward_prob
-        reward = float(u_reward < reward_prob)
-        self.trial_index += 1
-        info = {"state": reached, "common": common, "good_state": self.good_state}
-        return reached, reward, info
+        return reached, common
 
-    def trial(self, action):
-        """One whole trial: returns (obs, reward, terminated, truncated, info) in the one-step form."""
-        if self._stage_two_state is not None:
+    def _outcome(self, reached, option, u_reward):
+        """The reward of `option` (drifting task) or of the state (Wang et al.); ends the trial."""
+        _check_action(option)
+        info = self._task_info()
+        if self.config.second_stage_choice:
+            reward_prob = self.reward_probs[self.trial_index][option_index(reached, option)]
+            info["option"] = option
+        else:
+            reward_prob = self.config.good_reward_prob if reached == self.good_state else self.config.bad_reward_prob
+        self.trial_index += 1
+        return float(u_reward < reward_prob), info
+
+    def _run_trial(self, action, draws, option=0):
+        """Advance one trial with the uniforms (u_swap, u_transition, u_reward)."""
+        u_swap, u_transition, u_reward = draws
+        reached, common = self._first_stage(action, u_swap, u_transition)
+        reward, info = self._outcome(reached, option, u_reward)
+        return reached, reward, dict(info, state=reached, common=common)
+
+    def trial(self, action, option=None):
+        """One whole trial: returns (obs, reward, terminated, truncated, info) in the one-step form.
+        `option` is the second-stage choice: required in the drifting task, ignored otherwise."""
+        if self._stage_two is not None:
             raise RuntimeError("trial() called between the two stages of a trial: call step() to finish it")
+        if self.config.second_stage_choice and option is None:
+            raise ValueError("option=None: the drifting task needs the second-stage choice, 0 or 1")
         self._check_running()
-        reached, reward, info = self._run_trial(action, self.np_random.random(3))
+        reached, reward, info = self._run_trial(action, self.np_random.random(3), 0 if option is None else option)
         self.step_counter += 2
         terminated = self.trial_index >= self.config.trials_per_episode
         return observation(reached, reward, action, self.step_counter), reward, terminated, False, info
@@ -114,24 +204,31 @@ class TwoStepTask(gym.Env):
         if self.config.steps_per_trial == 1:
             return self.trial(action)
         self._check_running()
-        if self._stage_two_state is None:  # first stage: choose, move to S2/S3, no reward yet
-            reached, reward, info = self._run_trial(action, self.np_random.random(3))
-            self._stage_two_state = (reached, reward, info)
+        if self._stage_two is None:  # first stage: choose, move to S2/S3, no reward yet
+            u_swap, u_transition, u_reward = self.np_random.random(3)
+            reached, common = self._first_stage(action, u_swap, u_transition)
+            self._stage_two = (reached, common, u_reward)
             self.step_counter += 1
-            return observation(reached, 0.0, action, self.step_counter), 0.0, False, False, dict(info, stage=1)
-        if not self.action_space.contains(action):
-            raise ValueError(f"action={action!r}: expected 0 or 1")
-        reached, reward, info = self._stage_two_state
-        self._stage_two_state = None
+            info = dict(self._task_info(), state=reached, common=common, stage=1)
+            return observation(reached, 0.0, action, self.step_counter), 0.0, False, False, info
+        reached, common, u_reward = self._stage_two
+        reward, info = self._outcome(reached, action, u_reward)
+        self._stage_two = None
         self.step_counter += 1
         terminated = self.trial_index >= self.config.trials_per_episode
-        return observation(S1, reward, action, self.step_counter), reward, terminated, False, dict(info, stage=2)
+        info = dict(info, state=reached, common=common, stage=2)
+        return observation(S1, reward, action, self.step_counter), reward, terminated, False, info
 
     def _check_running(self):
-        if self.good_state is None:
+        if self.good_state is None and self.reward_probs is None:
             raise RuntimeError("call reset() before step()")
-        if self.trial_index >= self.config.trials_per_episode and self._stage_two_state is None:
+        if self.trial_index >= self.config.trials_per_episode and self._stage_two is None:
             raise RuntimeError("the episode has ended: call reset()")
+
+
+def _check_action(action):
+    if action not in (0, 1):
+        raise ValueError(f"action={action!r}: expected 0 or 1")
 
 
 # ---- The same dynamics in TensorFlow, over a batch of independent tasks (one per seed) ----
@@ -159,10 +256,21 @@ def transition(config: TaskConfig, action, u_transition):
     return tf.where(goes_to_s2, S2, S3), common
 
 
-def draw_reward(config: TaskConfig, reached, good_state, u_reward):
-    """Reward [S] float32: 1 with the reached state's reward probability, else 0."""
-    prob = tf.where(tf.equal(reached, good_state), config.good_reward_prob, config.bad_reward_prob)
+def draw_reward(config: TaskConfig, reached, good_state, u_reward, option=None, probs=None):
+    """Reward [S] float32: 1 with the reward probability of the reached state (Wang et al.: good
+    or not) or of the option chosen there (the drifting task: probs [S, 4], option [S]), else 0."""
+    if config.second_stage_choice:
+        prob = tf.gather(probs, option_index(reached, option), batch_dims=1)
+    else:
+        prob = tf.where(tf.equal(reached, good_state), config.good_reward_prob, config.bad_reward_prob)
     return tf.cast(u_reward < prob, tf.float32)
+
+
+def tf_drift_walk(config: TaskConfig, uniforms, normals):
+    """`drift_walk` in TensorFlow: uniforms [S, 4], normals [S, trials - 1, 4] -> [S, trials, 4] float32."""
+    start = walk_start(config, uniforms)
+    steps = tf.scan(lambda probs, z: walk_step(config, probs, z), tf.transpose(normals, [1, 0, 2]), initializer=start)
+    return tf.concat([start[:, None], tf.transpose(steps, [1, 0, 2])], axis=1)
 
 
 # ---- The task's headline measure ----

@@ -14,8 +14,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from twostep.quiet_tensorflow import tf  # noqa: E402, F401  # first: TensorFlow without its start-up lines
+
 import a2c_lstm  # noqa: E402
-from twostep import checkpoints, run_analysis
+from twostep import checkpoints, run_layout, run_analysis  # noqa: E402, run_layout
 
 
 def main():
@@ -24,7 +26,7 @@ def main():
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--restarts", type=int, default=3)
     args = parser.parse_args()
-    state = checkpoints.stack_states([checkpoints.load_model(p) for p in checkpoints.latest_checkpoints(args.run)])
+    state = checkpoints.load_models(run_layout.latest_checkpoints(args.run))
     a2c_lstm.evaluate(state, 1, internals=True)  # compile the evaluation shapes once, outside the timing
     start = time.perf_counter()
     result = run_analysis.agent_analysis(state, args.episodes, args.restarts)

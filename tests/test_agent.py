@@ -11,7 +11,7 @@ import tensorflow as tf
 import a2c_lstm as a2c
 import two_step_env as env
 from two_step_env import stay_probabilities
-from twostep import checkpoints, cli, configs
+from twostep import checkpoints, cli, configs, events
 
 TINY = configs.TaskConfig(trials_per_episode=6, steps_per_trial=1)
 TINY_TWO_STEP = configs.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
@@ -303,16 +303,14 @@ def test_help_documents_every_flag(capsys):
 
 
 def test_resuming_repairs_an_event_file_cut_short_by_a_kill(tmp_path):
-    from twostep.events import read_scalars
-
     run_dir = str(tmp_path / "train_0")
-    writer = checkpoints.ScalarWriter(run_dir)
+    writer = events.ScalarWriter(run_dir)
     for step in (10, 20, 30):
         writer.scalars(step, {"Perf/Reward": step / 10})
     writer.close()
-    (events,) = glob.glob(os.path.join(run_dir, "*tfevents*"))
-    with open(events, "ab") as f:  # a record whose writer was killed half-way
+    (event_file,) = glob.glob(os.path.join(run_dir, "*tfevents*"))
+    with open(event_file, "ab") as f:  # a record whose writer was killed half-way
         f.write(b"\x2a\x00\x00\x00\x00\x00\x00\x00garbage")
-    checkpoints.drop_events_after(run_dir, 20)
-    steps, values = read_scalars(run_dir, "Perf/Reward")
+    events.drop_events_after(run_dir, 20)
+    steps, values = events.read_scalars(run_dir, "Perf/Reward")
     assert list(steps) == [10, 20] and list(values) == [1.0, 2.0]

@@ -24,7 +24,7 @@ def run(*argv):
 
 
 HELP = [["a2c_lstm.py", "--help"], ["a2c_lstm.py", "train", "--help"], ["a2c_lstm.py", "evaluate", "--help"],
-        ["a2c_lstm.py", "figures", "--help"], ["helper.py", "--help"], ["cli.py", "--help"]]
+        ["a2c_lstm.py", "figures", "--help"], ["helper.py", "--help"], ["-m", "twostep.cli", "--help"]]
 BAD_FLAGS = [["a2c_lstm.py", "train", "--task", "nope", "--episodes", "5", "--out", "x"], ["a2c_lstm.py", "evaluate"],
              ["helper.py"], ["a2c_lstm.py", "train", "--task", "arxiv", "--episodes", "0", "--out", "x"]]
 
@@ -73,10 +73,20 @@ def test_figures_of_a_folder_without_checkpoints_is_one_line(tmp_path, make_fold
 
 
 def test_records_path_that_cannot_be_written_stops_before_evaluating(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    records = str(tmp_path / "a-file" / "runs" / "r.npz")  # under a file: no one can create that folder
     with pytest.raises(SystemExit) as stop:
-        cli.main(["evaluate", "--model", "anything", "--records", str(tmp_path / "missing" / "r.npz")])
+        cli.main(["evaluate", "--model", "anything", "--records", records])
     assert stop.value.code == 2
-    assert f"cannot write {str(tmp_path / 'missing' / 'r.npz')!r}" in capsys.readouterr().err
+    assert f"cannot write {records!r}" in capsys.readouterr().err
+
+
+def test_records_folder_is_created_and_a_missing_model_is_named_before_tensorflow(tmp_path, capsys):
+    records = str(tmp_path / "runs" / "seed3.npz")
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["evaluate", "--model", str(tmp_path / "nope"), "--records", records])
+    assert stop.value.code == 2 and os.path.isdir(tmp_path / "runs")
+    assert capsys.readouterr().err.strip().splitlines() == [f"two-step: error: no checkpoint or run folder at {str(tmp_path / 'nope')!r}"]
 
 
 def test_a_seed_folder_names_its_checkpoints():
@@ -115,4 +125,5 @@ def test_every_shipped_config_records_every_field():
         config = json.load(open(path))
         assert set(config["agent"]) == {f.name for f in dataclasses.fields(AgentConfig)}, path
         assert set(config["task"]) == {f.name for f in dataclasses.fields(TaskConfig)}, path
+        assert config["preset"] == configs.preset_name(TaskConfig(**config["task"])), path
     assert np.isfinite(AgentConfig().timestep_scale)

@@ -4,7 +4,7 @@ import numpy as np
 
 import helper
 import two_step_env as env
-from twostep import agents, analysis, checkpoints, configs, events, published, run_analysis
+from twostep import agents, analysis, checkpoints, configs, events, published, run_analysis, run_layout
 
 TASK = configs.preset("biorxiv-final")
 
@@ -86,7 +86,7 @@ def test_checkpoint_stay_probabilities_evaluate_each_checkpoint(tmp_path):
     probs = run_analysis.checkpoint_stay_probabilities(str(tmp_path), [10, 20], test_episodes=30)
     assert probs.shape == (2, 2, 4)
     for k, episode in enumerate([10, 20]):
-        paths = [checkpoints.checkpoint_path(str(tmp_path), s, episode) for s in (0, 1)]
+        paths = [run_layout.checkpoint_path(str(tmp_path), s, episode) for s in (0, 1)]
         r = a2c_lstm.evaluate(checkpoints.stack_states([checkpoints.load_model(p) for p in paths]), 30)
         np.testing.assert_array_equal(probs[k], env.stay_probabilities(r["action"], r["common"], r["reward"])[0])
 

@@ -8,15 +8,13 @@
   and `config.json` with every task and agent field and a SHA-256 manifest of the other files.
   Written to a `.partial` folder and renamed into place: complete or absent.
 - `load_model`: one seed's checkpoint by path (manifest verified), or a TF1 checkpoint of the
-  reference reproduction (`load_tf1_checkpoint`, which maps its variable names to ours).
-- `ScalarWriter`: TensorBoard scalars written as event records straight to a run's file, the same
-  records `tf.summary.scalar` writes at a fraction of its cost.
-- `rewrite_events`, `drop_events_after`: TensorBoard event files rewritten, so that a run resumed
-  from a checkpoint continues its curves exactly where the checkpoint left them.
+  reference reproduction (`load_tf1_checkpoint`, which maps its variable names to ours);
+  `load_models`: several seeds' checkpoints as one group.
+
+Where a run's files are (without TensorFlow) is `run_layout`'s; TensorBoard files are `events`'.
 """
 
 import dataclasses
-import glob
 import hashlib
 import json
 import os
@@ -26,11 +24,11 @@ from typing import NamedTuple
 import numpy as np
 
 import two_step_env as env
-from twostep.configs import AgentConfig, TaskConfig, preset
+from twostep.configs import AgentConfig, TaskConfig, preset, preset_name
+from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints
 from twostep.quiet_tensorflow import tf
 
 CHECKPOINT_PREFIX = "ckpt"
-CONFIG_FILE = "config.json"
 WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
 
 
@@ -62,11 +60,6 @@ class CorruptCheckpointError(ValueError):
     """A checkpoint whose files are missing, truncated or altered since they were written."""
 
 
-def checkpoint_path(out, seed, episode):
-    """The reference layout: `<out>/model_<seed>/model-<episode>`."""
-    return os.path.join(out, f"model_{seed}", f"model-{episode}")
-
-
 def _sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -95,6 +88,7 @@ def save_checkpoints(state: TrainState, out):
             np.savez(os.path.join(partial, WINDOWS_FILE), **windows)
             config = {
                 "task": dataclasses.asdict(state.task),
+                "preset": preset_name(state.task),  # the task's preset, or null for a task of one's own
                 "agent": dataclasses.asdict(state.agent),
                 "seed": seed,
                 "episode": state.episode,
@@ -114,28 +108,6 @@ def save_checkpoints(state: TrainState, out):
             ) from error
         paths.append(path)
     return paths
-
-
-def seeds_with_checkpoints(out):
-    """The seeds whose folder `<out>/model_<seed>` holds at least one checkpoint, in order."""
-    suffixes = (d.rsplit("_", 1)[1] for d in glob.glob(os.path.join(out, "model_*")))
-    return sorted(int(s) for s in suffixes if s.isdigit() and existing_checkpoints(os.path.join(out, f"model_{s}")))
-
-
-def latest_checkpoints(out):
-    """The newest `model_<seed>/model-<episode>` folder of every seed under `out`, by seed."""
-    paths = [existing_checkpoints(os.path.join(out, f"model_{seed}"))[-1] for seed in seeds_with_checkpoints(out)]
-    if not paths:
-        raise FileNotFoundError(f"no checkpoints model_<seed>/model-<episode> under {out!r}")
-    return paths
-
-
-def existing_checkpoints(parent):
-    """Checkpoint folders `model-<episode>` under `parent`, oldest first."""
-    if not os.path.isdir(parent):
-        return []
-    found = [d for d in os.listdir(parent) if d.startswith("model-") and d[len("model-") :].isdigit()]
-    return [os.path.join(parent, d) for d in sorted(found, key=lambda d: int(d[len("model-") :]))]
 
 
 def _expected_shapes(agent: AgentConfig):
@@ -176,6 +148,8 @@ def load_model(path, agent: AgentConfig = None, task: TaskConfig = None) -> Trai
         tf1_prefix = tf.train.latest_checkpoint(path)
     if tf1_prefix:
         return load_tf1_checkpoint(tf1_prefix, agent, task)
+    if os.path.isdir(path) and os.path.basename(path).startswith("model-"):
+        raise CorruptCheckpointError(f"checkpoint {path} lacks its {CONFIG_FILE} (the file that lists and verifies the others)")
     inside = existing_checkpoints(path)
     if inside:  # a seed folder: name its checkpoints
         raise FileNotFoundError(f"{path!r} is a seed's folder, not a checkpoint: give one of {', '.join(inside)}")
@@ -269,14 +243,41 @@ def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: TaskConfig = No
     )
 
 
+def differences(found, asked):
+    """'field=found (asked asked), ...' for the fields where two configurations differ."""
+    return ", ".join(
+        f"{f.name}={getattr(found, f.name)!r} (asked {getattr(asked, f.name)!r})"
+        for f in dataclasses.fields(found)
+        if getattr(found, f.name) != getattr(asked, f.name)
+    )
+
+
+def load_models(paths) -> TrainState:
+    """One group from several seeds' checkpoints (`load_model` each); ValueError naming a path
+    given twice, or the two paths and the fields that differ where configurations do not match."""
+    repeated = sorted({os.path.normpath(p) for p in paths if [os.path.normpath(q) for q in paths].count(os.path.normpath(p)) > 1})
+    if repeated:
+        raise ValueError(f"a checkpoint is given twice: {', '.join(repeated)}")
+    states = [load_model(p) for p in paths]
+    for path, state in zip(paths[1:], states[1:]):
+        for name, theirs, first in (("task", state.task, states[0].task), ("agent", state.agent, states[0].agent)):
+            if theirs != first:
+                raise ValueError(f"cannot evaluate {path} with {paths[0]}: another {name}: {differences(theirs, first)}")
+        if state.episode != states[0].episode:
+            raise ValueError(f"cannot evaluate {path} (episode {state.episode}) with {paths[0]} (episode {states[0].episode}): give checkpoints of one episode")
+        if set(state.seeds) & set(states[0].seeds):
+            raise ValueError(f"cannot evaluate {path} with {paths[0]}: both are seed {state.seeds[0]}")
+    return stack_states(states)
+
+
 def stack_states(states) -> TrainState:
-    """One group from single-seed states of the same task and agent (e.g. several `load_model`s)."""
+    """One group from single-seed states of the same task, agent and episode (see `load_models`)."""
     first = states[0]
     for s in states[1:]:
         if (s.task, s.agent, s.episode, len(s.recent)) != (first.task, first.agent, first.episode, len(first.recent)):
             raise ValueError(
-                f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} "
-                f"(episode {first.episode}): task, agent and episode must match"
+                f"cannot group seed {s.seeds} (episode {s.episode}) with seed {first.seeds} (episode {first.episode}): "
+                f"{differences(s.task, first.task) or differences(s.agent, first.agent) or 'task, agent and episode must match'}"
             )
 
     def concatenate(arrays, axis=0):

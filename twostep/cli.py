@@ -1,23 +1,25 @@
-"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray.
+"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray, fetch data.
 
     two-step train --task biorxiv-final --seeds 0-7 --episodes 40000 --timestep-scale 0.005 --out runs/mine
-    two-step evaluate --model runs/mine/model_3/model-40000 --episodes 300
+    two-step evaluate --model runs/mine --episodes 300
     two-step figures runs/mine
     two-step sweep --task biorxiv-final --set learning_rate=3.5e-4,7e-4 --seeds 0-15 --episodes 20000 --out runs/sweep
+    two-step data fetch kool2016
 
-(`python a2c_lstm.py ...` and `python helper.py <run>` run the same commands.) Flags are parsed
-and checked before TensorFlow loads, so `--help` and a bad flag answer at once, with one line.
+(`python a2c_lstm.py ...` and `python helper.py <run>` run the same commands.) The flags of
+`train` are the fields of `TaskConfig`, `AgentConfig` and `RunConfig` (configs.py), with their
+help text, so a new field is a new flag. Flags and paths are checked before TensorFlow loads, so
+`--help`, a bad flag or a bad path answer at once, with one line; so does Ctrl-C.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 
-from twostep import configs
-from twostep.configs import PRESETS, AgentConfig
+from twostep import configs, run_layout
+from twostep.configs import PRESETS, AgentConfig, RunConfig, TaskConfig
 from twostep.sweep import DEFAULT_GROUP_SIZE
-
-HEADLINE_TIMESTEP_SCALE = 0.005  # the shipped biorxiv-final run: the step counter enters as t / 200
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,30 +62,53 @@ def positive_int(text):
     return value
 
 
-def _number(accept, expected):
-    """An argparse type: a float that `accept` takes, else an error saying what was `expected`."""
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected a number > 0")
+    return value
+
+
+def field_value(name):
+    """An argparse type for a config field: `configs.parse_value`'s parsing and message."""
 
     def parse(text):
         try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not accept(value):
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected {expected}")
-        return value
+            return configs.parse_value(name, text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
+    parse.__name__ = name  # argparse names the type in its messages
     return parse
 
 
-positive_float = _number(lambda value: value > 0, "a number > 0")
-non_negative_float = _number(lambda value: value >= 0, "a number >= 0")
+def add_config_flags(command, config, task_overrides=False):
+    """A flag per field of a config dataclass, with the field's help; `task_overrides`: TaskConfig
+    fields change the --task preset, so their default is the preset's own."""
+    group = command.add_argument_group(f"{config.__name__} (twostep/configs.py)")
+    for field in dataclasses.fields(config):
+        default = None if task_overrides else field.default
+        help = field.metadata["help"] + (" (default: the --task preset's)" if task_overrides else "")
+        group.add_argument(f"--{field.name.replace('_', '-')}", type=field_value(field.name), default=default,
+                           metavar=field.type.__name__.upper(), help=help)
+
+
+def config_values(args, config):
+    """{field: value} of the config flags given (for TaskConfig flags: those given at all)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def writable_file(path):
-    """A file path whose folder exists and can be written to (checked before any work is done)."""
+    """A file path whose folder can be created and written to (created here, before any work is done)."""
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {path!r}: its folder {folder!r} does not exist or is not writable")
+    try:
+        run_layout.check_writable(folder)
+    except OSError:
+        raise argparse.ArgumentTypeError(f"cannot write {path!r}: its folder {folder!r} cannot be created or written to") from None
     return path
 
 
@@ -91,33 +116,30 @@ def build_parser(prog="two-step"):
     defaults = _DefaultsShown
     parser = _Parser(prog=prog, description="Meta-RL (single-worker A2C with an LSTM) on the two-step task.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     train_cmd = commands.add_parser("train", formatter_class=defaults, help="train seeds side by side, resuming from checkpoints in --out")
     train_cmd.add_argument("--task", required=True, choices=sorted(PRESETS), help="task variant (docs/reference.md)")
     train_cmd.add_argument("--seeds", type=parse_seeds, default="0", help="seeds, a range 0-7 or a list 0,3,5")
     train_cmd.add_argument("--episodes", type=positive_int, required=True, help="total episodes per seed")
     train_cmd.add_argument("--out", required=True, help="folder for checkpoints model_<seed>/ and TensorBoard train_<seed>/")
-    train_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
-    train_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
-    train_cmd.add_argument("--hidden", type=positive_int, default=AgentConfig.hidden, help="LSTM units")
-    train_cmd.add_argument("--learning-rate", type=positive_float, default=AgentConfig.learning_rate, help="RMSProp learning rate")
-    train_cmd.add_argument("--entropy-weight", type=positive_float, default=AgentConfig.entropy_weight, help="entropy bonus weight")
-    train_cmd.add_argument(
-        "--timestep-scale", type=non_negative_float, default=AgentConfig.timestep_scale,
-        help=f"the step counter input is t times this; the default is the reference's raw t, "
-        f"the shipped biorxiv-final headline uses {HEADLINE_TIMESTEP_SCALE} (t / 200); 0 feeds no counter",
-    )
-    train_cmd.add_argument(
-        "--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh"
-    )
+    train_cmd.add_argument("--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh")
+    add_config_flags(train_cmd, AgentConfig)
+    add_config_flags(train_cmd, RunConfig)
+    add_config_flags(train_cmd, TaskConfig, task_overrides=True)
+
     eval_cmd = commands.add_parser("evaluate", formatter_class=defaults, help="test trained checkpoints with frozen weights")
-    eval_cmd.add_argument("--model", nargs="+", required=True, help="checkpoint folders, e.g. .../model_0/model-20000")
-    eval_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
-    eval_cmd.add_argument("--records", type=writable_file, help="save the per-trial records to this .npz file")
+    eval_cmd.add_argument("--model", nargs="+", required=True,
+                          help="checkpoint folders (.../model_0/model-20000) or run folders (the newest checkpoint of each seed)")
+    eval_cmd.add_argument("--episodes", type=positive_int, default=RunConfig.test_episodes, help="test episodes per seed")
+    eval_cmd.add_argument("--records", type=writable_file, help="save the per-trial records to this .npz file (its folder is created)")
+
     figures_cmd = commands.add_parser(
         "figures", formatter_class=defaults, help="evaluate the newest checkpoint of every seed of a run and draw its figures"
     )
-    figures_cmd.add_argument("out", help="a training folder, e.g. results/biorxiv/final")
-    figures_cmd.add_argument("--episodes", type=positive_int, default=300, help="test episodes per seed")
+    figures_cmd.add_argument("run", help="a training folder, e.g. results/biorxiv/final")
+    figures_cmd.add_argument("--episodes", type=positive_int, default=RunConfig.test_episodes, help="test episodes per seed")
+    figures_cmd.add_argument("--out", help="folder for the figures (default: the run folder)")
+
     sweep_cmd = commands.add_parser("sweep", formatter_class=defaults, help="a grid of configurations x seeds, trained on Ray (sweep.py)")
     sweep_cmd.add_argument("--task", required=True, choices=sorted(PRESETS), help="task variant the settings change")
     sweep_cmd.add_argument("--set", action="append", default=[], metavar="FIELD=V1,V2", dest="settings",
@@ -130,33 +152,51 @@ def build_parser(prog="two-step"):
     sweep_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     sweep_cmd.add_argument("--address", help="a Ray cluster to join, e.g. auto or 10.0.0.1:6379 (default: $RAY_ADDRESS, else embedded)")
     sweep_cmd.add_argument("--retries", type=int, default=3, help="times Ray retries a group whose worker died")
-    sweep_cmd.add_argument("--save-every", type=positive_int, default=1000, help="checkpoint period in episodes")
-    sweep_cmd.add_argument("--log-every", type=positive_int, default=500, help="stay-probability logging period")
-    sweep_cmd.add_argument("--test-episodes", type=positive_int, default=300, help="frozen test episodes per seed")
+    add_config_flags(sweep_cmd, RunConfig)
+
+    data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
+    data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
+    fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
+    fetch_cmd.add_argument("dataset", choices=["kool2016", "decker2016", "potter2017", "all"], help="which dataset")
+    fetch_cmd.add_argument("--to", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    fetch_cmd.add_argument("--from", dest="mirror", help="copy from a local mirror of the source repositories instead of downloading")
     return parser
 
 
 def train(parser, args):
+    try:
+        run_layout.check_writable(args.out)
+        task, agent, run = configs.configs_from(
+            configs.preset(args.task), {**config_values(args, TaskConfig), **config_values(args, AgentConfig), **config_values(args, RunConfig)}
+        )
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
     import a2c_lstm
 
-    agent = AgentConfig(
-        hidden=args.hidden, learning_rate=args.learning_rate, entropy_weight=args.entropy_weight, timestep_scale=args.timestep_scale
-    )
+    def warn(message):
+        print(message, file=sys.stderr)
+
     try:
-        a2c_lstm.check_writable(args.out)
-        state = a2c_lstm.latest_state(configs.preset(args.task), agent, args.seeds, args.out, args.overwrite)
+        state = a2c_lstm.latest_state(task, agent, args.seeds, args.out, args.overwrite, log=warn)
     except (ValueError, OSError) as error:
         parser.error(str(error))
     try:
-        a2c_lstm.train_to(state, args.episodes, args.out, save_every=args.save_every, log_every=args.log_every)
+        state = a2c_lstm.train_to(state, args.episodes, args.out, run=run)
     except a2c_lstm.TrainingInterrupted as stop:
         print(f"\ninterrupted: {stop}", file=sys.stderr)
         sys.exit(128 + stop.signum)
     except OSError as error:
         sys.exit(f"{parser.prog}: error: {error}")
+    seeds = list(state.seeds)
+    print(f"seeds {seeds} at episode {state.episode}: checkpoints {run_layout.checkpoint_path(args.out, '<seed>', state.episode)}, "
+          f"TensorBoard {os.path.join(args.out, 'train_<seed>')} (tensorboard --logdir {args.out})")
 
 
 def evaluate(parser, args):
+    try:
+        paths = run_layout.checkpoints_to_evaluate(args.model)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     import numpy as np
 
     import a2c_lstm
@@ -164,7 +204,7 @@ def evaluate(parser, args):
     from twostep import checkpoints
 
     try:
-        state = checkpoints.stack_states([checkpoints.load_model(p) for p in args.model])
+        state = checkpoints.load_models(paths)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
     records = a2c_lstm.evaluate(state, args.episodes)
@@ -175,20 +215,27 @@ def evaluate(parser, args):
     print("seed  reward/episode  " + "  ".join(STAY_CELLS))
     for seed, reward, p in zip(list(state.seeds) + ["mean"], list(rewards) + [rewards.mean()], list(probs) + [np.nanmean(probs, 0)]):
         print(f"{seed:>4}  {reward:14.2f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
+    if args.records:
+        print(f"records written to {args.records}")
 
 
 def figures(parser, args):
-    if not os.path.isdir(args.out):
-        parser.error(f"no run folder {args.out!r}")
+    out = args.out or args.run
+    try:
+        if not os.path.isdir(args.run):
+            raise FileNotFoundError(f"no run folder {args.run!r}")
+        paths = run_layout.latest_checkpoints(args.run)
+        run_layout.check_writable(out)
+    except (FileNotFoundError, OSError) as error:
+        parser.error(f"{error}" + ("; give --out DIR for the figures" if isinstance(error, PermissionError) or "not writable" in str(error) else ""))
     import helper
     from twostep import checkpoints
 
     try:
-        paths = checkpoints.latest_checkpoints(args.out)
-        state = checkpoints.stack_states([checkpoints.load_model(p) for p in paths])
+        state = checkpoints.load_models(paths)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
-    helper.draw_run_figures(state, args.out, args.episodes)
+    helper.draw_run_figures(state, args.run, out, args.episodes)
 
 
 def sweep(parser, args):
@@ -198,22 +245,35 @@ def sweep(parser, args):
         if not args.settings:
             raise ValueError("the grid is empty: give at least one --set field=value1,value2")
         configurations = sweeps.grid(args.task, [sweeps.parse_setting(s) for s in args.settings])
-        os.makedirs(args.out, exist_ok=True)
+        run = RunConfig(**config_values(args, RunConfig))
+        run_layout.check_writable(args.out)
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
     print(f"{len(configurations)} configurations x {len(args.seeds)} seeds, groups of {args.group_size}, into {args.out}")
-    _, failures = sweeps.run_sweep(configurations, args.seeds, args.episodes, args.out, args.group_size, args.cpus_per_task,
-                                   args.retries, args.save_every, args.log_every, args.test_episodes)
+    _, failures = sweeps.run_sweep(configurations, args.seeds, args.episodes, args.out, run, args.group_size, args.cpus_per_task, args.retries)
     print(f"table: {os.path.join(args.out, 'sweep.csv')}")
     if failures:
         sys.exit(f"{parser.prog}: error: {len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))
 
 
+def data(parser, args):
+    from twostep import datasets
+
+    try:
+        datasets.fetch(args.dataset, to=args.to, mirror=args.mirror)
+    except (datasets.DatasetError, OSError) as error:
+        sys.exit(f"{parser.prog}: error: {error}")
+
+
 def main(argv=None, prog="two-step"):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep}[args.command](parser, args)
+    try:
+        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "data": data}[args.command](parser, args)
+    except KeyboardInterrupt:  # Ctrl-C before training's own handler is in place (loading TensorFlow, compiling)
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -123,8 +123,8 @@ class AgentConfig:
     policy_init_std: float = setting(0.01, "column norm of the policy head's initial weights")
     value_init_std: float = setting(1.0, "column norm of the value head's initial weights")
     timestep_scale: float = setting(
-        1.0, "the step counter input is t times this; 1.0 is the reference's raw t, the shipped biorxiv-final "
-        "headline uses 0.005 (t / 200), 0 feeds no counter"
+        1.0, "the step counter input is t times this; 1.0 is the reference's raw t; the shipped biorxiv-final "
+        "headline uses 0.005 (t / 200); 0 feeds no counter"
     )
     reference_first_action: bool = setting(
         False, "feed one_hot(0) as the previous action at an episode's first step, as the reference does "
@@ -175,7 +175,7 @@ def parse_value(name, text):
     text = text.strip()
     if kind is bool:
         if text.lower() not in ("true", "false"):
-            raise ValueError(f"{name} takes true or false, not {text!r}")
+            raise ValueError(f"{name} takes bool values, not {text!r} (true or false)")
         return text.lower() == "true"
     try:
         return kind(text)

@@ -31,7 +31,7 @@ in the project's conventions (`two_step_env`: S2 = 1, S3 = 2; `STAY_CELLS`):
     choice2       int    second-stage option 0/1; -1 if missed
     probs         float  [..., 4] the reward probabilities at that trial of (S2 option 0, S2 option 1,
                          S3 option 0, S3 option 1); NaN where the file has none
-    missed        bool   the trial cannot be used: a first- or second-stage choice was missed, or padding
+    missed        bool   the trial cannot be used: a choice was missed, the outcome is not recorded, or padding
     rt1, rt2      float  reaction times of the two choices in seconds; NaN where missed or not recorded
     side1, side2  int    screen side of the chosen option, 0 left / 1 right; -1 where missed or not recorded
     left1, left2  int    the option shown on the left (the action at stage 1, the option at stage 2);
@@ -204,16 +204,18 @@ def load_kool2016(root=None, include_excluded=False):
     206 people x 125 trials (practice removed); by default the 197 the authors kept (groupdata.i,
     positions in groupdata.subdata: fewer than 25 missed trials, groupanalysis.m). `subject` is the
     1-based position in groupdata.subdata, as a string; `age` comes from subinfo.mat (same order).
-    Codes: choice1, choice2, state2 are 1/2 (-1 missed); choice1 1 led to state2 1 on 69.8% of
-    trials and choice1 2 to state2 2 on 70.2%, and the file's `common` agrees with
-    "action 0 & common -> S2" on every trial (checked on load). rt1, rt2 are in ms (-1 missed);
+    Codes: choice1, choice2, state2 are 1/2 (-1 missed); over all 206 people choice1 1 led to
+    state2 1 on 69.8% of trials and choice1 2 to state2 2 on 70.2%, and the file's `common` agrees
+    with "action 0 & common -> S2" on every trial (checked on load). rt1, rt2 are in ms (-1 missed);
     records give seconds. probs = (ps1a1, ps1a2, ps2a1, ps2a2): the file's rewards fit these as
     P(win | state2, choice2) of that same trial better than any other order or the next trial's.
     side1 = 0 if choice1 == stim_1_left else 1 (the authors' own reading, MB_MF_daw_rllik.m), and
     left1 = stim_1_left - 1; likewise at stage 2 (stim_2_left coded as choice2). The authors'
     response stickiness favours, at trial t, the action now shown on the side pressed at the last
     usable trial p: `left1[t] if side1[p] == 0 else 1 - left1[t]`, with p the last earlier trial
-    whose `missed` is False (their likelihood skips missed trials entirely).
+    whose `missed` is False (their likelihood skips missed trials entirely). authors["stayprobs"]
+    is groupdata.stayprobs: per person, over consecutive pairs of trials with neither missed, in
+    STAY_CELLS order (as groupanalysis.m computes them; its header comment lists another order).
     """
     folder = _dataset_folder("kool2016", root)
     file = folder / "groupdata.mat"
@@ -231,7 +233,7 @@ def load_kool2016(root=None, include_excluded=False):
     records = _stack(people)
     subjects = np.array([str(i + 1) for i in range(len(people))])
     missed = records["missed"].sum(axis=(1, 2))
-    excluded = {subjects[i]: f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
+    excluded = {str(subjects[i]): f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
                 f"fewer than {KOOL_MAX_MISSED} (groupanalysis.m)" for i in np.flatnonzero(~included)}
     data = HumanData("kool2016", records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included,
                      excluded, {"stayprobs": authors_stayprobs})
@@ -276,7 +278,8 @@ def _kool_person(person, file, prefix):
 def _kool_ages(file, n_people):
     subinfo = np.asarray(_field(_loadmat(file), "subinfo", file), dtype=object)
     if subinfo.ndim != 2 or subinfo.shape[0] != n_people or subinfo.shape[1] < 2:
-        raise DatasetError(f"{file}: field 'subinfo' has shape {subinfo.shape}, expected ({n_people}, 5): one row per person")
+        raise DatasetError(f"{file}: field 'subinfo' has shape {subinfo.shape}, expected {n_people} rows (one per person) "
+                           "with the age in column 2")
     return subinfo[:, 1].astype(float)
 
 
@@ -327,6 +330,7 @@ def load_decker2016(root=None, include_excluded=False):
 
     The authors excluded nobody: their model-fitting driver (mbmf_driver.m) fits every file (from
     trial 10 on, a modelling choice: the records keep every trial) and decker_ages.csv lists all 80.
+    1895_onsets.mat stops at trial 152, whose outcome is not recorded (money NaN): it counts as missed.
     Codes: choice1, choice2 1/2 and state 2/3, 0 (or NaN in the four oldest files) when missed;
     choice1 1 led to state 2 on 69.8% of trials and choice1 2 to state 3 on 70.9% (the task code
     draws state = 2 + xor(rand > 0.7, choice1 - 1); the driver's model uses the same mapping).
@@ -377,7 +381,8 @@ def _hartley_person(mat, file):
     reached = _coded(_trial_field(mat, "state", n, file), (2, 3), file, "state")
     state = np.where(reached >= 0, reached + S2, -1)
     choice2 = _coded(_trial_field(mat, "choice2", n, file), (1, 2), file, "choice2")
-    missed = (action < 0) | (state < 0) | (choice2 < 0)
+    money = _trial_field(mat, "money", n, file)
+    missed = (action < 0) | (state < 0) | (choice2 < 0) | np.isnan(money)  # NaN: no outcome recorded
     rt1, rt2, probs = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 4), np.nan)
     if "rts1" in mat:  # the later task version: every one of these fields, or the file is damaged
         rt1 = np.where(action >= 0, _trial_field(mat, "rts1", n, file), np.nan)
@@ -391,7 +396,7 @@ def _hartley_person(mat, file):
         "action": action,
         "state": state,
         "common": (action >= 0) & (state == action + S2),
-        "reward": _reward(_trial_field(mat, "money", n, file), missed, file, "money"),
+        "reward": _reward(money, missed, file, "money"),
         "choice2": choice2,
         "probs": probs,
         "missed": missed,
@@ -449,7 +454,8 @@ def _trial_field(container, name, n, file, prefix=""):
     """A per-trial field as a float vector, of length n if n is given."""
     values = np.atleast_1d(np.asarray(_field(container, name, file, prefix), dtype=float))
     if values.ndim != 1 or (n is not None and len(values) != n):
-        raise DatasetError(f"{file}: field '{prefix}{name}' has shape {values.shape}, expected ({n},): one value per trial")
+        expected = f"({n},)" if n is not None else "a vector"
+        raise DatasetError(f"{file}: field '{prefix}{name}' has shape {values.shape}, expected {expected}: one value per trial")
     return values
 
 

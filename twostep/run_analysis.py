@@ -9,7 +9,7 @@ pipelines that first load and evaluate checkpoints live here.
 import numpy as np
 
 from two_step_env import stay_probabilities
-from twostep import agents, analysis, published
+from twostep import agents, analysis, published, run_layout
 
 
 def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
@@ -18,10 +18,10 @@ def checkpoint_stay_probabilities(out, episodes, test_episodes=300):
     import a2c_lstm
     from twostep import checkpoints
 
-    seeds = checkpoints.seeds_with_checkpoints(out)
+    seeds = run_layout.seeds_with_checkpoints(out)
     probs = []
     for episode in episodes:
-        paths = [checkpoints.checkpoint_path(out, seed, episode) for seed in seeds]
+        paths = [run_layout.checkpoint_path(out, seed, episode) for seed in seeds]
         records = a2c_lstm.evaluate(checkpoints.stack_states([checkpoints.load_model(p) for p in paths]), test_episodes)
         probs.append(stay_probabilities(records["action"], records["common"], records["reward"])[0])
     return np.array(probs)

@@ -1,0 +1,323 @@
+"""Public human datasets (twostep.datasets): fetch and its checks, damaged files, the loaders' conventions,
+and the authors' own numbers recomputed from the loaded records.
+
+The tests that need the data copy them from the folder named by TWO_STEP_DATA_MIRROR (one subfolder
+per source repository: kool2016/, nussenbaum2020/). Without it they are skipped, unless
+TWO_STEP_REQUIRE_DATA=1 (as in CI), which makes them fail.
+"""
+
+import hashlib
+import io
+import os
+import shutil
+import urllib.parse
+
+import numpy as np
+import pytest
+import scipy.io
+
+from twostep import datasets
+from twostep.datasets import DatasetError
+
+KOOL_GROUP_STAYPROBS = (0.746, 0.701, 0.628, 0.684)  # groupdata.stayprobs group means, in STAY_CELLS order
+HARTLEY = [("decker2016", 80, 200), ("potter2017", 74, 150)]  # people, trials
+DECKER_WITHOUT_PAYOFF = ("1834_onsets", "1895_onsets", "1946_onsets", "1984_onsets")
+
+
+def quiet(message):
+    pass
+
+
+@pytest.fixture(scope="session")
+def mirror():
+    folder = os.environ.get("TWO_STEP_DATA_MIRROR")
+    if folder:
+        return folder
+    reason = "TWO_STEP_DATA_MIRROR is unset: point it at a folder holding the source repositories (kool2016/, nussenbaum2020/)"
+    if os.environ.get("TWO_STEP_REQUIRE_DATA") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def data_root(mirror, tmp_path_factory):
+    return datasets.fetch("all", to=tmp_path_factory.mktemp("data"), mirror=mirror, log=quiet)
+
+
+@pytest.fixture(scope="module")
+def kool(data_root):
+    return datasets.load("kool2016", data_root)
+
+
+def one_line_naming(error, *words):
+    message = str(error.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+
+
+def damaged_copy(data_root, tmp_path, dataset):
+    """A copy of one fetched dataset, to damage."""
+    shutil.copytree(data_root / dataset, tmp_path / dataset)
+    return tmp_path / dataset
+
+
+# ---- Without data: the manifest, addresses and defaults ----
+
+
+def test_manifest_pins_each_source_and_names_every_file_once():
+    for name, source in datasets.MANIFEST.items():
+        assert len(source["commit"]) == 40 and source["papers"] and "no license" in source["license"]
+        names = [path.rsplit("/", 1)[-1] for path in source["files"]]
+        assert len(set(names)) == len(names), f"{name}: two files would share one name in the flat layout"
+        assert all(len(sha) == 64 and int(sha, 16) >= 0 for sha in source["files"].values())
+    assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77]
+
+
+def test_download_url_pins_the_commit_and_quotes_spaces():
+    url = datasets.download_url("kool2016", "data/daw paradigm/groupdata.mat")
+    assert url == ("https://raw.githubusercontent.com/wkool/tradeoffs/6f849e13a8fe32c0b62ad768d3578068b93ee69e/"
+                   "data/daw%20paradigm/groupdata.mat")
+
+
+def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TWO_STEP_DATA", str(tmp_path))
+    assert datasets.data_dir() == tmp_path
+    monkeypatch.delenv("TWO_STEP_DATA")
+    assert datasets.data_dir().parts[-3:] == (".cache", "two-step", "data")
+
+
+def test_unknown_names_and_unfetched_datasets_fail_on_one_line(tmp_path):
+    with pytest.raises(DatasetError) as error:
+        datasets.fetch("daw2011", to=tmp_path)
+    one_line_naming(error, "daw2011", "kool2016", "all")
+    with pytest.raises(DatasetError) as error:
+        datasets.load("kool2016", tmp_path)
+    one_line_naming(error, str(tmp_path / "kool2016"), "fetch")
+
+
+# ---- Fetch ----
+
+
+def test_fetch_checks_every_file_and_says_where_from_and_what_to_cite(mirror, tmp_path):
+    messages = []
+    datasets.fetch("all", to=tmp_path, mirror=mirror, log=messages.append)
+    for name, source in datasets.MANIFEST.items():
+        for path, sha256 in source["files"].items():
+            assert hashlib.sha256((tmp_path / name / path.rsplit("/", 1)[-1]).read_bytes()).hexdigest() == sha256
+    text = "\n".join(messages)
+    assert "github.com/wkool/tradeoffs" in text and "github.com/hartleylabnyu/online_two_step_replication" in text
+    assert text.count("cite: ") == 5 and text.count("no license") == 3 and "doi.org/10.1371/journal.pcbi.1005090" in text
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_fetch_again_keeps_what_is_there_and_replaces_a_damaged_copy(mirror, data_root, tmp_path):
+    shutil.copytree(data_root, tmp_path, dirs_exist_ok=True)
+    before = {file: file.stat().st_mtime_ns for file in tmp_path.rglob("*")}
+    messages = []
+    datasets.fetch("all", to=tmp_path, mirror=mirror, log=messages.append)
+    assert {file: file.stat().st_mtime_ns for file in tmp_path.rglob("*")} == before
+    assert sum("0 files written" in message for message in messages) == 3
+    groupdata = tmp_path / "kool2016" / "groupdata.mat"
+    original = groupdata.read_bytes()
+    groupdata.write_bytes(original[:1000])
+    datasets.fetch("kool2016", to=tmp_path, mirror=mirror, log=quiet)
+    assert groupdata.read_bytes() == original
+
+
+def test_a_wrong_checksum_fails_on_one_line_and_writes_nothing(mirror, tmp_path):
+    shutil.copytree(os.path.join(mirror, "kool2016"), tmp_path / "mirror" / "kool2016")
+    results = tmp_path / "mirror" / "kool2016" / "data" / "daw paradigm" / "results.mat"
+    content = bytearray(results.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    results.write_bytes(bytes(content))
+    with pytest.raises(DatasetError) as error:
+        datasets.fetch("kool2016", to=tmp_path / "data", mirror=tmp_path / "mirror", log=quiet)
+    one_line_naming(error, str(results), datasets.MANIFEST["kool2016"]["files"]["data/daw paradigm/results.mat"])
+    assert not (tmp_path / "data" / "kool2016" / "results.mat").exists()
+    assert not list((tmp_path / "data").rglob("*.partial"))
+
+
+def test_a_missing_source_file_fails_on_one_line(mirror, tmp_path):
+    shutil.copytree(os.path.join(mirror, "kool2016"), tmp_path / "mirror" / "kool2016")
+    (tmp_path / "mirror" / "kool2016" / "data" / "daw paradigm" / "set_opts.m").unlink()
+    with pytest.raises(DatasetError) as error:
+        datasets.fetch("kool2016", to=tmp_path / "data", mirror=tmp_path / "mirror", log=quiet)
+    one_line_naming(error, "set_opts.m", "missing", datasets.MANIFEST["kool2016"]["files"]["data/daw paradigm/set_opts.m"])
+
+
+def test_download_asks_github_for_each_file_at_the_pinned_commit(mirror, tmp_path, monkeypatch):
+    """The download path, served from the mirror: every address is raw.githubusercontent.com at the commit."""
+    asked = []
+
+    def urlopen(url, timeout):
+        asked.append(url)
+        for source in datasets.MANIFEST.values():
+            prefix = f"https://raw.githubusercontent.com/{source['repository']}/{source['commit']}/"
+            if url.startswith(prefix):
+                path = urllib.parse.unquote(url.removeprefix(prefix))
+                with open(os.path.join(mirror, source["mirror_folder"], path), "rb") as file:
+                    return io.BytesIO(file.read())
+        raise AssertionError(f"unexpected address {url}")
+
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", urlopen)
+    datasets.fetch("kool2016", to=tmp_path, log=quiet)
+    assert len(asked) == 9 and all(" " not in url and "/daw%20paradigm/" in url for url in asked)
+    assert datasets.load("kool2016", tmp_path).records["action"].shape == (197, 1, 125)
+
+
+# ---- Damaged files fail at load, on one line naming the file and the field ----
+
+
+def test_a_truncated_mat_file_fails(data_root, tmp_path):
+    for dataset, name in [("kool2016", "groupdata.mat"), ("decker2016", "_0830_735404600_onsets.mat")]:
+        file = damaged_copy(data_root, tmp_path, dataset) / name
+        file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+        with pytest.raises(DatasetError) as error:
+            datasets.load(dataset, tmp_path)
+        one_line_naming(error, str(file), "not a readable MATLAB file")
+
+
+def test_a_mat_file_lacking_a_field_fails(data_root, tmp_path):
+    file = damaged_copy(data_root, tmp_path, "decker2016") / "_0830_735404600_onsets.mat"
+    content = {key: value for key, value in scipy.io.loadmat(file).items() if not key.startswith("__")}
+    scipy.io.savemat(file, {key: value for key, value in content.items() if key != "state"})
+    with pytest.raises(DatasetError) as error:
+        datasets.load("decker2016", tmp_path)
+    one_line_naming(error, str(file), "'state'")
+    scipy.io.savemat(file, {key: value for key, value in content.items() if key != "payoff"})  # cut before its last field
+    with pytest.raises(DatasetError) as error:
+        datasets.load("decker2016", tmp_path)
+    one_line_naming(error, str(file), "'payoff'")
+
+
+def test_a_person_lacking_a_field_in_groupdata_fails(data_root, tmp_path):
+    file = damaged_copy(data_root, tmp_path, "kool2016") / "groupdata.mat"
+    groupdata = scipy.io.loadmat(file)["groupdata"]
+    subdata = groupdata["subdata"][0, 0]
+    fields = [name for name in subdata.dtype.names if name != "choice2"]
+    damaged = np.empty(subdata.shape, dtype=[(name, object) for name in fields])
+    for name in fields:
+        damaged[name] = subdata[name]
+    groupdata["subdata"][0, 0] = damaged
+    scipy.io.savemat(file, {"groupdata": groupdata})
+    with pytest.raises(DatasetError) as error:
+        datasets.load("kool2016", tmp_path)
+    one_line_naming(error, str(file), "'groupdata.subdata(1).choice2'")
+
+
+def test_a_missing_file_fails(data_root, tmp_path):
+    folder = damaged_copy(data_root, tmp_path, "potter2017")
+    (folder / "_01456_736090663_onsets.mat").unlink()
+    with pytest.raises(DatasetError) as error:
+        datasets.load("potter2017", tmp_path)
+    one_line_naming(error, "_01456_736090663_onsets.mat", "missing", "fetch")
+
+
+# ---- Kool, Cushman & Gershman 2016 ----
+
+
+def test_kool2016_people_trials_and_exclusions(data_root, kool):
+    assert kool.records["action"].shape == (197, 1, 125) and kool.records["probs"].shape == (197, 1, 125, 4)
+    everyone = datasets.load("kool2016", data_root, include_excluded=True)
+    assert everyone.records["action"].shape == (206, 1, 125) and everyone.included.sum() == 197
+    dropped = ["18", "25", "70", "121", "123", "126", "160", "171", "173"]
+    assert list(everyone.subject[~everyone.included]) == sorted(kool.excluded, key=int) == dropped
+    assert all(int(reason.split()[0]) >= 25 for reason in kool.excluded.values())
+    assert kool.included.all() and np.isfinite(kool.age).all() and (kool.age >= 18).all()
+    np.testing.assert_array_equal(everyone.select(everyone.included).records["reward"], kool.records["reward"])
+
+
+def test_kool2016_records_follow_the_project_conventions(kool):
+    r = kool.records
+    used = ~r["missed"]
+    assert set(np.unique(r["action"][used])) == {0, 1} and set(np.unique(r["state"][used])) == {1, 2}
+    transition = r["action"] >= 0
+    np.testing.assert_array_equal(r["common"][transition], (r["state"] == r["action"] + 1)[transition])
+    assert 0.69 < r["common"][transition].mean() < 0.71
+    assert set(np.unique(r["reward"][used])) == {0.0, 1.0} and np.isnan(r["reward"][~used]).all()
+    assert set(np.unique(r["choice2"][used])) == {0, 1} and (r["choice2"][~used] == -1).all()
+    assert np.all((r["probs"] >= 0.25) & (r["probs"] <= 0.75))
+    assert np.nanmax(r["rt1"]) < 3 and np.nanmax(r["rt2"]) < 4 and np.isfinite(r["rt1"][used]).all()
+    for side in ("side1", "side2", "left1"):
+        assert set(np.unique(r[side][used])) == {0, 1}
+    np.testing.assert_array_equal(r["side1"][used], (r["action"] != r["left1"])[used])
+
+
+def test_kool2016_stay_probabilities_are_the_authors(kool):
+    """groupanalysis.m: per person, pairs of consecutive trials with neither missed; then the mean over people."""
+    import two_step_env
+
+    r = kool.records
+    per_person = []
+    for person in range(len(kool.subject)):
+        action, common, reward, missed = (r[name][person, 0] for name in ("action", "common", "reward", "missed"))
+        later = np.flatnonzero(~missed[1:] & ~missed[:-1]) + 1
+        pairs = np.stack([later - 1, later], axis=-1)  # one two-trial episode per usable pair
+        probs, _ = two_step_env.stay_probabilities(action[pairs], common[pairs], reward[pairs])
+        per_person.append(probs)
+    per_person = np.array(per_person)
+    np.testing.assert_allclose(per_person, kool.authors["stayprobs"], rtol=0, atol=1e-12)
+    assert tuple(np.round(per_person.mean(axis=0), 3)) == KOOL_GROUP_STAYPROBS
+    assert two_step_env.S2 == datasets.S2 and two_step_env.S3 == datasets.S3
+
+
+def test_kool2016_sides_reproduce_the_authors_response_stickiness(kool):
+    """MB_MF_daw_rllik.m's R, ported line by line, equals the documented rule on left1 and side1."""
+    r = kool.records
+    authors, rule = [], []
+    for person in range(len(kool.subject)):
+        action, left1, side1, missed = (r[name][person, 0].tolist() for name in ("action", "left1", "side1", "missed"))
+        authors_r, last_side = [0, 0], None
+        for t in range(len(action)):
+            if missed[t]:
+                continue
+            if left1[t] == 1:  # stim_1_left == 2: R = flipud(R)
+                authors_r = authors_r[::-1]
+            favoured = None if last_side is None else (left1[t] if last_side == 0 else 1 - left1[t])
+            authors.append(authors_r)
+            rule.append([int(favoured == 0), int(favoured == 1)])
+            authors_r = [1, 0] if action[t] == left1[t] else [0, 1]
+            last_side = side1[t]
+    assert authors == rule and len(rule) == (~r["missed"]).sum()
+
+
+def test_kool2016_fits_are_the_twelve_models(kool, data_root):
+    fits = datasets.load_kool2016_fits(data_root)
+    assert len(fits) == 12
+    assert {(fit["model"], fit["st"], fit["respst"]) for fit in fits} == {
+        (model, st, respst) for model in (1, 2, 3) for st in (False, True) for respst in (False, True)}
+    for fit in fits:
+        k = 3 + (fit["model"] == 1) + fit["st"] + fit["respst"]
+        assert len(fit["params"]) == k and fit["x"].shape == (197, k) and fit["H"].shape == (197, k, k)
+        assert fit["params"][:3] == ("inverse temperature", "learning rate", "eligibility trace decay")
+        assert np.all((fit["x"] >= fit["lower"]) & (fit["x"] <= fit["upper"]))
+        assert np.all(fit["loglik"] < 0) and np.all(fit["logpost"] < fit["loglik"])  # the priors here have densities below 1
+        np.testing.assert_array_equal(fit["subject"], kool.subject)
+
+
+# ---- Decker et al. 2016 and Potter et al. 2017 ----
+
+
+@pytest.mark.parametrize("dataset, people, trials", HARTLEY)
+def test_hartley_lab_people_trials_and_conventions(data_root, dataset, people, trials):
+    data = datasets.load(dataset, data_root)
+    r = data.records
+    assert r["action"].shape == (people, 1, trials) and data.included.all() and data.excluded == {}
+    assert np.isfinite(data.age).all() and 8 <= data.age.min() and data.age.max() < 26
+    used = ~r["missed"]
+    assert set(np.unique(r["action"][used])) == {0, 1} and set(np.unique(r["state"][used])) == {1, 2}
+    assert 0.68 < r["common"][r["action"] >= 0].mean() < 0.72
+    assert set(np.unique(r["reward"][used])) == {0.0, 1.0} and np.isnan(r["reward"][~used]).all()
+    assert (r["side1"] == -1).all() and (r["left1"] == -1).all()
+    without_payoff = data.subject[np.isnan(r["probs"]).all(axis=(1, 2, 3))]
+    assert list(without_payoff) == (sorted(DECKER_WITHOUT_PAYOFF) if dataset == "decker2016" else [])
+    has_payoff = ~np.isin(data.subject, DECKER_WITHOUT_PAYOFF)
+    assert np.isfinite(r["probs"][has_payoff]).all() and np.isfinite(r["rt1"][has_payoff][used[has_payoff]]).all()
+
+
+def test_decker2016_pads_the_short_session_with_missed_trials(data_root):
+    data = datasets.load("decker2016", data_root)
+    short = data.subject.tolist().index("1895_onsets")
+    assert data.records["missed"][short, 0, 151:].all() and not data.records["missed"][short, 0, :151].all()
+    assert (data.records["action"][short, 0, 152:] == -1).all() and np.isnan(data.records["reward"][short, 0, 152:]).all()
