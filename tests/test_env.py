@@ -137,3 +137,67 @@ def test_gym_and_tensorflow_dynamics_are_the_same_task():
                 info["common"],
                 reward,
             ), f"{name}: trial {n} differs"
+
+
+# ---- Daw et al. 2011's drifting task
+
+DAW = configs.preset("daw-2011")
+
+
+def test_daw_preset_and_its_checks():
+    assert DAW == configs.TaskConfig(common_prob=0.7, trials_per_episode=201, steps_per_trial=2, rewards="drift",
+                                     drift_sd=0.025, drift_low=0.25, drift_high=0.75)
+    with pytest.raises(ValueError, match=r"steps_per_trial=1: the 'drift' task has a choice at the second stage"):
+        configs.TaskConfig(rewards="drift", steps_per_trial=1)
+    with pytest.raises(ValueError, match=r"drift_low=0.8, drift_high=0.75: expected drift_low < drift_high"):
+        configs.TaskConfig(rewards="drift", steps_per_trial=2, drift_low=0.8)
+    with pytest.raises(ValueError, match=r"rewards='walk': expected 'swap' or 'drift'"):
+        configs.TaskConfig(rewards="walk")
+
+
+def test_gym_and_tensorflow_walks_and_outcomes_are_the_same_task():
+    """Fed the same uniforms, normals, actions and options, both faces give the same walk and trials."""
+    rng = np.random.default_rng(5)
+    uniforms, normals = rng.random((3, 4)), 4 * rng.standard_normal((3, DAW.trials_per_episode - 1, 4))  # large steps: many reflections
+    walks = env.drift_walk(DAW, uniforms, normals)
+    tf_walks = env.tf_drift_walk(DAW, tf.constant(uniforms), tf.constant(normals)).numpy()
+    np.testing.assert_allclose(tf_walks, walks, atol=1e-12)
+    assert walks.min() >= 0.25 and walks.max() <= 0.75
+    task = env.TwoStepTask(DAW)
+    task.reset(seed=1, options={"reward_probs": walks[0]})
+    draws = rng.random((DAW.trials_per_episode, 3)).astype(np.float32)
+    actions, options = rng.integers(2, size=(2, DAW.trials_per_episode))
+    for n in range(DAW.trials_per_episode):
+        reached, reward, info = task._run_trial(int(actions[n]), draws[n], int(options[n]))
+        tf_reached, common = env.transition(DAW, tf.constant([actions[n]], tf.int32), tf.constant(draws[n, 1:2]))
+        tf_reward = env.draw_reward(DAW, tf_reached, None, tf.constant(draws[n, 2:3]), tf.constant([options[n]], tf.int32),
+                                    tf.constant(walks[0, n][None], tf.float32))
+        assert (reached, info["common"], reward) == (int(tf_reached[0]), bool(common[0]), float(tf_reward[0])), f"trial {n}"
+        np.testing.assert_array_equal(info["probs"], walks[0, n])
+
+
+def test_drifting_env_draws_a_fresh_walk_every_episode_and_replays_a_given_one():
+    task = env.TwoStepTask(DAW)
+    _, first = task.reset(seed=0)
+    _, second = task.reset()
+    assert not np.array_equal(first["probs"], second["probs"])
+    walk = np.full((DAW.trials_per_episode, 4), 0.5)
+    walk[:, 3] = 1.0  # S3 option 1 always pays
+    task.reset(options={"reward_probs": walk})
+    rewards = []
+    for _ in range(20):
+        obs, _, _, _, info = task.step(1)  # towards S3, mostly
+        _, reward, _, _, info = task.step(1)
+        if info["state"] == env.S3:
+            rewards.append(reward)
+    assert rewards and all(r == 1.0 for r in rewards)
+    with pytest.raises(ValueError, match=r"reward_probs has shape \(5, 4\): expected \[\.\.\., 201 trials, 4 options\]"):
+        task.reset(options={"reward_probs": np.full((5, 4), 0.5)})
+    with pytest.raises(ValueError, match="option=None: the drifting task needs the second-stage choice"):
+        task.reset()
+        task.trial(0)
+
+
+def test_reflection_folds_any_overshoot_back_inside():
+    x = np.array([0.5, 0.76, 0.24, 0.75 + 0.6, 0.25 - 1.1])
+    np.testing.assert_allclose(env.reflect(x, 0.25, 0.75), [0.5, 0.74, 0.26, 0.35, 0.35], atol=1e-12)  # 1.35 -> 0.15 -> 0.35
