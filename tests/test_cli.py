@@ -1,6 +1,7 @@
 """The command line as a newcomer meets it: instant help, one-line errors, no TensorFlow noise,
 clear messages for bad paths, and a progress bar that tells the truth."""
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -127,3 +128,77 @@ def test_every_shipped_config_records_every_field():
         assert set(config["task"]) == {f.name for f in dataclasses.fields(TaskConfig)}, path
         assert config["preset"] == configs.preset_name(TaskConfig(**config["task"])), path
     assert np.isfinite(AgentConfig().timestep_scale)
+
+
+# ---- what a new user hit (issue 15)
+
+
+def test_a_run_of_a_task_of_its_own_trains_says_where_and_draws_its_figures_elsewhere(tmp_path, capsys):
+    run, figures = str(tmp_path / "run"), str(tmp_path / "figures")
+    cli.main(["train", "--task", "biorxiv-final", "--common-prob", "0.7", "--trials-per-episode", "4", "--episodes", "20",
+              "--save-every", "10", "--log-every", "10", "--out", run])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("seeds [0] at episode 20: checkpoints ") and os.path.join(run, "train_<seed>") in last
+    cli.main(["figures", run, "--out", figures, "--episodes", "3"])
+    out = capsys.readouterr().out
+    assert "a task of its own (no preset)" in out and "side_by_side" not in out
+    assert sorted(os.listdir(figures)) == ["reward_curve.png", "stay_probability.png"]
+
+
+def test_evaluate_takes_a_run_folder(capsys):
+    cli.main(["evaluate", "--model", SHIPPED, "--episodes", "2"])
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert [row.split()[0] for row in rows[1:]] == [str(s) for s in range(8)] + ["mean"]
+
+
+@pytest.mark.parametrize("other, message", [
+    (os.path.join(SHIPPED, "model_0", "model-40000"), "a checkpoint is given twice: "),
+    (os.path.join(ROOT, "results", "biorxiv", "final-raw-timestep", "model_1", "model-40000"),
+     "another agent: timestep_scale=1.0 (asked 0.005)"),
+])
+def test_checkpoints_that_cannot_be_evaluated_together_are_named(other, message, capsys):
+    first = os.path.join(SHIPPED, "model_0", "model-40000")
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--model", first, other])
+    error = capsys.readouterr().err
+    assert message in error and first in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_without_its_config_file_says_so(tmp_path):
+    import shutil
+
+    path = str(tmp_path / "model_0" / "model-40000")
+    shutil.copytree(os.path.join(SHIPPED, "model_0", "model-40000"), path)
+    os.remove(os.path.join(path, "config.json"))
+    with pytest.raises(checkpoints.CorruptCheckpointError, match=f"checkpoint {re.escape(path)} lacks its config.json"):
+        checkpoints.load_model(path)
+
+
+def test_resuming_when_every_checkpoint_is_corrupt_says_so_before_restarting(tmp_path):
+    task, agent, out = configs.TaskConfig(trials_per_episode=4), configs.AgentConfig(), str(tmp_path)
+    a2c.train(a2c.init_state(task, agent, [0]), 10, out=out, run=configs.RunConfig(save_every=10), progress=False)
+    with open(os.path.join(out, "model_0", "model-10", "open_windows.npz"), "ab") as f:
+        f.write(b"altered")
+    said = []
+    state = a2c.latest_state(task, agent, [0], out, log=said.append)
+    assert state.episode == 0
+    assert said[-1] == f"WARNING: none of the checkpoints under {out} is intact (episodes 10): seeds [0] start again from episode 0"
+
+
+def test_ctrl_c_before_training_is_one_line(monkeypatch, capsys, tmp_path):
+    def interrupted(out):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.run_layout, "check_writable", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--task", "arxiv", "--episodes", "5", "--out", str(tmp_path)])
+    assert stop.value.code == 130 and capsys.readouterr().err.strip() == "two-step: interrupted"
+
+
+def test_every_config_field_is_a_train_flag_with_its_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for config in (configs.TaskConfig, configs.AgentConfig, configs.RunConfig):
+        for field in dataclasses.fields(config):
+            assert f"--{field.name.replace('_', '-')}" in text and " ".join(field.metadata["help"].split()) in text, field.name
