@@ -622,6 +622,16 @@ def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=Fal
     return init_state(task, agent, seeds)
 
 
+def warm_start(state: TrainState, source: TrainState) -> TrainState:
+    """A fresh `state` that starts from the weights and RMSProp slots of `source` (the same seeds
+    and network, trained on another task): a curriculum. ValueError naming what does not match."""
+    if tuple(source.seeds) != tuple(state.seeds):
+        raise ValueError(f"--init-from holds seeds {list(source.seeds)}, not {list(state.seeds)}: ask for the same seeds")
+    if source.agent.hidden != state.agent.hidden:
+        raise ValueError(f"--init-from has hidden={source.agent.hidden}, not {state.agent.hidden}: the networks differ")
+    return dataclasses.replace(state, params=source.params, rms=source.rms)
+
+
 def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:
     """Train until `episodes` in total (from a `latest_state` resume point); says what it does."""
     if state.episode >= episodes:

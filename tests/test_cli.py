@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import a2c_lstm as a2c
-from twostep import checkpoints, cli, configs
+from twostep import checkpoints, cli, configs, run_layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TENSORFLOW_LINE = re.compile(r"^[IWEF]0000 |cuda|oneDNN|absl::InitializeLog|tensorflow", re.IGNORECASE | re.MULTILINE)
@@ -202,3 +202,20 @@ def test_every_config_field_is_a_train_flag_with_its_help(capsys):
     for config in (configs.TaskConfig, configs.AgentConfig, configs.RunConfig):
         for field in dataclasses.fields(config):
             assert f"--{field.name.replace('_', '-')}" in text and " ".join(field.metadata["help"].split()) in text, field.name
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path, capsys):
+    first, second = str(tmp_path / "first"), str(tmp_path / "second")
+    common = ["--task", "biorxiv-final", "--trials-per-episode", "4", "--seeds", "0-1", "--save-every", "10", "--log-every", "10"]
+    cli.main(["train", *common, "--episodes", "10", "--common-prob", "0.6", "--out", first])
+    cli.main(["train", *common, "--episodes", "10", "--out", second, "--init-from", first])
+    assert "starting from the weights of" in capsys.readouterr().out
+    source = checkpoints.load_models(run_layout.latest_checkpoints(first))
+    warm = a2c.warm_start(a2c.init_state(configs.preset("biorxiv-final"), configs.AgentConfig(), [0, 1]), source)
+    expected = a2c.train(dataclasses.replace(warm, task=configs.TaskConfig(trials_per_episode=4)), 10, progress=False)
+    trained = checkpoints.load_models(run_layout.latest_checkpoints(second))
+    for ours, theirs in zip(trained.params, expected.params):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(SystemExit):
+        cli.main(["train", *common[:-4], "--seeds", "5", "--episodes", "10", "--out", str(tmp_path / "third"), "--init-from", first])
+    assert "--init-from holds seeds [0, 1], not [5]" in capsys.readouterr().err

@@ -123,6 +123,8 @@ def build_parser(prog="two-step"):
     train_cmd.add_argument("--episodes", type=positive_int, required=True, help="total episodes per seed")
     train_cmd.add_argument("--out", required=True, help="folder for checkpoints model_<seed>/ and TensorBoard train_<seed>/")
     train_cmd.add_argument("--overwrite", action="store_true", help="delete the checkpoints and TensorBoard runs in --out and start afresh")
+    train_cmd.add_argument("--init-from", metavar="RUN",
+                           help="start a new run from the newest weights of each seed of another run (a curriculum); ignored when resuming")
     add_config_flags(train_cmd, AgentConfig)
     add_config_flags(train_cmd, RunConfig)
     add_config_flags(train_cmd, TaskConfig, task_overrides=True)
@@ -166,18 +168,23 @@ def build_parser(prog="two-step"):
 def train(parser, args):
     try:
         run_layout.check_writable(args.out)
+        init_from = run_layout.latest_checkpoints(args.init_from) if args.init_from else None
         task, agent, run = configs.configs_from(
             configs.preset(args.task), {**config_values(args, TaskConfig), **config_values(args, AgentConfig), **config_values(args, RunConfig)}
         )
     except (ValueError, OSError) as error:
         parser.error(str(error))
     import a2c_lstm
+    from twostep import checkpoints
 
     def warn(message):
         print(message, file=sys.stderr)
 
     try:
         state = a2c_lstm.latest_state(task, agent, args.seeds, args.out, args.overwrite, log=warn)
+        if init_from and state.episode == 0:
+            state = a2c_lstm.warm_start(state, checkpoints.load_models(init_from))
+            print(f"starting from the weights of {', '.join(init_from)}")
     except (ValueError, OSError) as error:
         parser.error(str(error))
     try:
