@@ -138,9 +138,9 @@ def task_diagram(config=None):
     """The two-step task drawn with matplotlib: states, actions, transition and reward probabilities."""
     import matplotlib.pyplot as plt
 
-    from two_step_env import PRESETS
+    from twostep.configs import preset
 
-    config = config or PRESETS["biorxiv-final"]
+    config = config or preset("biorxiv-final")
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.set_axis_off()
     ax.set_xlim(0, 10)

@@ -82,7 +82,7 @@ def test_checkpoint_stay_probabilities_evaluate_each_checkpoint(tmp_path):
     import a2c_lstm
 
     task = configs.TaskConfig(trials_per_episode=6, steps_per_trial=1)
-    a2c_lstm.train(a2c_lstm.init_state(task, configs.AgentConfig(), [0, 1]), 20, out=str(tmp_path), save_every=10, progress=False)
+    a2c_lstm.train(a2c_lstm.init_state(task, configs.AgentConfig(), [0, 1]), 20, out=str(tmp_path), run=configs.RunConfig(save_every=10), progress=False)
     probs = run_analysis.checkpoint_stay_probabilities(str(tmp_path), [10, 20], test_episodes=30)
     assert probs.shape == (2, 2, 4)
     for k, episode in enumerate([10, 20]):

@@ -13,7 +13,10 @@ starts every episode from zeros; the task's good state carries on from episode t
 - `IdealObserver`: the exact posterior over which second-stage state is good (the task's own
   swap, transition and reward probabilities), choosing the action with the higher expected
   reward (greedy, or softmax with a finite inverse temperature). `belief_value_iteration`
-  solves the belief-space Bellman equation to show that greedy is optimal.
+  solves the belief-space Bellman equation to show that greedy is optimal. The posterior is
+  carried as log-odds on an exact grid (`LOG_ODDS_STEP`), so that equal evidence gives bit-equal
+  beliefs and a tie (equal expected rewards) is exactly a tie, which the greedy observer breaks at
+  random (a coin flip drawn from the task's uniforms).
 - `Hybrid`: Daw et al. 2011. Model-free values of the first-stage actions learn by TD with an
   eligibility trace (lambda); model-based values combine the second-stage values through the
   known transition matrix; choices are a softmax of w * MB + (1 - w) * MF plus a perseveration
@@ -26,9 +29,12 @@ starts every episode from zeros; the task's good state carries on from episode t
 """
 
 import dataclasses
+import fractions
+import functools
+import math
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, logit
 
 import two_step_env as env
 from twostep.configs import TaskConfig
@@ -106,14 +112,81 @@ def belief_before_trial(task: TaskConfig, belief, trial_index):
 
 
 def belief_after_outcome(task: TaskConfig, belief, state, reward):
-    """Bayes' rule: P(S2 good) after reaching `state` (S2 or S3) and receiving `reward` (0 or 1)."""
-    rewarded = np.asarray(reward) > 0
-    if_good = np.where(rewarded, task.good_reward_prob, 1 - task.good_reward_prob)
-    if_bad = np.where(rewarded, task.bad_reward_prob, 1 - task.bad_reward_prob)
-    at_s2 = np.asarray(state) == env.S2
-    s2_good = belief * np.where(at_s2, if_good, if_bad)
-    s3_good = (1 - belief) * np.where(at_s2, if_bad, if_good)
-    return s2_good / (s2_good + s3_good)
+    """Bayes' rule: P(S2 good) after reaching `state` (S2 or S3) and receiving `reward` (0 or 1).
+    Outcomes with the same likelihood ratio give bit-equal posteriors (`outcome_evidence`)."""
+    return expit(logit(np.asarray(belief, float)) + outcome_evidence(task, state, reward))
+
+
+# The ideal observer carries its belief as log-odds L = log P(S2 good) / P(S3 good), which Bayes'
+# rule changes by adding the outcome's log likelihood ratio. In probabilities, rounding makes equal
+# evidence unequal: in the arxiv task a rewarded rare trial and an unrewarded common one (both
+# likelihood ratio 9) left the belief at 0.5000000000000001 and at 0.5 after the same history, so
+# the greedy observer decided in one case and flipped a coin in the other. Here the log likelihood
+# ratios come from the task's probabilities as the decimals they are written in (1 - 0.9 is
+# exactly 0.1), so equal ratios give bit-equal evidence, and every log-odds is a multiple of
+# LOG_ODDS_STEP, so sums of evidence are exact in float64 (while |L| < 2**53 * LOG_ODDS_STEP =
+# 512, beyond the reach of float64 probabilities: expit(37) is already 1.0): the log-odds after a
+# set of outcomes does not depend on their order, L = 0 exactly when the evidence cancels, and
+# there P(S2 good) = 1/2 and the two actions' expected rewards are equal to the bit. Rounding to
+# the step (5.7e-14) moves a belief by less than 1e-14.
+LOG_ODDS_STEP = 2.0**-44
+
+
+def _on_grid(log_odds):
+    """The nearest multiple of LOG_ODDS_STEP (infinities stay)."""
+    return np.round(np.asarray(log_odds, float) / LOG_ODDS_STEP) * LOG_ODDS_STEP
+
+
+def _log_ratio(numerator: fractions.Fraction, denominator: fractions.Fraction):
+    """log(numerator / denominator), on the grid, computed from the ratio >= 1 so that a ratio and
+    its inverse give opposite values bit for bit (log 9 = -log 1/9); +-inf where one side is 0,
+    0 where both are (an outcome neither hypothesis allows says nothing)."""
+    if numerator == denominator:
+        return 0.0
+    if numerator < denominator:
+        return -_log_ratio(denominator, numerator)
+    return math.inf if denominator == 0 else float(_on_grid(math.log(numerator / denominator)))
+
+
+def _decimal(probability):
+    """A task probability as the decimal it is written in: 0.9 -> 9/10, so 1 - 0.9 == 1/10."""
+    return fractions.Fraction(repr(float(probability)))
+
+
+@functools.cache
+def likelihood_ratios(task: TaskConfig):
+    """(unrewarded, rewarded): log P(outcome | S2 good) - log P(outcome | S3 good) of an outcome at
+    S2, exact rationals of the task's probabilities put through one log each, on the grid. At S3
+    the evidence is the negative."""
+    good, bad = _decimal(task.good_reward_prob), _decimal(task.bad_reward_prob)
+    return _log_ratio(1 - good, 1 - bad), _log_ratio(good, bad)
+
+
+def outcome_evidence(task: TaskConfig, state, reward):
+    """The log likelihood ratio (S2 good : S3 good) of reaching `state` and receiving `reward`:
+    outcomes with equal likelihood ratios (in the arxiv task a rewarded rare trial and an
+    unrewarded common one) give bit-equal values."""
+    unrewarded, rewarded = likelihood_ratios(task)
+    at_s2 = np.where(np.asarray(reward) > 0, rewarded, unrewarded)
+    return np.where(np.asarray(state) == env.S2, at_s2, -at_s2)
+
+
+def log_odds_before_trial(task: TaskConfig, log_odds, trial_index):
+    """`belief_before_trial` in log-odds: after the swap that may happen before trial `trial_index`.
+    Where no swap can happen the log-odds carry over unchanged; elsewhere -L gives the negative of
+    what L gives, bit for bit (computed on |L|), so L = 0 stays exactly 0."""
+    log_odds = np.asarray(log_odds, float)
+    swap = task.swap_prob if env.swap_possible(task, trial_index) else 0.0
+    if swap == 0.0:
+        return log_odds
+    fade = np.exp(-np.abs(log_odds))  # odds of the less likely state, in [0, 1]: no overflow, inf -> 0
+    kept = np.log((1 - swap) + swap * fade) - np.log(swap + (1 - swap) * fade)
+    return _on_grid(np.sign(log_odds) * kept)
+
+
+def log_odds_after_outcome(task: TaskConfig, log_odds, state, reward):
+    """Bayes' rule in log-odds: add the outcome's evidence (exact on the grid)."""
+    return log_odds + outcome_evidence(task, state, reward)
 
 
 def probability_of_action_1(values, previous_action, inverse_temperature, perseveration):
@@ -140,11 +213,12 @@ def play(kind, params, task: TaskConfig, batch_shape, respond):
     half = np.full(batch_shape, 0.5)
     q_first = (half, half)  # model-free values of the first-stage actions 0 and 1
     q_second = (half, half)  # values of S2 and S3
-    belief, previous = half, np.full(batch_shape, -1)
+    log_odds, previous = np.zeros(batch_shape), np.full(batch_shape, -1)  # the ideal observer's belief, 1/2
     out = {"p1": [], "value": [], "belief": []}
     for n in range(task.trials_per_episode):
         if kind == IDEAL_OBSERVER:
-            belief = belief_before_trial(task, belief, n)
+            log_odds = log_odds_before_trial(task, log_odds, n)
+            belief = expit(log_odds)  # exactly 1/2 where log_odds == 0: then the values tie exactly
             values = through_transitions(task, expected_rewards(task, belief))
         else:
             w = params["model_based_weight"]
@@ -156,7 +230,7 @@ def play(kind, params, task: TaskConfig, batch_shape, respond):
         out["value"].append(np.where(took_1, values[1], values[0]))
         if kind == IDEAL_OBSERVER:
             out["belief"].append(belief)
-            belief = belief_after_outcome(task, belief, state, reward)
+            log_odds = log_odds_after_outcome(task, log_odds, state, reward)
         else:  # Daw et al. 2011: TD(lambda) on the first-stage values, delta rule on the second stage
             alpha, lam = params["learning_rate"], params["eligibility"]
             reached_value = np.where(at_s3, q_second[1], q_second[0])
@@ -196,6 +270,14 @@ def task_draws(task: TaskConfig, subjects, episodes, seed):
     return np.array(uniforms), np.array(good, dtype=np.int32)
 
 
+def check_wang_task(task: TaskConfig):
+    """ValueError for Daw et al.'s drifting task, which these agents do not play (`daw_agents` and
+    `daw_models` do)."""
+    if task.second_stage_choice:
+        raise ValueError(f"rewards={task.rewards!r}: these agents play Wang et al.'s task (rewards='swap'); "
+                         "for Daw et al. 2011's drifting task use twostep.daw_agents or twostep.daw_models")
+
+
 def simulate(subjects, task: TaskConfig, episodes: int, seed=0):
     """Play `episodes` episodes per subject; `subjects` is one agent config per subject (a list)
     or one config for a single subject. Returns records [subject, episode, trial] like
@@ -203,6 +285,7 @@ def simulate(subjects, task: TaskConfig, episodes: int, seed=0):
     subjects = list(subjects) if isinstance(subjects, (list, tuple)) else [subjects]
     if not subjects:
         raise ValueError("simulate: expected at least one agent config")
+    check_wang_task(task)
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
     kind, params = as_arrays(subjects)
