@@ -112,3 +112,63 @@ def study_grid(table, summary):
 
     grid = table[table["entropy_weight"] == AgentConfig().entropy_weight]
     return grid, summary.loc[sorted(grid["configuration"].unique())]
+
+
+# ---------------------------------------------------------------- Daw et al. 2011's drifting task
+
+# one typical parameter set of Daw et al.'s hybrid (alpha1, alpha2, lambda, beta1, beta2, p), w swept
+TYPICAL_HYBRID = {"alpha1": 0.5, "alpha2": 0.5, "lambda": 0.6, "beta1": 5.0, "beta2": 4.0, "p": 0.1}
+
+
+def daw_agents_records(config, subjects, episodes, seed=0):
+    """{name: records [subject, episode, trial]} of the reference agents of the drifting task on the
+    same fresh walks: random play, the hybrid at w = 0, 0.5 and 1 (`TYPICAL_HYBRID`), the myopic
+    Bayesian learner and the oracle; returns (walks, records)."""
+    from twostep import daw_agents, daw_models
+
+    walks = daw_agents.fresh_walks(config, subjects, episodes, seed)
+    draws = daw_agents.task_draws(config, subjects, episodes, seed)
+    records = {"random play": daw_agents.simulate(daw_agents.RandomPlay(), config, walks, draws)}
+    spec = daw_models.DAW2011
+    for w in (0.0, 0.5, 1.0):
+        theta = np.array([[{**TYPICAL_HYBRID, "w": w}[name] for name in spec.names]] * subjects)
+        records[f"hybrid w = {w:g}"] = daw_models.simulate(spec, theta, walks, np.random.default_rng([seed, 2]), config.common_prob)
+    records["Bayesian learner (myopic)"] = daw_agents.simulate(daw_agents.BayesianLearner(), config, walks, draws)
+    records["oracle"] = daw_agents.simulate(daw_agents.Oracle(), config, walks, draws)
+    return walks, records
+
+
+def behaviour_table(records_by_name):
+    """A pandas table, one row per agent ({name: records}): reward per trial (mean over subjects and
+    the range of the subjects' means), the four stay probabilities pooled per subject and averaged,
+    and the model-based index (the reward x transition coefficient of `analysis.stay_regression`,
+    mean over subjects)."""
+    import pandas as pd
+
+    from two_step_env import STAY_CELLS
+
+    rows = {}
+    for name, r in records_by_name.items():
+        per_subject = r["reward"].mean(axis=(1, 2))
+        probs, _ = stay_probabilities(r["action"], r["common"], r["reward"])
+        fits = analysis.stay_regression(r["action"], r["common"], r["reward"])
+        rows[name] = {
+            "reward per trial": per_subject.mean(),
+            "lowest subject": per_subject.min(),
+            "highest subject": per_subject.max(),
+            **{f"stay {cell}": p for cell, p in zip(STAY_CELLS, np.nanmean(probs, axis=0))},
+            "model-based index": np.mean([fit["reward x transition"]["coef"] for fit in fits]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def daw_comparison(state, episodes=300, seed=0):
+    """The trained agent's seeds and the reference agents on the same fresh walks of the drifting
+    task (`daw_agents_records`, one subject per seed): `behaviour_table` with a row per seed."""
+    import a2c_lstm
+
+    walks, records = daw_agents_records(state.task, len(state.seeds), episodes, seed)
+    agent = a2c_lstm.evaluate(state, task=state.task, reward_probs=walks)
+    rows = {"meta-RL agent (mean over seeds)": agent}
+    rows.update({f"meta-RL agent, seed {s}": {k: v[k_:k_ + 1] for k, v in agent.items()} for k_, s in enumerate(state.seeds)})
+    return behaviour_table({**records, **rows})
