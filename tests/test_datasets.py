@@ -28,22 +28,6 @@ def quiet(message):
     pass
 
 
-@pytest.fixture(scope="session")
-def mirror():
-    folder = os.environ.get("TWO_STEP_DATA_MIRROR")
-    if folder:
-        return folder
-    reason = "TWO_STEP_DATA_MIRROR is unset: point it at a folder holding the source repositories (kool2016/, nussenbaum2020/)"
-    if os.environ.get("TWO_STEP_REQUIRE_DATA") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def data_root(mirror, tmp_path_factory):
-    return datasets.fetch("all", to=tmp_path_factory.mktemp("data"), mirror=mirror, log=quiet)
-
-
 @pytest.fixture(scope="module")
 def kool(data_root):
     return datasets.load("kool2016", data_root)

@@ -5,6 +5,7 @@
     two-step figures runs/mine
     two-step sweep --task biorxiv-final --set learning_rate=3.5e-4,7e-4 --seeds 0-15 --episodes 20000 --out runs/sweep
     two-step data fetch kool2016
+    two-step fit --data kool2016 --models kool2016 --out results/humans
 
 (`python a2c_lstm.py ...` and `python helper.py <run>` run the same commands.) The flags of
 `train` are the fields of `TaskConfig`, `AgentConfig` and `RunConfig` (configs.py), with their
@@ -156,6 +157,16 @@ def build_parser(prog="two-step"):
     sweep_cmd.add_argument("--retries", type=int, default=3, help="times Ray retries a group whose worker died")
     add_config_flags(sweep_cmd, RunConfig)
 
+    fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models, on Ray")
+    fit_cmd.add_argument("--data", required=True, choices=["kool2016", "decker2016", "potter2017"], help="dataset (fetched with two-step data fetch)")
+    fit_cmd.add_argument("--models", required=True, help="comma-separated model names or groups, e.g. kool2016 or daw2011,nussenbaum2020")
+    fit_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_fits.csv and the chunks in <out>/<data>_fits/")
+    fit_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    fit_cmd.add_argument("--restarts", type=positive_int, default=16, help="random starting points per person and model")
+    fit_cmd.add_argument("--chunk-size", type=positive_int, default=50, help="people per Ray task")
+    fit_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
+    fit_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
+
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
     fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
@@ -264,6 +275,21 @@ def sweep(parser, args):
         sys.exit(f"{parser.prog}: error: {len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))
 
 
+def fit(parser, args):
+    from twostep import datasets, population_fits
+    from twostep import sweep as sweeps
+
+    try:
+        models = population_fits.model_names(args.models)
+        run_layout.check_writable(args.out)
+        datasets.load(args.data, args.root)  # a missing or broken file is named before Ray starts
+        sweeps.connect(args.address, args.cpus)
+    except (ValueError, ConnectionError, OSError) as error:
+        parser.error(str(error))
+    table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size)
+    print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): {os.path.join(args.out, args.data + '_fits.csv')}")
+
+
 def data(parser, args):
     from twostep import datasets
 
@@ -277,7 +303,7 @@ def main(argv=None, prog="two-step"):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
-        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "data": data}[args.command](parser, args)
+        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "fit": fit, "data": data}[args.command](parser, args)
     except KeyboardInterrupt:  # Ctrl-C before training's own handler is in place (loading TensorFlow, compiling)
         print(f"\n{prog}: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -1,0 +1,94 @@
+"""A whole dataset's model fits on Ray: every person x model, resumable, one table.
+
+    two-step fit --data kool2016 --models kool2016 --out results/humans [--address auto]
+
+Each Ray task fits one model to a chunk of people at once (`daw_models.fit`: the likelihood is
+batched over people and parameter vectors), and leaves `<out>/<dataset>_fits/<model>_<chunk>.csv`;
+a rerun of the same command skips the chunks already written, so a stopped run keeps every
+finished person. `<out>/<dataset>_fits.csv` (written atomically) has one row per person and model:
+`subject` (Kool: the 1-based position in groupdata.subdata; Decker/Potter: the .mat file name),
+`model`, `authors_model` (Kool: 1-12, the position in the authors' results.mat; else empty), every
+parameter of the family (empty where a model lacks it), `loglik`, `logpost`, `bic`, `log_evidence`.
+Embedded Ray on this machine by default, a cluster with `address` (as `sweep`).
+"""
+
+import os
+
+from twostep import daw_models
+
+MODEL_GROUPS = {  # names accepted by --models besides the specs' own
+    "kool2016": tuple(spec.name for spec in daw_models.KOOL2016),
+    "daw2011": ("daw2011", "daw2011-mf", "daw2011-mb"),
+}
+COLUMNS = ("subject", "model", "authors_model", *daw_models.NAMES, "loglik", "logpost", "bic", "log_evidence")
+
+
+def model_names(text):
+    """'kool2016' or 'daw2011,nussenbaum2020' -> spec names; ValueError naming an unknown one."""
+    names = []
+    for part in (p.strip() for p in text.split(",")):
+        if part in MODEL_GROUPS:
+            names.extend(MODEL_GROUPS[part])
+        elif part in daw_models.SPECS:
+            names.append(part)
+        else:
+            raise ValueError(f"unknown model {part!r}: expected one of {', '.join([*MODEL_GROUPS, *daw_models.SPECS])}")
+    return tuple(dict.fromkeys(names))
+
+
+def chunk_file(out, dataset, model, chunk):
+    return os.path.join(out, f"{dataset}_fits", f"{model}_{chunk:03d}.csv")
+
+
+def fit_chunk(dataset, root, model, people, restarts, seed, path):
+    """Fit `model` to the people at positions `people` of the loaded dataset; write their rows to `path`
+    (atomically) and return how many people were fitted."""
+    import numpy as np
+    import pandas as pd
+
+    from twostep import datasets
+
+    data = datasets.load(dataset, root)
+    spec = daw_models.SPECS[model]
+    records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
+    result = daw_models.fit(spec, records, restarts=restarts, seed=seed)
+    kool = [s.name for s in daw_models.KOOL2016]
+    rows = pd.DataFrame({"subject": [data.subject[p] for p in people], "model": model,
+                         "authors_model": kool.index(model) + 1 if dataset == "kool2016" and model in kool else None})
+    for i, name in enumerate(spec.names):
+        rows[name] = result["params"][:, i]
+    for key in ("loglik", "logpost", "bic", "log_evidence"):
+        rows[key] = result[key]
+    rows.reindex(columns=COLUMNS).to_csv(path + ".partial", index=False)
+    os.replace(path + ".partial", path)
+    return len(people)
+
+
+def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print):
+    """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), then
+    write `<out>/<dataset>_fits.csv` from every chunk file. Returns the table."""
+    import pandas as pd
+    import ray
+    from tqdm import tqdm
+
+    from twostep import datasets
+
+    n_people = len(datasets.load(dataset, root).subject)
+    os.makedirs(os.path.join(out, f"{dataset}_fits"), exist_ok=True)
+    chunks = [tuple(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
+    work = [(model, k, people) for model in models for k, people in enumerate(chunks)]
+    todo = [(model, k, people) for model, k, people in work if not os.path.isfile(chunk_file(out, dataset, model, k))]
+    if len(todo) < len(work):
+        say(f"{len(work) - len(todo)} of {len(work)} chunks already fitted under {out}: skipped")
+    remote = ray.remote(num_cpus=1)(fit_chunk)
+    pending = [remote.remote(dataset, root, model, people, restarts, seed, chunk_file(out, dataset, model, k)) for model, k, people in todo]
+    done_people = sum(len(people) for _, _, people in work) - sum(len(people) for _, _, people in todo)
+    with tqdm(total=len(models) * n_people, initial=done_people, unit="fit", disable=not progress) as bar:
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            bar.update(ray.get(finished[0]))
+    table = pd.concat([pd.read_csv(chunk_file(out, dataset, model, k)) for model, k, _ in work], ignore_index=True)
+    path = os.path.join(out, f"{dataset}_fits.csv")
+    table.to_csv(path + ".partial", index=False)
+    os.replace(path + ".partial", path)
+    return table
