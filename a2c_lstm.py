@@ -35,11 +35,19 @@ import numpy as np
 
 import two_step_env as env
 from two_step_env import STAY_CELLS, stay_probabilities
-from twostep.checkpoints import CorruptCheckpointError, Params, TrainState, differences, load_model, save_checkpoints, stack_states
+from twostep.checkpoints import (
+    CorruptCheckpointError,
+    Params,
+    TrainState,
+    differences,
+    load_model,
+    save_checkpoints,
+    stack_states,
+)
 from twostep.configs import AgentConfig, RunConfig, TaskConfig
-from twostep.run_layout import checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 from twostep.events import ScalarWriter, drop_events_after
 from twostep.quiet_tensorflow import tf
+from twostep.run_layout import checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)

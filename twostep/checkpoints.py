@@ -25,8 +25,8 @@ import numpy as np
 
 import two_step_env as env
 from twostep.configs import AgentConfig, TaskConfig, preset, preset_name
-from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints
 from twostep.quiet_tensorflow import tf
+from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints
 
 CHECKPOINT_PREFIX = "ckpt"
 WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
