@@ -20,23 +20,25 @@ def test_model_names_take_groups_and_name_an_unknown_one():
 
 def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(data_root, tmp_path, capsys):
     out = str(tmp_path)
-    argv = ["fit", "--data", "potter2017", "--models", "nussenbaum2020,daw2011", "--out", out, "--root", str(data_root),
+    argv = ["fit", "--data", "potter2017", "--models", "nussenbaum2020,daw2011-mf", "--out", out, "--root", str(data_root),
             "--restarts", "2", "--chunk-size", "40", "--cpus", "2"]
     cli.main(argv)
     table = pd.read_csv(os.path.join(out, "potter2017_fits.csv"))
     assert list(table.columns) == list(population_fits.COLUMNS)
-    assert len(table) == 74 * 2 and table.groupby("model").size().to_dict() == {"daw2011": 74, "nussenbaum2020": 74}
+    assert len(table) == 74 * 2 and table.groupby("model").size().to_dict() == {"daw2011-mf": 74, "nussenbaum2020": 74}
     assert table["authors_model"].isna().all()
     for model, rows in table.groupby("model"):
         names = daw_models.SPECS[model].names
-        assert rows[list(names)].notna().all().all() and rows.drop(columns=list(names) + ["authors_model"]).notna().all().all()
+        others = [name for name in daw_models.NAMES if name not in names]
+        assert rows[list(names)].notna().all().all() and rows[others].isna().all().all()
+        assert rows[["subject", "model", "loglik", "logpost", "bic", "log_evidence"]].notna().all().all()
         assert (rows["logpost"] <= 0).all()
         np.testing.assert_allclose(rows["bic"], len(names) * np.log(150) - 2 * rows["loglik"])  # Potter: 150 trials each
-    chunk = population_fits.chunk_file(out, "potter2017", "daw2011", 1)
+    chunk = population_fits.chunk_file(out, "potter2017", "daw2011-mf", 1)
     os.remove(chunk)
-    first = os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011", 0))
+    first = os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0))
     capsys.readouterr()
     cli.main(argv)
     assert "3 of 4 chunks already fitted" in capsys.readouterr().out
-    assert os.path.isfile(chunk) and os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011", 0)) == first
+    assert os.path.isfile(chunk) and os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0)) == first
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), table)

@@ -26,7 +26,8 @@ agent's or a person's): "action" (0/1, -1 missed), "state" (S2 = 1, S3 = 2), "ch
 "reward" (0/1, nan when missed), "missed", "side1" (screen side of the chosen first-stage
 option, 0 left, 1 right). Every episode starts with fresh values. `play` runs the equations
 either replaying records (`log_likelihood`) or choosing (`simulate`); `fit` finds MAP (or ML)
-parameters for every subject at once with a batched projected Newton method.
+parameters for every subject at once with a batched projected Newton method (`minimize_box`),
+from random restarts and, through `embed`, from the fits of nested models.
 """
 
 import dataclasses
@@ -85,7 +86,9 @@ class ModelSpec:
     fixed: tuple = ()  # (name, value), ...
     transitions: str = "fixed"  # "fixed": common_prob; "counts": the mapping seen more often so far (Kool 2016)
     common_prob: float = 0.7
-    first_trial: int = 0  # trials before it are not fitted; the last recorded choice among them is the previous choice (Decker 2016)
+    first_trial: int = (
+        0  # trials before it are not fitted; the last recorded choice among them is the previous choice (Decker 2016)
+    )
     q_init: float = 0.0
 
     def __post_init__(self):
@@ -94,7 +97,9 @@ class ModelSpec:
         if len(names) != len(given) or not given <= set(NAMES):
             raise ValueError(f"{self.name}: parameter names {names} repeat or are not among {NAMES}")
         if sum(s <= given for s in TEMPERATURES) != 1 or sum(s <= given for s in LEARNING_RATES) != 1 or "lambda" not in given:
-            raise ValueError(f"{self.name}: parameters {sorted(given)} need lambda, one of {TEMPERATURES} and one of {LEARNING_RATES}")
+            raise ValueError(
+                f"{self.name}: parameters {sorted(given)} need lambda, one of {TEMPERATURES} and one of {LEARNING_RATES}"
+            )
         if self.transitions not in ("fixed", "counts"):
             raise ValueError(f"{self.name}: transitions={self.transitions!r}: expected 'fixed' or 'counts'")
 
@@ -129,9 +134,13 @@ DAW2011_FREE = tuple(Parameter(n, *UNIT) for n in ("alpha1", "alpha2", "lambda")
     Parameter("p", -20.0, 20.0, init=(-1.0, 1.0)),
     Parameter("w", *UNIT),
 )
-DAW2011 = ModelSpec("daw2011", DAW2011_FREE)
+DAW2011 = ModelSpec("daw2011", DAW2011_FREE)  # flat priors within the bounds: MAP = maximum likelihood
 DAW2011_MF = ModelSpec("daw2011-mf", DAW2011_FREE[:-1], (("w", 0.0),))
-DAW2011_MB = ModelSpec("daw2011-mb", tuple(p for p in DAW2011_FREE[:-1] if p.name not in ("alpha1", "lambda")), (("w", 1.0), ("alpha1", 0.0), ("lambda", 0.0)))
+DAW2011_MB = ModelSpec(  # alpha1 and lambda only shape the model-free values, which w = 1 ignores
+    "daw2011-mb",
+    tuple(p for p in DAW2011_FREE[:-1] if p.name not in ("alpha1", "lambda")),
+    (("w", 1.0), ("alpha1", 0.0), ("lambda", 0.0)),
+)
 
 
 def kool2016(model, st, respst):
@@ -148,10 +157,10 @@ def kool2016(model, st, respst):
         Parameter("rho", -20.0, 20.0, stickiness, init=(-1.0, 1.0)),
     )
     keep = {"w": model == 1, "p": st, "rho": respst}
-    fixed = {"w": {1: (), 2: (("w", 1.0),), 3: (("w", 0.0),)}[model]}
     free = tuple(p for p in candidates if keep.get(p.name, True))
+    fixed = {1: (), 2: (("w", 1.0),), 3: (("w", 0.0),)}[model]
     name = f"kool2016-{('hybrid', 'mb', 'mf')[model - 1]}" + ("-st" if st else "") + ("-respst" if respst else "")
-    return ModelSpec(name, free, fixed["w"], transitions="counts")
+    return ModelSpec(name, free, fixed, transitions="counts")
 
 
 # results.mat's order: the model varies fastest, then st, then respst (mfit's factorial_models)
@@ -186,7 +195,16 @@ def expand(spec: ModelSpec, theta):
         beta1, beta2 = (v["beta1"], v["beta2"]) if "beta1" in v else (v["beta"], v["beta"])
         beta_mb, beta_mf, kappa = v["w"] * beta1, (1 - v["w"]) * beta1, beta1
     p, rho = kappa * v.get("p", 0.0), kappa * v.get("rho", 0.0)
-    return dict(alpha1=alpha1, alpha2=alpha2, lam=v["lambda"], beta_mb=beta_mb, beta_mf=beta_mf, beta2=beta2, p=p, rho=rho)
+    return {
+        "alpha1": alpha1,
+        "alpha2": alpha2,
+        "lam": v["lambda"],
+        "beta_mb": beta_mb,
+        "beta_mf": beta_mf,
+        "beta2": beta2,
+        "p": p,
+        "rho": rho,
+    }
 
 
 def believed_common(spec: ModelSpec, common_minus_rare):
@@ -196,9 +214,12 @@ def believed_common(spec: ModelSpec, common_minus_rare):
     return np.where(common_minus_rare > 0, spec.common_prob, np.where(common_minus_rare < 0, 1 - spec.common_prob, 0.5))
 
 
-def log_choice(logit, choice):
-    """log P(choice) of a two-way softmax whose logit of option 1 over option 0 is `logit`."""
-    return -np.logaddexp(0.0, np.where(choice == 1, -logit, logit))
+def log_choices(logit1, action, logit2, choice2):
+    """log P(action) + log P(choice2) of two two-way softmax choices, each given the logit of
+    option 1 over option 0: -softplus(z1) - softplus(z2) with z the logit against the choice,
+    as max(z1, 0) + max(z2, 0) + log((1 + e^-|z1|)(1 + e^-|z2|)) (one log, no overflow)."""
+    z1, z2 = logit1 * (1 - 2 * action), logit2 * (1 - 2 * choice2)
+    return -(np.maximum(z1, 0) + np.maximum(z2, 0) + np.log((1 + np.exp(-np.abs(z1))) * (1 + np.exp(-np.abs(z2)))))
 
 
 def play(spec: ModelSpec, theta, layout, respond):
@@ -207,42 +228,42 @@ def play(spec: ModelSpec, theta, layout, respond):
     theta [P, K, n_free]: K parameter vectors for each of P subjects. layout [P, E, T]: the
     screen side (0 left, 1 right) of first-stage action 1 on each trial of each episode.
     At trial t, `respond(t, logit1, logit2)` gets the first-stage logit of action 1 over 0
-    [P, K, E] and the second-stage logits of option 1 over 0 in S2 and S3 [P, K, E, 2], and
+    [P, K, E] and the second-stage logits of option 1 over 0 in S2 and in S3 [2, P, K, E], and
     returns the trial's (action, state, choice2, reward, used), each broadcasting to [P, K, E]:
     drawn (simulation) or recorded (likelihood); unused trials leave everything unchanged,
     except that before spec.first_trial a recorded action still sets the previous choice.
     Returns the log-probability of the responses [P, K, E, T], 0 at unused trials.
     """
     q = expand(spec, np.asarray(theta, np.float64)[:, :, None, :])
-    n_people, n_vectors = np.shape(theta)[:2]
-    shape = (n_people, n_vectors, layout.shape[1])
-    q1 = np.full(shape + (2,), spec.q_init)  # model-free values of actions 0, 1
-    q2 = np.full(shape + (2, 2), spec.q_init)  # [S2, S3] x [option 0, option 1]
-    previous_action = previous_side = np.full(shape[:1] + (1,) + shape[2:], -1)
+    (n_people, n_vectors), (n_episodes, n_trials) = np.shape(theta)[:2], layout.shape[1:]
+    q1 = np.full((2, n_people, n_vectors, n_episodes), spec.q_init)  # model-free values of actions 0, 1
+    q2 = np.full((2,) + q1.shape, spec.q_init)  # [S2, S3] x [option 0, option 1]
+    previous_action, previous_side = np.full((2, n_people, 1, n_episodes), -1)
     common_minus_rare = np.zeros(previous_action.shape)
-    two = np.arange(2)
-    out = np.zeros(shape + (layout.shape[2],))
-    for t in range(layout.shape[2]):
-        best = q2.max(axis=-1)
-        model_based = (2 * believed_common(spec, common_minus_rare) - 1) * (best[..., 1] - best[..., 0])
+    two = np.arange(2)[:, None, None, None]
+    out = np.zeros((n_trials,) + q1.shape[1:])
+    for t in range(n_trials):
+        side = layout[:, None, :, t]
+        best = np.maximum(q2[:, 0], q2[:, 1])
+        model_based = (2 * believed_common(spec, common_minus_rare) - 1) * (best[1] - best[0])
         repeat = np.where(previous_action < 0, 0.0, 2.0 * previous_action - 1)
-        same_side = np.where(previous_side < 0, 0.0, np.where(layout[:, None, :, t] == previous_side, 1.0, -1.0))
-        logit1 = q["beta_mb"] * model_based + q["beta_mf"] * (q1[..., 1] - q1[..., 0]) + q["p"] * repeat + q["rho"] * same_side
-        logit2 = np.asarray(q["beta2"])[..., None] * (q2[..., 1] - q2[..., 0])
+        same_side = np.where(previous_side < 0, 0.0, np.where(side == previous_side, 1.0, -1.0))
+        logit1 = q["beta_mb"] * model_based + q["beta_mf"] * (q1[1] - q1[0]) + q["p"] * repeat + q["rho"] * same_side
+        logit2 = q["beta2"] * (q2[:, 1] - q2[:, 0])
         action, state, choice2, reward, used = respond(t, logit1, logit2)
-        at_s3 = state == S3
-        out[..., t] = np.where(used, log_choice(logit1, action) + log_choice(np.where(at_s3, logit2[..., 1], logit2[..., 0]), choice2), 0.0)
-        chosen = (state[..., None, None] - S2 == two[:, None]) & (choice2[..., None, None] == two)
-        took = action[..., None] == two
-        reached = (q2 * chosen).sum(axis=(-2, -1))
+        at_s3, live = state == S3, used.astype(np.float64)
+        out[t] = live * log_choices(logit1, action, logit2[0] + at_s3 * (logit2[1] - logit2[0]), choice2)
+        took = action == two
+        chosen = (at_s3 == two[:, None]) & (choice2 == two)
+        reached = (q2 * chosen).sum(axis=(0, 1))
         outcome_error = np.where(used, reward, 0.0) - reached
-        q1 = q1 + took * np.where(used, q["alpha1"] * (reached - (q1 * took).sum(-1) + q["lam"] * outcome_error), 0.0)[..., None]
-        q2 = q2 + chosen * np.where(used, q["alpha2"] * outcome_error, 0.0)[..., None, None]
+        q1 = q1 + took * (live * q["alpha1"] * (reached - (q1 * took).sum(axis=0) + q["lam"] * outcome_error))
+        q2 = q2 + chosen * (live * q["alpha2"] * outcome_error)
         common_minus_rare = common_minus_rare + np.where(used, np.where((action == 0) == (state == S2), 1, -1), 0)
         seen = used | ((t < spec.first_trial) & (action >= 0))
         previous_action = np.where(seen, action, previous_action)
-        previous_side = np.where(seen, np.where(action == 1, layout[:, None, :, t], 1 - layout[:, None, :, t]), previous_side)
-    return out
+        previous_side = np.where(seen, np.where(action == 1, side, 1 - side), previous_side)
+    return np.moveaxis(out, 0, -1)
 
 
 # ---------------------------------------------------------------- the likelihood of records
@@ -250,18 +271,25 @@ def play(spec: ModelSpec, theta, layout, respond):
 
 def _first_bad(records, key, bad):
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    raise ValueError(f"records[{key!r}] is {records[key][where]!r} at [subject, episode, trial] = {list(where)}, a trial not marked missed")
+    value = np.asarray(records[key])[where].item()
+    raise ValueError(f"records[{key!r}] is {value!r} at [subject, episode, trial] = {list(where)}, a trial not marked missed")
 
 
 def replay_inputs(spec: ModelSpec, records):
     """Checked arrays [P, E, T] that `log_likelihood` replays: action, state, choice2, reward,
-    used (not missed and at or after spec.first_trial) and layout (side of action 1)."""
-    action, state, choice2, missed = (np.asarray(records[k]) for k in ("action", "state", "choice2", "missed"))
+    used (not missed and at or after spec.first_trial) and layout (side of action 1). Without
+    "missed", no trial is; "side1" is read only if the spec has response stickiness."""
+    action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
     reward = np.asarray(records["reward"], np.float64)
     if action.ndim != 3:
         raise ValueError(f"records must be [subject, episode, trial] arrays; 'action' has shape {action.shape}")
-    missed = missed.astype(bool)
-    checks = [("action", ~np.isin(action, (0, 1))), ("state", ~np.isin(state, (S2, S3))), ("choice2", ~np.isin(choice2, (0, 1))), ("reward", ~np.isfinite(reward))]
+    missed = np.asarray(records.get("missed", np.zeros(action.shape)), bool)
+    checks = [
+        ("action", ~np.isin(action, (0, 1))),
+        ("state", ~np.isin(state, (S2, S3))),
+        ("choice2", ~np.isin(choice2, (0, 1))),
+        ("reward", ~np.isfinite(reward)),
+    ]
     side = np.zeros_like(action)
     if spec.uses_sides:
         side = np.asarray(records["side1"])
@@ -270,7 +298,14 @@ def replay_inputs(spec: ModelSpec, records):
         if (bad & ~missed).any():
             _first_bad(records, key, bad & ~missed)
     used = ~missed & (np.arange(action.shape[-1]) >= spec.first_trial)
-    return dict(action=action, state=state, choice2=choice2, reward=reward, used=used, layout=np.where(action == 1, side, 1 - side))
+    return {
+        "action": action,
+        "state": state,
+        "choice2": choice2,
+        "reward": reward,
+        "used": used,
+        "layout": np.where(action == 1, side, 1 - side),
+    }
 
 
 def replay_log_likelihood(spec: ModelSpec, inputs, theta):
@@ -305,7 +340,7 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
         action = (u[0] < expit(logit1)).astype(np.int64)
         common = u[1] < common_prob
         state = np.where((action == 0) == common, S2, S3)
-        choice2 = (u[2] < expit(np.where(state == S3, logit2[..., 1], logit2[..., 0]))).astype(np.int64)
+        choice2 = (u[2] < expit(np.where(state == S3, logit2[1], logit2[0]))).astype(np.int64)
         pay = np.take_along_axis(probs[:, None, :, t], (2 * (state - S2) + choice2)[..., None], -1)[..., 0]
         reward = (u[3] < pay).astype(np.float64)
         for key, value in zip(keys, (action, state, common, choice2, reward, expit(np.where(action == 1, logit1, -logit1)))):
@@ -328,62 +363,104 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
 
 
 def stencil(n):
-    """Offsets (in steps) of the central-difference points around a centre: +-e_i, then
-    (+e_i +e_j, +e_i -e_j, -e_i +e_j, -e_i -e_j) for each pair i < j. [2n + 2n(n-1), n]."""
+    """Offsets (in steps) of the points around a centre: +-e_i, then +(e_i + e_j) and -(e_i + e_j)
+    for each pair i < j. [n (n + 1), n]."""
     eye = np.eye(n)
-    pairs = [s * eye[i] + u * eye[j] for i in range(n) for j in range(i + 1, n) for s, u in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-    return np.concatenate([eye, -eye, np.reshape(pairs, (-1, n))])
+    i, j = np.triu_indices(n, 1)
+    return np.concatenate([eye, -eye, eye[i] + eye[j], -eye[i] - eye[j]])
 
 
-def derivatives(objective, rows, x, lower, upper, step=1e-4):
+def derivatives(objective, rows, x, lower, upper, step=1e-4, hessian=None):
     """f, gradient and Hessian of objective at x [B, n], from one batched call.
 
-    objective(rows, points [B, M, n]) -> [B, M]. Central differences around x moved inside the
-    bounds by one step where it is closer to them (no point leaves the bounds); the gradient is
-    carried back to x through the Hessian, so both are accurate to O(step^2).
+    objective(rows, points [B, M, n]) -> [B, M]. Central differences (O(step^2)) around x moved
+    inside the bounds by two steps where it is closer to them, so every point lies strictly inside
+    (a prior may vanish on a bound); the gradient is carried back to x through the Hessian.
+    Off-diagonal terms use the points +-(e_i + e_j):
+    H_ij = (f_++ + f_-- - f_+i - f_-i - f_+j - f_-j + 2 f) / (2 step^2). Given a `hessian`
+    [B, n, n], only the 2n + 2 points of the gradient and the diagonal are evaluated and its
+    off-diagonal terms are kept.
     """
     n = x.shape[-1]
-    centre = np.clip(x, lower + step, upper - step)
-    f = objective(rows, np.concatenate([x[:, None], centre[:, None], centre[:, None] + step * stencil(n)], axis=1))
-    f_x, f_c, plus, minus, pairs = f[:, 0], f[:, 1], f[:, 2 : 2 + n], f[:, 2 + n : 2 + 2 * n], f[:, 2 + 2 * n :]
-    hessian = np.zeros(x.shape + (n,))
-    i, j = np.triu_indices(n, 1)
-    cross = (pairs[:, 0::4] - pairs[:, 1::4] - pairs[:, 2::4] + pairs[:, 3::4]) / (4 * step**2)
-    hessian[:, i, j] = hessian[:, j, i] = cross
-    hessian[:, np.arange(n), np.arange(n)] = (plus - 2 * f_c[:, None] + minus) / step**2
+    offsets = stencil(n) if hessian is None else stencil(n)[: 2 * n]
+    centre = np.clip(x, lower + 2 * step, upper - 2 * step)
+    f = objective(rows, np.concatenate([x[:, None], centre[:, None], centre[:, None] + step * offsets], axis=1))
+    f_x, f_c, plus, minus = f[:, 0], f[:, 1, None], f[:, 2 : 2 + n], f[:, 2 + n : 2 + 2 * n]
+    if hessian is None:
+        i, j = np.triu_indices(n, 1)
+        both_plus, both_minus = np.split(f[:, 2 + 2 * n :], 2, axis=1)
+        hessian = np.zeros(x.shape + (n,))
+        hessian[:, i, j] = hessian[:, j, i] = (
+            both_plus + both_minus - plus[:, i] - minus[:, i] - plus[:, j] - minus[:, j] + 2 * f_c
+        ) / (2 * step**2)
+    else:
+        hessian = hessian.copy()
+    hessian[:, np.arange(n), np.arange(n)] = (plus - 2 * f_c + minus) / step**2
     gradient = (plus - minus) / (2 * step) + np.einsum("bij,bj->bi", hessian, x - centre)
     return f_x, gradient, hessian
 
 
-def newton_direction(gradient, hessian, x, lower, upper):
-    """Projected Newton direction (Bertsekas 1982) for a box: a coordinate at a bound whose
-    gradient pushes outward stays there; the rest take a Newton step on the Hessian with its
-    eigenvalues made positive (|lambda|, floored), capped to a quarter of the box per step."""
-    blocked = ((x <= lower) & (gradient > 0)) | ((x >= upper) & (gradient < 0))
-    free = ~blocked
+def newton_direction(gradient, hessian, x, lower, upper, cap=0.25, near=1e-8):
+    """Projected Newton direction (Bertsekas 1982) for a box. A coordinate within `near` (of the
+    box) of a bound its gradient pushes against goes onto that bound and stays; the others take a
+    Newton step on the Hessian with its eigenvalues made positive (|lambda|, at least 1e-4), less
+    any move out of the box, capped to `cap` of the box per step."""
+    margin = near * (upper - lower)
+    at_lower, at_upper = (x <= lower + margin) & (gradient > 0), (x >= upper - margin) & (gradient < 0)
+    free = ~(at_lower | at_upper)
     reduced = np.where(free[:, :, None] & free[:, None, :], hessian, np.eye(x.shape[-1]))
     values, vectors = np.linalg.eigh(reduced)
-    values = np.maximum(np.abs(values), 1e-8 * np.maximum(1.0, np.abs(values).max(-1, keepdims=True)))
+    values = np.maximum(np.abs(values), 1e-4)  # flat directions (e.g. w when alpha = 0) move little
     g = np.where(free, gradient, 0.0)
     direction = -np.einsum("bij,bj->bi", vectors, np.einsum("bji,bj->bi", vectors, g) / values)
-    scale = np.abs(direction).max(-1, keepdims=True) / (0.25 * (upper - lower)).min()
-    return direction / np.maximum(1.0, scale)
+    direction = np.where(((x <= lower) & (direction < 0)) | ((x >= upper) & (direction > 0)), 0.0, direction)
+    direction = direction / np.maximum(1.0, (np.abs(direction) / (cap * (upper - lower))).max(-1, keepdims=True))
+    return np.where(at_lower, lower - x, np.where(at_upper, upper - x, direction))
 
 
-def minimize_box(objective, x0, lower, upper, iterations=100, tolerance=1e-9, steps=12):
-    """Minimise objective(rows, points [B, M, n]) -> [B, M] within [lower, upper] from the rows
-    of x0 [B, n], all rows in lock-step: projected Newton steps with finite-difference
-    derivatives and a backtracking line search (step sizes 1, 1/2, ... tried in one call).
-    A row stops when no step size improves it by the Armijo rule or the gain is < tolerance.
-    Returns (x [B, n], f [B], iterations used per row [B])."""
-    x = np.clip(np.array(x0, np.float64), lower, upper)
+def pattern_points(x, lower, upper, scales=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)):
+    """x [B, n] moved along each coordinate by +-scale of the box, clipped to it: [B, 2 n S, n]."""
+    n = x.shape[-1]
+    moves = np.concatenate([scale * np.concatenate([np.eye(n), -np.eye(n)]) for scale in scales]) * (upper - lower)
+    return np.clip(x[:, None] + moves, lower, upper)
+
+
+def minimize_box(objective, x0, lower, upper, iterations=100, tolerance=1e-9, line_steps=6, merge=3e-2, step=1e-4, refresh=2):
+    """Minimise G problems from R starting points each, x0 [G, R, n], within [lower, upper].
+
+    objective(rows, points [B, M, n]) -> [B, M], where rows index the G * R flattened starts
+    (row // R is the problem). All rows run in lock-step: projected Newton steps with
+    finite-difference derivatives (the full Hessian every `refresh` steps; in between the
+    gradient and the Hessian's diagonal, with its off-diagonal terms kept) and a backtracking line
+    search (step sizes 1, 1/4, 1/16, ... tried in one call). A step that gains less than
+    `tolerance` with kept terms is retried with a full Hessian; with a full one, on a problem's
+    best row, a coordinate search (`pattern_points`) takes over for the step: the likelihood has
+    kinks where two second-stage values tie (the max in the model-based values), on which
+    derivatives mislead. A row stops when neither gains `tolerance` (other rows: when Newton does
+    not), or when it comes within `merge` (relative to the box) of a better row of the same
+    problem, whose path it would only repeat.
+    Returns (x [G, R, n], f [G, R], iterations run [G, R]).
+    """
+    x = np.clip(np.array(x0, np.float64), lower, upper).reshape(-1, x0.shape[-1])
+    n_problems, n_starts = x0.shape[:2]
     f = np.full(len(x), np.inf)
+    hessian = np.zeros(x.shape + x.shape[-1:])
+    age = np.full(len(x), refresh)  # steps since the last full Hessian
     used = np.zeros(len(x), int)
     rows = np.arange(len(x))
-    fractions = 0.5 ** np.arange(steps)
+    fractions = 0.25 ** np.arange(line_steps)
+    order = np.arange(n_starts)
     for _ in range(iterations):
-        f0, gradient, hessian = derivatives(objective, rows, x[rows], lower, upper)
-        direction = newton_direction(gradient, hessian, x[rows], lower, upper)
+        full = age[rows] >= refresh
+        f0, gradient = np.zeros(len(rows)), np.zeros((len(rows), x.shape[-1]))
+        for part, keep in ((full, False), (~full, True)):
+            if part.any():
+                r = rows[part]
+                f0[part], gradient[part], hessian[r] = derivatives(
+                    objective, r, x[r], lower, upper, step, hessian[r] if keep else None
+                )
+        age[rows] = np.where(full, 0, age[rows]) + 1
+        direction = newton_direction(gradient, hessian[rows], x[rows], lower, upper)
         trial = np.clip(x[rows, None] + fractions[:, None] * direction[:, None], lower, upper)
         f_trial = objective(rows, trial)
         armijo = f_trial <= f0[:, None] + 1e-4 * np.einsum("bmn,bn->bm", trial - x[rows, None], gradient)
@@ -392,19 +469,38 @@ def minimize_box(objective, x0, lower, upper, iterations=100, tolerance=1e-9, st
         f_new = np.where(moved, f_trial[np.arange(len(rows)), first], f0)
         x[rows[moved]] = trial[moved, first[moved]]
         f[rows], used[rows] = f_new, used[rows] + 1
-        rows = rows[moved & (f0 - f_new >= tolerance)]
+        stalled = f0 - f_new < tolerance
+        age[rows[stalled & ~full]] = refresh
+        stalled &= full
+        leading = f[rows] <= f.reshape(n_problems, n_starts).min(axis=1)[rows // n_starts]
+        if (stalled & leading).any():
+            stuck = rows[stalled & leading]
+            around = pattern_points(x[stuck], lower, upper)
+            f_around = objective(stuck, around)
+            best = f_around.argmin(axis=1)
+            gain = f[stuck] - f_around[np.arange(len(stuck)), best]
+            polished = gain >= tolerance
+            x[stuck[polished]] = around[polished, best[polished]]
+            f[stuck[polished]] -= gain[polished]
+            stalled[stalled & leading] = ~polished
+        xs, fs = x.reshape(n_problems, n_starts, -1), f.reshape(n_problems, n_starts)
+        close = (np.abs(xs[:, :, None] - xs[:, None]) / (upper - lower)).max(axis=-1) < merge
+        better = (fs[:, None, :] < fs[:, :, None]) | ((fs[:, None, :] == fs[:, :, None]) & (order < order[:, None]))
+        duplicate = (close & better).any(axis=-1).ravel()
+        rows = rows[~stalled & ~duplicate[rows]]
         if not len(rows):
             break
-    return x, f, used
+    return x.reshape(x0.shape), f.reshape(n_problems, n_starts), used.reshape(n_problems, n_starts)
 
 
 def restart_points(spec: ModelSpec, n_people, restarts, rng: np.random.Generator):
-    """Starting points [P, restarts, n_free]: the middle of each parameter's init range, then
-    uniform draws in it."""
+    """Starting points [P, restarts, n_free], a Latin hypercube in the parameters' init ranges
+    per subject: every parameter gets one start in each of `restarts` equal slices of its range
+    (the learning rate's basins can be narrow, e.g. below 0.05)."""
     low, high = np.array([p.init or (p.lower, p.upper) for p in spec.free]).T
-    points = rng.uniform(low, high, (n_people, restarts, len(low)))
-    points[:, 0] = (low + high) / 2
-    return points
+    slices = rng.permuted(np.broadcast_to(np.arange(restarts), (n_people, len(low), restarts)), axis=-1)
+    fraction = (slices + rng.random(slices.shape)) / restarts
+    return low + (high - low) * np.swapaxes(fraction, 1, 2)
 
 
 def laplace_log_evidence(logpost, hessian, bic):
@@ -416,33 +512,55 @@ def laplace_log_evidence(logpost, hessian, bic):
     return np.where(sign > 0, laplace, -0.5 * (bic - k * np.log(2 * np.pi)))
 
 
-def fit(spec: ModelSpec, records, restarts=8, seed=0, prior=True, iterations=100):
+def embed(source: ModelSpec, params, target: ModelSpec):
+    """Parameter vectors of `source` [..., n_source] as vectors of `target` [..., n_target]: each
+    free parameter of the target takes the source's value (free or fixed; stickiness the source
+    lacks is 0), clipped to the target's bounds. A nested model's fit is a good start."""
+    values = dict(source.fixed) | {name: params[..., i] for i, name in enumerate(source.names)}
+    missing = [name for name in target.names if name not in values and name not in ("p", "rho")]
+    if missing:
+        raise ValueError(f"embed: {source.name} has no {missing} of {target.name}")
+    columns = [np.broadcast_to(values.get(name, 0.0), np.shape(params)[:-1]) for name in target.names]
+    return np.clip(np.stack(columns, axis=-1), target.lower, target.upper)
+
+
+def fit(spec: ModelSpec, records, restarts=16, seed=0, prior=True, starts=None, iterations=100):
     """MAP (prior=True; ML otherwise) fits of every subject of records [P, E, T] at once.
 
-    Each subject's `restarts` starting points (`restart_points`) run in lock-step through
+    Each subject's `restarts` random starting points (`restart_points`), and `starts` [P, m,
+    n_free] if given (e.g. `embed` of a nested model's fit), run in lock-step through
     `minimize_box`; the best is kept. Returns arrays over subjects: "params" [P, n_free] (in
     spec.names order), "loglik", "logpost", "bic" (K log N - 2 loglik with N every trial
     recorded, missed ones too, as mfit), "log_evidence" (`laplace_log_evidence`), "hessian"
-    [P, n, n] of -logpost (-loglik for ML) at the optimum, "objective" [P, restarts] (the
-    minimised -logpost of each restart) and "iterations" [P, restarts].
+    [P, n, n] of -logpost (-loglik for ML) at the optimum, "objective" [P, starts] (the
+    minimised -logpost, or -loglik, where each start stopped) and "iterations" [P, starts].
     """
     inputs = replay_inputs(spec, records)
     n_people, n = len(inputs["action"]), len(spec.free)
+    x0 = restart_points(spec, n_people, restarts, np.random.default_rng(seed))
+    if starts is not None:
+        x0 = np.concatenate([x0, np.clip(starts, spec.lower, spec.upper)], axis=1)
 
     def objective(rows, points):
-        people = rows // restarts
+        people = rows // x0.shape[1]
         loglik = replay_log_likelihood(spec, {k: v[people] for k, v in inputs.items()}, points)
         return -(loglik + log_prior(spec, points)) if prior else -loglik
 
-    starts = restart_points(spec, n_people, restarts, np.random.default_rng(seed)).reshape(-1, n)
-    x, f, used = minimize_box(objective, starts, spec.lower, spec.upper, iterations)
-    f, x = f.reshape(n_people, restarts), x.reshape(n_people, restarts, n)
+    x, f, used = minimize_box(objective, x0, spec.lower, spec.upper, iterations)
     best = x[np.arange(n_people), f.argmin(axis=1)]
-    people = np.arange(n_people)
-    minimum, _, hessian = derivatives(lambda rows, p: objective(rows * restarts, p), people, best, spec.lower, spec.upper)
+    _, _, hessian = derivatives(
+        lambda rows, p: objective(rows * x0.shape[1], p), np.arange(n_people), best, spec.lower, spec.upper
+    )
     loglik = log_likelihood(spec, records, best[:, None])[:, 0]
     logpost = loglik + log_prior(spec, best)
-    n_trials = inputs["action"].shape[1] * inputs["action"].shape[2]
-    bic = n * np.log(n_trials) - 2 * loglik
-    return dict(params=best, loglik=loglik, logpost=logpost, bic=bic, log_evidence=laplace_log_evidence(logpost if prior else loglik, hessian, bic),
-                hessian=hessian, objective=f, iterations=used.reshape(n_people, restarts))
+    bic = n * np.log(inputs["action"].shape[1] * inputs["action"].shape[2]) - 2 * loglik
+    return {
+        "params": best,
+        "loglik": loglik,
+        "logpost": logpost,
+        "bic": bic,
+        "log_evidence": laplace_log_evidence(logpost if prior else loglik, hessian, bic),
+        "hessian": hessian,
+        "objective": f,
+        "iterations": used,
+    }

@@ -172,3 +172,16 @@ def daw_comparison(state, episodes=300, seed=0):
     rows = {"meta-RL agent (mean over seeds)": agent}
     rows.update({f"meta-RL agent, seed {s}": {k: v[k_:k_ + 1] for k, v in agent.items()} for k_, s in enumerate(state.seeds)})
     return behaviour_table({**records, **rows})
+
+
+def write_daw_comparison(run, episodes=300, seed=0):
+    """`daw_comparison` of the newest checkpoints of every seed under `run`, written to
+    `<run>/comparison.csv` (rounded to 4 digits); returns the table."""
+    import os
+
+    from twostep import checkpoints, run_layout
+
+    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+    table = daw_comparison(state, episodes, seed)
+    table.round(4).to_csv(os.path.join(run, "comparison.csv"))
+    return table

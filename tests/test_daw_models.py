@@ -1,0 +1,233 @@
+"""Daw et al. 2011's model family (twostep.daw_models): the authors' own numbers at their saved
+parameters, plain per-trial transcriptions of the likelihoods, parameter recovery and bad input.
+
+The tests that need the data take conftest's `data_root` (copied from TWO_STEP_DATA_MIRROR; skipped
+without it, unless TWO_STEP_REQUIRE_DATA=1).
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.io
+from scipy.special import betaln, expit
+
+import two_step_env as env
+from twostep import configs, datasets, daw_models
+
+SET_OPTS_NAMES = {  # set_opts.m's parameter names -> the spec's
+    "inverse temperature": "beta",
+    "learning rate": "alpha",
+    "eligibility trace decay": "lambda",
+    "mixing weight": "w",
+    "choice stickiness": "p",
+    "response stickiness": "rho",
+}
+KOOL_MODELS = {"hybrid": "hybrid", "model-based": "mb", "model-free": "mf"}
+RECORD_KEYS = ("action", "state", "common", "reward", "choice2", "probs", "missed", "side1", "side2", "rt1", "rt2", "prob")
+DAW_TASK = configs.preset("daw-2011")
+
+
+def walks(rng, subjects, episodes, trials):
+    """Reward probabilities [subject, episode, trial, 4]: fresh reflected Gaussian walks."""
+    return env.drift_walk(DAW_TASK, rng.random((subjects, episodes, 4)), rng.standard_normal((subjects, episodes, trials - 1, 4)))
+
+
+# ---------------------------------------------------------------- Kool et al. 2016
+
+
+def test_kool2016_loglik_and_logpost_at_the_authors_parameters(data_root):
+    kool = datasets.load("kool2016", data_root)
+    fits = datasets.load_kool2016_fits(data_root)
+    assert len(fits) == len(daw_models.KOOL2016) == 12
+    for spec, fit in zip(daw_models.KOOL2016, fits):
+        assert spec.name == f"kool2016-{KOOL_MODELS[fit['model_name']]}" + "-st" * fit["st"] + "-respst" * fit["respst"]
+        assert spec.names == tuple(SET_OPTS_NAMES[name] for name in fit["params"])
+        np.testing.assert_array_equal(spec.lower, fit["lower"])
+        np.testing.assert_array_equal(spec.upper, fit["upper"])
+        loglik = daw_models.log_likelihood(spec, kool.records, fit["x"][:, None])[:, 0]
+        logpost = loglik + daw_models.log_prior(spec, fit["x"])
+        np.testing.assert_allclose(loglik, fit["loglik"], rtol=0, atol=1e-6, err_msg=spec.name)
+        np.testing.assert_allclose(logpost, fit["logpost"], rtol=0, atol=1e-6, err_msg=spec.name)
+        np.testing.assert_allclose(len(spec.free) * np.log(125) - 2 * loglik, fit["bic"], rtol=0, atol=1e-5, err_msg=spec.name)
+
+
+# ---------------------------------------------------------------- Daw et al. 2011's seven parameters
+
+
+def plain_daw2011(params, action, state, choice2, reward, missed):
+    """One episode's log-likelihood, trial by trial in plain Python, as Daw et al. 2011 write the
+    model: Q_net = w Q_MB + (1 - w) Q_TD; P(a) ~ exp(beta1 (Q_net(a) + p rep(a))); missed trials skipped."""
+    alpha1, alpha2, lam, beta1, beta2, p, w = params
+    q_td, q2 = [0.0, 0.0], [[0.0, 0.0], [0.0, 0.0]]
+    previous, total = None, 0.0
+    for t in range(len(action)):
+        if missed[t]:
+            continue
+        a, s, c, r = int(action[t]), int(state[t]) - 1, int(choice2[t]), float(reward[t])
+        best = [max(q2[0]), max(q2[1])]
+        q_mb = [0.7 * best[0] + 0.3 * best[1], 0.3 * best[0] + 0.7 * best[1]]
+        net = [w * q_mb[i] + (1 - w) * q_td[i] + p * (previous == i) for i in (0, 1)]
+        total += beta1 * net[a] - math.log(math.exp(beta1 * net[0]) + math.exp(beta1 * net[1]))
+        total += beta2 * q2[s][c] - math.log(math.exp(beta2 * q2[s][0]) + math.exp(beta2 * q2[s][1]))
+        delta1 = q2[s][c] - q_td[a]
+        delta2 = r - q2[s][c]
+        q_td[a] += alpha1 * delta1
+        q2[s][c] += alpha2 * delta2
+        q_td[a] += alpha1 * lam * delta2
+        previous = a
+    return total
+
+
+def with_missed_trials(records, rng, fraction=0.1):
+    """Records with some trials missed at the first stage and some at the second only."""
+    records = {k: v.copy() for k, v in records.items()}
+    first = rng.random(records["action"].shape) < fraction
+    second = ~first & (rng.random(first.shape) < fraction)
+    records["action"][first], records["state"][first] = -1, -1
+    records["choice2"][first | second] = -1
+    records["reward"][first | second] = np.nan
+    records["missed"] = first | second
+    return records
+
+
+def test_daw2011_likelihood_equals_a_plain_per_trial_computation():
+    rng = np.random.default_rng(0)
+    spec = daw_models.DAW2011
+    truth = np.array(
+        [[0.4, 0.6, 0.5, 4.0, 3.0, 0.3, 0.5], [0.8, 0.2, 0.9, 7.0, 2.0, -0.4, 0.1], [0.1, 0.9, 0.2, 2.0, 6.0, 1.0, 0.9]]
+    )
+    records = with_missed_trials(daw_models.simulate(spec, truth, walks(rng, 3, 2, 40), rng), rng)
+    theta = rng.uniform(spec.lower, spec.upper, (3, 4, len(spec.free)))
+    theta[..., 3:6] /= 4  # betas in [0, 5], p in [-5, 5]
+    batched = daw_models.log_likelihood(spec, records, theta)
+    columns = [records[key] for key in ("action", "state", "choice2", "reward", "missed")]
+    plain = np.zeros((3, 4))
+    for i, k, e in itertools.product(range(3), range(4), range(2)):
+        plain[i, k] += plain_daw2011(theta[i, k], *(column[i, e] for column in columns))
+    np.testing.assert_allclose(batched, plain, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("spec", [daw_models.DAW2011, daw_models.KOOL2016[9]], ids=lambda spec: spec.name)
+def test_replaying_a_simulation_gives_back_its_choice_probabilities(spec):
+    """The same equations choose and replay: screen sides, stickiness and believed transitions included."""
+    rng = np.random.default_rng(1)
+    probs = walks(rng, 2, 3, 30)
+    values = {
+        "alpha": 0.5,
+        "alpha1": 0.5,
+        "alpha2": 0.4,
+        "lambda": 0.6,
+        "beta": 5.0,
+        "beta1": 5.0,
+        "beta2": 3.0,
+        "p": 0.2,
+        "rho": 0.8,
+        "w": 0.5,
+    }
+    theta = np.tile([values[name] for name in spec.names], (2, 1))
+    records = daw_models.simulate(spec, theta, probs, rng)
+    assert records["action"].shape == (2, 3, 30)
+    assert set(RECORD_KEYS) <= set(records)
+    np.testing.assert_array_equal(records["common"], (records["action"] == 0) == (records["state"] == env.S2))
+    np.testing.assert_array_equal(records["probs"], probs)
+    inputs = daw_models.replay_inputs(spec, records)
+    first_stage = []
+
+    def respond(t, logit1, logit2):
+        first_stage.append(logit1[:, 0])
+        return tuple(inputs[key][:, None, :, t] for key in ("action", "state", "choice2", "reward", "used"))
+
+    daw_models.play(spec, theta[:, None], inputs["layout"], respond)
+    logit1 = np.stack(first_stage, axis=-1)
+    np.testing.assert_allclose(expit(np.where(records["action"] == 1, logit1, -logit1)), records["prob"], rtol=1e-12)
+
+
+def test_daw2011_recovers_w():
+    """Three simulated people (w = 0, 0.5, 1), each 20 sessions of 201 trials on fresh walks: w is
+    weakly identified by this task (its standard error is about 0.1 at 800 trials)."""
+    rng = np.random.default_rng(0)
+    w = np.array([0.0, 0.5, 1.0])
+    truth = np.column_stack([np.tile([0.5, 0.5, 0.6, 5.0, 5.0, 0.3], (3, 1)), w])
+    records = daw_models.simulate(daw_models.DAW2011, truth, walks(rng, 3, 20, DAW_TASK.trials_per_episode), rng)
+    fit = daw_models.fit(daw_models.DAW2011, records, restarts=2, seed=0)
+    np.testing.assert_allclose(fit["params"][:, -1], w, rtol=0, atol=0.1)
+
+
+# ---------------------------------------------------------------- Nussenbaum et al. 2020 (Decker et al. 2016)
+
+
+def plain_mbmf(x, choice1, choice2, money, state):
+    """mbmf_driver.m's preprocessing and mbmf_lik.m (the minimised -log posterior), transcribed per
+    trial: MATLAB codes (choice 1/2, state 2/3, 0 missed), fit from trial 10, trial 9's choice (8's
+    if 9 was missed) as the previous choice, trials with any 0 removed."""
+    alpha, beta_mb, beta_mf, beta, lam, stickiness = x
+    keep = [t for t in range(9, len(choice1)) if choice1[t] != 0 and choice2[t] != 0 and state[t] != 0]
+    choice10 = choice1[8] if choice1[8] != 0 else choice1[7]
+    qd = [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    lik, previous = 0.0, int(choice10)
+    for t in keep:
+        c1, c2, s = int(choice1[t]) - 1, int(choice2[t]) - 1, int(state[t]) - 1
+        prior = [float(previous - 1 == i) for i in (0, 1)]
+        best = [max(qd[1]), max(qd[2])]
+        qmb = [best[0] * 0.7 + best[1] * 0.3, best[0] * 0.3 + best[1] * 0.7]
+        logits = [beta_mf * qd[0][i] + beta_mb * qmb[i] + stickiness * prior[i] for i in (0, 1)]
+        lik += math.log(math.exp(logits[c1]) / (math.exp(logits[0]) + math.exp(logits[1])))
+        lik += math.log(math.exp(beta * qd[s][c2]) / (math.exp(beta * qd[s][0]) + math.exp(beta * qd[s][1])))
+        td1 = qd[s][c2] - qd[0][c1]
+        td2 = money[t] - qd[s][c2]
+        qd[0][c1] += alpha * td1 + lam * alpha * td2
+        qd[s][c2] += alpha * td2
+        previous = c1 + 1
+
+    def log_beta(v, a, b):
+        return (a - 1) * math.log(v) + (b - 1) * math.log(1 - v) - betaln(a, b)
+
+    def log_gamma3(v):
+        return 2 * math.log(v) - v - math.log(2)
+
+    lik += log_beta(alpha, 1.1, 1.1) + log_gamma3(beta) + log_gamma3(beta_mb) + log_gamma3(beta_mf) + log_beta(lam, 1.1, 1.1)
+    lik += -0.5 * (stickiness / 10) ** 2 - math.log(10 * math.sqrt(2 * math.pi))
+    return -lik
+
+
+@pytest.mark.parametrize(
+    "name, blank_trial_9",
+    [("_SC00972_735543526_onsets", False), ("_SC00972_735543526_onsets", True), ("_1587_735260448_onsets", False)],
+)
+def test_nussenbaum2020_equals_mbmf_lik(data_root, name, blank_trial_9):
+    """_SC00972: trial 9's second choice missed (its first choice still counts as the previous
+    one); blanking trial 9's first choice makes trial 8's count; _1587: 21 missed trials, 10 at
+    the second stage only."""
+    decker = datasets.load("decker2016", data_root)
+    records = {k: v[decker.subject == name] for k, v in decker.records.items()}
+    raw = scipy.io.loadmat(data_root / "decker2016" / f"{name}.mat", squeeze_me=True)
+    choice1, choice2, money, state = (np.asarray(raw[k], float).copy() for k in ("choice1", "choice2", "money", "state"))
+    if blank_trial_9:
+        choice1[8], choice2[8], state[8] = 0, 0, 0
+        for key, value in (("action", -1), ("state", -1), ("choice2", -1), ("missed", True)):
+            records[key][..., 8] = value
+    spec = daw_models.NUSSENBAUM2020
+    theta = np.random.default_rng(2).uniform([0.05, 0.1, 0.1, 0.1, 0.05, -3], [0.95, 8, 8, 8, 0.95, 3], (1, 5, 6))
+    ours = -(daw_models.log_likelihood(spec, records, theta) + daw_models.log_prior(spec, theta))[0]
+    np.testing.assert_allclose(ours, [plain_mbmf(x, choice1, choice2, money, state) for x in theta[0]], rtol=0, atol=1e-10)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_a_nan_reward_on_a_trial_not_marked_missed_is_an_error():
+    rng = np.random.default_rng(3)
+    records = daw_models.simulate(
+        daw_models.DAW2011, np.tile([0.5, 0.5, 0.5, 5.0, 5.0, 0.2, 0.5], (2, 1)), walks(rng, 2, 1, 20), rng
+    )
+    theta = np.full((2, 1, 7), 0.5)
+    records["reward"][1, 0, 7] = np.nan
+    message = r"records\['reward'\] is nan at \[subject, episode, trial\] = \[1, 0, 7\], a trial not marked missed"
+    with pytest.raises(ValueError, match=message):
+        daw_models.log_likelihood(daw_models.DAW2011, records, theta)
+    records["reward"][1, 0, 7] = 1.0
+    records["action"][0, 0, 3] = -1
+    with pytest.raises(ValueError, match=r"records\['action'\] is -1 at \[subject, episode, trial\] = \[0, 0, 3\]"):
+        daw_models.log_likelihood(daw_models.DAW2011, records, theta)
