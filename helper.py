@@ -341,3 +341,162 @@ def draw_run_figures(state, run, out=None, episodes=300):
     print(f"{task_name or 'a task of its own (no preset)'}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
     print("mean stay probability: " + ", ".join(f"{c} {p:.3f}" for c, p in zip(STAY_CELLS, np.nanmean(probs, 0))))
     print(f"figures written to {out}: {', '.join(written)}")
+
+
+# ---------------------------------------------------------------- people next to agents (humans.ipynb)
+
+CELL_COLOURS = (COMMON_COLOUR, RARE_COLOUR, COMMON_COLOUR, RARE_COLOUR)  # STAY_CELLS order
+
+
+def _spread(ax, x, values, colour, width=0.32, violin_from=12):
+    """One group of per-subject values at position x: a violin (or, for fewer than `violin_from`
+    finite values, a dot each) and the mean with its 95% confidence interval (1.96 SEM) in black."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    if len(values) >= violin_from and np.ptp(values) > 0:
+        parts = ax.violinplot(values, [x], widths=width, showextrema=False)
+        for body in parts["bodies"]:
+            body.set_facecolor(colour)
+            body.set_alpha(0.35)
+    else:
+        jitter = np.linspace(-width / 4, width / 4, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.scatter(x + jitter, values, color=colour, s=14, alpha=0.8, zorder=3, edgecolor="k", lw=0.3)
+    sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    ax.errorbar(x, values.mean(), yerr=1.96 * sem, fmt="o", color="k", ms=4, capsize=3, zorder=4)
+
+
+def stay_spread_figure(groups, ylim=(0.0, 1.0)):
+    """Stay probabilities per subject, one panel per group ({name: probs [subject, 4]}, cells in
+    `STAY_CELLS` order): a violin per cell (dots when a group has few subjects), blue common, red
+    rare, and the mean over subjects with its 95% CI in black. Cells without pairs (NaN) are left out."""
+    import matplotlib.pyplot as plt
+
+    x = np.array([0.0, 0.4, 1.2, 1.6])
+    fig, axes = plt.subplots(1, len(groups), figsize=(2.9 * len(groups), 3.6), sharey=True, squeeze=False)
+    for ax, (name, probs) in zip(axes[0], groups.items()):
+        probs = np.atleast_2d(probs)
+        for k in range(4):
+            _spread(ax, x[k], probs[:, k], CELL_COLOURS[k])
+        ax.set_xticks([0.2, 1.4], ["rewarded", "unrewarded"])
+        ax.set_xlabel("last trial")
+        ax.set_title(name, fontsize=9)
+        ax.set_ylim(*ylim)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("stay probability")
+    axes[0, -1].legend(handles=[_patch(COMMON_COLOUR, "common"), _patch(RARE_COLOUR, "rare")], fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def regression_figure(fits, terms=analysis.REGRESSION_TERMS[1:]):
+    """Daw et al.'s stay regression side by side, one panel per term: for each group ({name: list
+    of `analysis.stay_regression` results, one per subject}) every subject's coefficient with its
+    95% CI; a group of one subject is one pooled fit. Groups on the x axis."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(terms), figsize=(max(3.2, 0.9 * len(fits)) * len(terms), 3.6), squeeze=False)
+    for ax, term in zip(axes[0], terms):
+        for g, results in enumerate(fits.values()):
+            coef = np.array([r[term]["coef"] for r in results])
+            ci = np.array([r[term]["ci"] for r in results]).reshape(-1, 2)
+            offsets = np.linspace(-0.25, 0.25, len(coef)) if len(coef) > 1 else np.zeros(1)
+            ax.errorbar(g + offsets, coef, yerr=np.abs(ci.T - coef), fmt="o", ms=3.5, color=f"C{g}", capsize=2, lw=1)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(len(fits)), list(fits), rotation=35, ha="right", fontsize=8)
+        ax.set_title(term + (" (model-based index)" if term == "reward x transition" else ""), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("coefficient (log-odds of staying)")
+    fig.tight_layout()
+    return fig
+
+
+def parameter_figure(groups, names, labels=None, bounds=None):
+    """Fitted parameters, one panel per parameter (`names`, the columns of every group's array):
+    {group: params [subject, len(names)]}, a violin per group (dots when it has few subjects) and
+    the mean with its 95% CI. `labels` renames the panels; `bounds` {name: (low, high)} sets their
+    y limits."""
+    import matplotlib.pyplot as plt
+
+    labels, bounds = labels or {}, bounds or {}
+    fig, axes = plt.subplots(1, len(names), figsize=(max(2.4, 0.8 * len(groups)) * len(names), 3.6), squeeze=False)
+    for i, (ax, name) in enumerate(zip(axes[0], names)):
+        for g, params in enumerate(groups.values()):
+            _spread(ax, g, np.asarray(params)[:, i], f"C{g}", width=0.7)
+        ax.set_xticks(range(len(groups)), list(groups), rotation=35, ha="right", fontsize=8)
+        ax.set_title(labels.get(name, name), fontsize=10)
+        if name in bounds:
+            low, high = bounds[name]
+            margin = 0.04 * (high - low)
+            ax.set_ylim(low - margin, high + margin)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def reward_spread_figure(groups, lines=None, ylabel="reward per trial"):
+    """Reward per subject, one violin (or dots) per group ({name: values [subject]}) with the mean
+    and its 95% CI; `lines` {label: value} draws reference levels (chance, the oracle) across."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.0 * len(groups)) + (2.2 if lines else 0), 3.8))
+    for g, values in enumerate(groups.values()):
+        _spread(ax, g, values, f"C{g}", width=0.7)
+    for k, (label, value) in enumerate((lines or {}).items()):
+        ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{label} ({value:.3f})")
+    ax.set_xticks(range(len(groups)), list(groups), rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    if lines:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def reward_against_w_figure(people_w, people_reward, sweep_w, sweep_reward, points=None, ylabel="reward per trial above chance"):
+    """Does model-based control pay off? People's fitted w against their reward (dots, least-squares
+    line, Pearson r in the legend), simulated learners' reward across w: sweep_reward
+    [len(sweep_w), subject], drawn as the mean over subjects with its 95% CI band, and `points`
+    {label: (w [n], reward [n])} drawn as larger markers (e.g. the meta-RL agent's seeds)."""
+    import matplotlib.pyplot as plt
+
+    people_w, people_reward = np.asarray(people_w, float), np.asarray(people_reward, float)
+    sweep_reward = np.asarray(sweep_reward, float)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    r = np.corrcoef(people_w, people_reward)[0, 1]
+    ax.scatter(people_w, people_reward, s=12, color="0.45", alpha=0.7, label=f"people (r = {r:.2f})")
+    slope, intercept = np.polyfit(people_w, people_reward, 1)
+    ax.plot([0, 1], intercept + slope * np.array([0, 1]), color="0.2", lw=1.5)
+    mean = sweep_reward.mean(axis=1)
+    half = 1.96 * sweep_reward.std(axis=1, ddof=1) / np.sqrt(sweep_reward.shape[1])
+    ax.plot(sweep_w, mean, "o-", color="tab:orange", label="simulated hybrids, mean over subjects")
+    ax.fill_between(sweep_w, mean - half, mean + half, color="tab:orange", alpha=0.25)
+    for k, (label, (w, reward)) in enumerate((points or {}).items()):
+        ax.scatter(w, reward, s=45, marker="DsP^"[k % 4], color=f"C{k + 2}", edgecolor="k", zorder=4, label=label)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("model-based weight w")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def model_wins_figure(wins):
+    """How many subjects each model fits best: wins, a pandas table with one row per model and
+    one column per criterion (e.g. BIC, Laplace log evidence), drawn as grouped horizontal bars."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(wins) * max(1, len(wins.columns)) / 1.6 + 1.2))
+    y = np.arange(len(wins))
+    height = 0.8 / len(wins.columns)
+    for k, column in enumerate(wins.columns):
+        ax.barh(y + (k - (len(wins.columns) - 1) / 2) * height, wins[column], height=height, label=column, color=f"C{k}")
+    ax.set_yticks(y, list(wins.index), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("subjects best fitted")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
