@@ -54,3 +54,9 @@ def test_explainer_notebook():
 def test_sweeps_notebook_reads_the_shipped_study():
     notebook = execute("sweeps.ipynb", "")
     assert "configurations x 16 seeds" in outputs_text(notebook)
+
+
+def test_humans_notebook_with_the_fetched_data(data_root):
+    overrides = f"DATA_ROOT = {str(data_root)!r}\nFIT_RESTARTS = 1\nSWEEP_REPEATS = 2\nHARTLEY_PLAYS = 2\nCOMPARISON_SUBJECTS = 8"
+    notebook = execute("humans.ipynb", overrides)
+    assert "8 seeds at episode" in outputs_text(notebook)
