@@ -1,0 +1,50 @@
+"""Training cost per seed-episode on Daw et al. 2011's task next to biorxiv-final's, side by side.
+
+Both compiled trainers (8 seeds side by side, the shipped runs' agent settings) are warmed up
+(compiled) first, then timed in alternation for `--rounds` rounds; prints each round's
+milliseconds per seed-episode and per trial, and the median ratio daw-2011 / biorxiv-final.
+
+    python bench/bench_daw_train.py [--episodes 100] [--rounds 3]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from twostep.quiet_tensorflow import tf  # noqa: E402, F401  # first: TensorFlow without its start-up lines
+
+import numpy as np  # noqa: E402
+
+import a2c_lstm as a2c  # noqa: E402
+from twostep import configs  # noqa: E402
+
+RUNS = {  # the agents of the shipped runs (README)
+    "biorxiv-final": configs.AgentConfig(timestep_scale=0.005),
+    "daw-2011": configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    states = {name: a2c.train(a2c.init_state(configs.preset(name), agent, range(8)), 1, progress=False) for name, agent in RUNS.items()}
+    per_episode = {name: [] for name in RUNS}
+    for round_ in range(args.rounds):
+        for name in RUNS:
+            start = time.perf_counter()
+            states[name] = a2c.train(states[name], args.episodes, progress=False)
+            per_episode[name].append(1000 * (time.perf_counter() - start) / (8 * args.episodes))
+        print(f"round {round_ + 1}: " + ", ".join(
+            f"{name} {per_episode[name][-1]:.2f} ms per seed-episode ({per_episode[name][-1] / configs.preset(name).trials_per_episode * 1000:.1f} us per trial)"
+            for name in RUNS))
+    ratios = np.array(per_episode["daw-2011"]) / np.array(per_episode["biorxiv-final"])
+    print(f"daw-2011 / biorxiv-final per seed-episode: median {np.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"per trial: {np.median(ratios) * 100 / 201:.2f} (201 trials of 2 LSTM steps against 100 of 1)")
+
+
+if __name__ == "__main__":
+    main()
