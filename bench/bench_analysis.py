@@ -14,10 +14,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from twostep.quiet_tensorflow import tf  # noqa: E402, F401  # first: TensorFlow without its start-up lines
-
 import a2c_lstm  # noqa: E402
-from twostep import checkpoints, run_layout, run_analysis  # noqa: E402, run_layout
+from twostep import checkpoints, run_analysis, run_layout  # noqa: E402, run_layout
+from twostep.quiet_tensorflow import tf  # noqa: E402, F401  # first: TensorFlow without its start-up lines
 
 
 def main():

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import a2c_lstm as a2c  # noqa: E402
 from twostep import configs, sweep  # noqa: E402
+from twostep.quiet_tensorflow import tf  # noqa: E402, F401  # first: TensorFlow without its start-up lines
 
 TASK = configs.preset("biorxiv-final")
 AGENT = configs.AgentConfig(timestep_scale=0.005)
@@ -75,7 +76,7 @@ def main():
         ray_start = timed(lambda: sweep.connect(cpus=2))
         configurations = [(sweep.configuration_name({"timestep_scale": 0.005}), {"timestep_scale": 0.005}, TASK, AGENT)]
         swept = timed(lambda: sweep.run_sweep(configurations, tuple(range(16)), args.episodes, os.path.join(out, "sweep"),
-                                              group_size=8, test_episodes=10, progress=False))
+                                              run=configs.RunConfig(test_episodes=10), group_size=8, progress=False))
     work = 16 * args.episodes
     print(f"one train call: {work / single:.0f} seed-episodes/s ({single:.1f} s)")
     print(f"sweep:          {work / swept:.0f} seed-episodes/s ({swept:.1f} s, with its 10 test episodes per seed;"

@@ -14,13 +14,13 @@ import os
 import sys
 import time
 
-import numpy as np
-import tensorflow as tf
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import numpy as np  # noqa: E402
+
 import a2c_lstm as a2c  # noqa: E402
 import two_step_env as env  # noqa: E402
-from twostep import checkpoints, configs
+from twostep import checkpoints, configs  # noqa: E402
+from twostep.quiet_tensorflow import tf  # noqa: E402  # first: TensorFlow without its start-up lines
 
 TASK = configs.preset("biorxiv-final")
 AGENT = configs.AgentConfig()

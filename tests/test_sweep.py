@@ -1,9 +1,13 @@
 """Sweeps on Ray: the grid and its errors, the layout and table, determinism against `train`,
-a killed sweep rerun losing nothing, and a real two-node cluster on this machine."""
+a killed sweep rerun losing nothing, a killed worker retried losing nothing, the output in a
+terminal and in a pipe, and a real two-node cluster on this machine."""
 
 import json
 import os
+import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +69,128 @@ def test_bad_sweep_stops_with_one_line_before_anything_starts(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def unwritable(tmp_path, kind):
+    """A path a sweep cannot write: under a folder without write permission, or under a regular file
+    (which stops root too)."""
+    if kind == "read-only folder":
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        if os.access(folder, os.W_OK):
+            folder.chmod(0o755)
+            pytest.skip("this user (root) writes into a folder without write permission")
+        return folder / "sweep"
+    (tmp_path / "file.txt").write_text("not a folder")
+    return tmp_path / "file.txt" / "sweep"
+
+
+@pytest.mark.parametrize("kind", ["read-only folder", "under a file"])
+def test_an_unwritable_out_stops_the_sweep_before_any_work(tmp_path, kind):
+    out = unwritable(tmp_path, kind)
+    with pytest.raises(OSError, match=f"^--out {re.escape(repr(str(out)))} is not writable: ") as stop:
+        sweep.run_sweep(sweep.grid("biorxiv-final", SETTINGS), (0,), 5, str(out))  # no Ray: it stops before needing it
+    assert len(str(stop.value).splitlines()) == 1
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("kind", ["read-only folder", "under a file"])
+def test_sweep_into_an_unwritable_out_says_so_on_one_line_before_ray_starts(tmp_path, capsys, kind):
+    import ray
+
+    out = unwritable(tmp_path, kind)
+    started = ray.is_initialized()
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sweep", "--task", "arxiv", "--set", "learning_rate=1e-3", "--episodes", "5", "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"two-step: error: --out {str(out)!r} is not writable: "), err
+    assert ray.is_initialized() == started
+
+
+# ---------------------------------------------------------------- what a sweep prints
+
+
+LINES_CHILD = """
+import os, sys, threading
+from twostep import sweep
+
+with sweep._Lines(print, total=3, initial=1, bar=True) as lines:
+    lines.say("1 of 3 groups already finished under out: skipped")
+    lines.tick()
+    lines.say("done a, seeds [0]: mean final reward 5.0, 3 s")
+    if not sys.stderr.isatty():  # in a pipe: straight to the file descriptor, after the line only if the line was flushed
+        os.write(2, b"marker\\n")
+    lines.advance()
+    thread = threading.Thread(target=print, args=("(raylet) a worker died",))  # as Ray's driver prints from a thread
+    thread.start()
+    thread.join()
+    lines.say("done b, seeds [1]: mean final reward 6.0, 4 s")
+    lines.advance()
+print("table: out/sweep.csv")
+"""
+SAID = ["1 of 3 groups already finished under out: skipped", "done a, seeds [0]: mean final reward 5.0, 3 s",
+        "(raylet) a worker died", "done b, seeds [1]: mean final reward 6.0, 4 s"]
+
+
+def child_env():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as a user's is
+    return dict(env, PYTHONPATH=ROOT)
+
+
+def terminal_screen(raw):
+    """The lines a terminal shows after `raw` (carriage returns overwrite, escape sequences dropped)."""
+    rows, row, col = [[]], 0, 0
+    for ch in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw):
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            row, col = row + 1, 0
+            rows.extend([] for _ in range(row + 1 - len(rows)))
+        else:
+            rows[row] = rows[row] + [" "] * (col + 1 - len(rows[row]))
+            rows[row][col] = ch
+            col += 1
+    return ["".join(r).rstrip() for r in rows]
+
+
+def test_in_a_terminal_the_lines_stay_above_the_bar():
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are a 100-column terminal
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            os.execve(sys.executable, [sys.executable, "-c", LINES_CHILD], child_env())
+        finally:
+            os._exit(127)  # never back into pytest
+    raw, deadline = b"", time.time() + 60
+    while time.time() < deadline:
+        if select.select([fd], [], [], 1.0)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:  # the child is gone
+                break
+            if not data:
+                break
+            raw += data
+    os.close(fd)
+    assert os.waitpid(pid, 0)[1] == 0, raw
+    raw = raw.decode()
+    assert " 33%|" in raw and " 67%|" in raw  # a bar was drawn, and redrawn
+    screen = [line for line in terminal_screen(raw) if line]
+    assert screen[:-2] == SAID, raw
+    assert screen[-2].startswith("100%|") and "3/3" in screen[-2] and screen[-1] == "table: out/sweep.csv", raw
+
+
+def test_in_a_pipe_there_is_no_bar_and_each_line_comes_at_once():
+    piped = subprocess.run([sys.executable, "-c", LINES_CHILD], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=child_env(), timeout=60)
+    assert piped.returncode == 0 and piped.stdout == "\n".join([*SAID[:2], "marker", *SAID[2:], "table: out/sweep.csv"]) + "\n"
 
 
 # ---------------------------------------------------------------- on Ray
@@ -155,8 +281,61 @@ def test_a_finished_sweep_rerun_with_more_episodes_trains_on_from_its_checkpoint
     assert digests(os.path.join(out, name), 1, 2 * EPISODES) == digests(alone, 1, 2 * EPISODES)
 
 
+def processes_with_files_under(folder):
+    """PIDs of the processes holding a file open under `folder` (a group's worker holds its TensorBoard files)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(os.path.join("/proc", pid, "fd", fd)).startswith(folder + os.sep) for fd in os.listdir(f"/proc/{pid}/fd")):
+                found.add(int(pid))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+KILL_EPISODES, KILL_SAVE_EVERY = 600, 100
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_group_is_retried_from_its_checkpoint_and_loses_nothing(local_sweep, tmp_path):
+    """SIGKILL the Ray worker training a group once its first checkpoint exists: Ray retries the task,
+    which resumes from that checkpoint, and every seed still ends with the bits of `train` alone."""
+    import threading
+
+    configurations = sweep.grid("biorxiv-final", SETTINGS)[:1]  # on the embedded Ray of local_sweep
+    name, _, task, agent = configurations[0]
+    out = str(tmp_path / "sweep")
+    folder = os.path.join(out, name)
+    run = configs.RunConfig(save_every=KILL_SAVE_EVERY, log_every=KILL_SAVE_EVERY, test_episodes=TEST_EPISODES)
+    result = {}
+    sweeping = threading.Thread(target=lambda: result.update(zip(("table", "failures"), sweep.run_sweep(
+        configurations, (0, 1), KILL_EPISODES, out, run=run, group_size=2, progress=False, say=lambda line: None))))
+    sweeping.start()
+    first = [os.path.join(folder, f"model_{seed}", f"model-{KILL_SAVE_EVERY}", "config.json") for seed in (0, 1)]
+    deadline = time.time() + 300
+    while not all(map(os.path.exists, first)) or not processes_with_files_under(folder):
+        assert sweeping.is_alive() and time.time() < deadline, "the group never reached its first checkpoint"
+        time.sleep(0.02)
+    (worker,) = processes_with_files_under(folder)
+    assert worker != os.getpid()
+    assert not os.path.exists(os.path.join(folder, "model_0", f"model-{KILL_EPISODES}"))  # mid-group
+    written = [os.stat(path).st_mtime_ns for path in first]
+    os.kill(worker, signal.SIGKILL)
+    sweeping.join(timeout=600)
+    assert not sweeping.is_alive() and result["failures"] == []
+    table = result["table"]
+    assert list(table["seed"]) == [0, 1] and (table["episodes"] == KILL_EPISODES).all()
+    assert [os.stat(path).st_mtime_ns for path in first] == written  # the retry resumed from it, it did not start over
+    writers = {name.rsplit(".", 3)[1] for name in os.listdir(os.path.join(folder, "train_0"))}  # events...<host>.<pid>.<n>.v2
+    assert str(worker) in writers and len(writers) == 2  # the killed worker's events, and those of the retry in another process
+    for seed in (0, 1):
+        alone = str(tmp_path / f"alone_{seed}")
+        a2c.train(a2c.init_state(task, agent, [seed]), KILL_EPISODES, out=alone, progress=False, run=run)
+        assert digests(folder, seed, KILL_EPISODES) == digests(alone, seed, KILL_EPISODES)
+
+
 def sweep_command(out):
-    return [sys.executable, os.path.join(ROOT, "cli.py"), "sweep", "--task", "biorxiv-final", "--set", "trials_per_episode=10",
+    return [sys.executable, "-m", "twostep.cli", "sweep", "--task", "biorxiv-final", "--set", "trials_per_episode=10",
             "--set", "learning_rate=7e-4,1.4e-3", "--seeds", "0-1", "--group-size", "1", "--episodes", "400",
             "--save-every", "50", "--log-every", "50", "--test-episodes", "10", "--cpus", "1", "--out", str(out)]
 
@@ -164,7 +343,7 @@ def sweep_command(out):
 @pytest.mark.slow
 def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
     out = tmp_path / "sweep"
-    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT)
     deadline = time.time() + 300
     while not list(out.glob("*/group_*.json")):  # one group finished (one CPU: the others wait or run)
         assert process.poll() is None, process.communicate()
@@ -173,7 +352,7 @@ def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
     finished = {p: p.read_text() for p in out.glob("*/group_*.json")}
     os.killpg(process.pid, signal.SIGTERM)  # the driver and its embedded Ray, mid-way through the other groups
     process.wait(timeout=120)
-    rerun = subprocess.run(sweep_command(out), capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(sweep_command(out), capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert rerun.returncode == 0, rerun.stderr
     assert "already finished" in rerun.stdout
     for path, text in finished.items():  # finished groups were not trained again
@@ -196,14 +375,15 @@ def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
     ray.shutdown()  # this process may still hold the embedded instance of another test
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
-        cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")  # another address than the head's, as on two machines
         cluster.wait_for_nodes()
         sweep.connect(address=cluster.address)
         assert len([n for n in ray.nodes() if n["Alive"]]) == 2
         configurations = sweep.grid("biorxiv-final", [("trials_per_episode", [10])])
         table, failures = sweep.run_sweep(configurations, (0, 1), 20, str(tmp_path), group_size=1, progress=False, run=configs.RunConfig(save_every=10, log_every=10, test_episodes=5))
         assert failures == [] and len(table) == 2
-        assert set(table["node"]) == {n["NodeID"] for n in ray.nodes() if n["Alive"]}  # one group on each node
+        addresses = {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]}
+        assert len(addresses) == 2 and set(table["node"]) == {f"{socket.gethostname()} ({a})" for a in addresses}  # one group on each node
         ray.shutdown()
         _, _, task, agent = configurations[0]
         for seed in (0, 1):  # the node makes no difference to the bits

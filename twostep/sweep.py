@@ -13,19 +13,22 @@ sweep joins that cluster, whose nodes need this project installed (`pip install 
 
 A finished group leaves `<out>/<configuration>/group_<seeds>.json` with its results, and a rerun
 of the same command skips it; an unfinished group resumes from its checkpoints. Ray retries a
-task whose worker died; a group that keeps failing is reported and left out of the table.
+task whose worker died (`retries`), and the retry resumes from the group's last checkpoint; a group
+that keeps failing is reported and left out of the table.
 `<out>/sweep.csv` (written atomically; every configuration swept into `<out>`, so a second
 command can add configurations to a grid) has one row per (configuration, seed): every config
 field, the episodes, the mean reward over the last 500 training episodes, the episode it left
 chance, the four stay probabilities and the model-based index of 300 frozen test episodes, the
 wall time of the task that finished the group (a resumed group counts only its resumed part) and
-the Ray node that ran it.
+the node that ran it ('<hostname> (<ip>)').
 """
 
+import contextlib
 import dataclasses
 import itertools
 import json
 import os
+import sys
 import time
 
 from twostep.configs import FIELDS, AgentConfig, RunConfig, TaskConfig, configs_from, parse_value, preset
@@ -112,7 +115,7 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides)
     index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
     # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
     curves = events.reward_curves(folder, seeds)
-    node = _node_id()
+    node = _node_name()
     rows = []
     for k, seed in enumerate(seeds):
         row = {**dataclasses.asdict(task), **dataclasses.asdict(agent), "configuration": configuration_name(overrides), "seed": seed}
@@ -147,10 +150,13 @@ def _write_hparams(folder, seeds, overrides):
             hparams.hparams({**overrides, "seed": seed})
 
 
-def _node_id():
+def _node_name():
+    """Where the group ran: '<hostname> (<ip>)' of its Ray node, 'local' outside Ray."""
+    import socket
+
     import ray
 
-    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
+    return f"{socket.gethostname()} ({ray.util.get_node_ip_address()})" if ray.is_initialized() else "local"
 
 
 # ---------------------------------------------------------------- the sweep
@@ -166,15 +172,16 @@ def connect(address=None, cpus=None):
 
     import ray
 
-    project = os.path.dirname(os.path.abspath(__file__))
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # a2c_lstm.py and twostep/
     runtime_env = {"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "2"}}
     try:
         if address:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)
         else:
             ray.init(num_cpus=cpus, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-    except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError here
-        raise ConnectionError(f"cannot reach a Ray cluster at {address!r}: {error}") from error
+    except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError here (Exception if its start times out)
+        where = f"reach a Ray cluster at {address!r}" if address else "start Ray on this machine"
+        raise ConnectionError(f"cannot {where}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from error
     return ray
 
 
@@ -194,9 +201,15 @@ def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=
               progress=True, say=print):
     """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
     connected), then write `<out>/sweep.csv` (`collect`: every finished group under `out`, so a
-    sweep adding configurations to a folder extends its table). Returns (table, failures)."""
+    sweep adding configurations to a folder extends its table). Returns (table, failures).
+
+    OSError naming `out` at once if it cannot be written. Says one line per finished group (and one
+    for the groups skipped); with `progress`, a bar of the groups stays below those lines where
+    stdout and stderr are both a terminal, and is left out in a pipe or a log file."""
+    from twostep import run_layout
+
+    run_layout.check_writable(out)  # "--out '<out>' is not writable: <reason>" before any work, as `train` says it
     import ray
-    from tqdm import tqdm
 
     remote = ray.remote(num_cpus=cpus_per_task, max_retries=retries)(train_group)
     pending, failures = {}, []
@@ -210,25 +223,95 @@ def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=
                 continue
         task_ref = remote.remote(task, agent, run, group, episodes, folder, overrides)
         pending[task_ref] = (name, group)
-    bar = tqdm(total=len(work), initial=len(work) - len(pending), unit="group", disable=not progress)
-    if len(pending) < len(work):
-        say(f"{len(work) - len(pending)} of {len(work)} groups already finished under {out}: skipped")
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        name, group = pending.pop(done[0])
-        try:
-            group_rows = ray.get(done[0])
-        except Exception as error:  # the task failed `retries` + 1 times
-            failures.append((name, group, error))
-            bar.write(f"FAILED {name}, seeds {list(group)}: {str(error).splitlines()[0]}")
-        else:
-            reward = sum(r["final_reward"] for r in group_rows) / len(group_rows)
-            bar.write(f"done {name}, seeds {list(group)}: mean final reward {reward:.1f}, {group_rows[0]['wall_time']:.0f} s")
-        bar.update(1)
-    bar.close()
+    with _Lines(say, total=len(work), initial=len(work) - len(pending), bar=progress) as lines:
+        if len(pending) < len(work):
+            lines.say(f"{len(work) - len(pending)} of {len(work)} groups already finished under {out}: skipped")
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            if not done:
+                lines.tick()  # the bar's clock runs while a group trains
+                continue
+            name, group = pending.pop(done[0])
+            try:
+                group_rows = ray.get(done[0])
+            except Exception as error:  # the task failed `retries` + 1 times
+                failures.append((name, group, error))
+                lines.say(f"FAILED {name}, seeds {list(group)}: {str(error).splitlines()[0]}")
+            else:
+                reward = sum(r["final_reward"] for r in group_rows) / len(group_rows)
+                lines.say(f"done {name}, seeds {list(group)}: mean final reward {reward:.1f}, {group_rows[0]['wall_time']:.0f} s")
+            lines.advance()
     table = collect(out)
     _write_atomically(os.path.join(out, "sweep.csv"), lambda path: table.to_csv(path, index=False))
     return table, failures
+
+
+class _Lines:
+    """A sweep's output: lines said through `say` (print by default), and a tqdm bar of the groups
+    on stderr below them when stdout and stderr are both a terminal. Each line clears the bar, is
+    written and flushed, and the bar is redrawn under it; whatever else writes to stdout meanwhile
+    (Ray's driver prints a worker's death there from a thread) goes through the same path. In a
+    pipe or a file, where a bar's carriage returns would land between the lines, there is no bar."""
+
+    def __init__(self, say, total, initial, bar):
+        from tqdm import tqdm
+
+        self._say, self._tqdm = say, tqdm
+        shown = bar and sys.stdout.isatty() and sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=initial, unit="group", file=sys.stderr, disable=not shown, dynamic_ncols=True)
+        self._stdout = _AboveTheBar(sys.stdout, tqdm, self.bar.fp) if shown else None
+
+    def __enter__(self):
+        if self._stdout:
+            self._saved, sys.stdout = sys.stdout, self._stdout
+        return self
+
+    def __exit__(self, *failure):
+        self.bar.close()
+        if self._stdout:
+            sys.stdout = self._saved
+            self._stdout.close()
+
+    def say(self, line):
+        with self._tqdm.external_write_mode(file=self.bar.fp) if self._stdout else contextlib.nullcontext():
+            self._say(line)  # with the bar cleared (and redrawn under the line after)
+            sys.stdout.flush()
+
+    def advance(self):
+        self.bar.update(1)
+
+    def tick(self):
+        self.bar.refresh()
+
+
+class _AboveTheBar:
+    """stdout while a bar is shown: whole lines, each written with the bar cleared and redrawn under it
+    (a part of a line waits for its end, or for the bar to go)."""
+
+    def __init__(self, stream, tqdm, bar_stream):
+        self._stream, self._tqdm, self._bar_stream, self._partial = stream, tqdm, bar_stream, ""
+
+    def write(self, text):
+        with self._tqdm.get_lock():
+            lines, newline, self._partial = (self._partial + text).rpartition("\n")
+            if newline:
+                with self._tqdm.external_write_mode(file=self._bar_stream):
+                    self._stream.write(lines + "\n")
+                    self._stream.flush()
+        return len(text)
+
+    def flush(self):
+        self._stream.flush()
+
+    def close(self):
+        """Write what is left of a line (the bar is gone)."""
+        if self._partial:
+            self._stream.write(self._partial)
+            self._partial = ""
+        self._stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def collect(out):
