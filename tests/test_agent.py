@@ -274,10 +274,10 @@ def test_stay_probabilities_match_a_direct_count():
         (["train", "--task", "arxiv", "--episodes", "0"], "invalid value '0'"),
         (["train", "--task", "arxiv", "--episodes", "10", "--seeds", "3-1"], "invalid seeds '3-1'"),
         (["train", "--task", "arxiv", "--episodes", "10", "--seeds", "a"], "invalid seeds 'a'"),
-        (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint at"),
+        (["evaluate", "--model", "MISSING/model_0/model-5"], "no checkpoint or run folder at"),
         (["evaluate", "--model", "x", "--episodes", "-3"], "invalid value '-3'"),
-        (["train", "--task", "arxiv", "--episodes", "10", "--learning-rate", "0"], "invalid value '0': expected a number > 0"),
-        (["train", "--task", "arxiv", "--episodes", "10", "--timestep-scale", "-1"], "invalid value '-1': expected a number >= 0"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--learning-rate", "0"], "AgentConfig.learning_rate=0.0: expected a value > 0"),
+        (["train", "--task", "arxiv", "--episodes", "10", "--timestep-scale", "-1"], "AgentConfig.timestep_scale=-1.0: expected a value >= 0"),
     ],
 )
 def test_bad_command_line_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, argv, reason):

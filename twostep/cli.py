@@ -178,11 +178,11 @@ def build_parser(prog="two-step"):
 
 def train(parser, args):
     try:
-        run_layout.check_writable(args.out)
-        init_from = run_layout.latest_checkpoints(args.init_from) if args.init_from else None
         task, agent, run = configs.configs_from(
             configs.preset(args.task), {**config_values(args, TaskConfig), **config_values(args, AgentConfig), **config_values(args, RunConfig)}
         )
+        init_from = run_layout.latest_checkpoints(args.init_from) if args.init_from else None
+        run_layout.check_writable(args.out)  # last: it creates the folder
     except (ValueError, OSError) as error:
         parser.error(str(error))
     import a2c_lstm
