@@ -276,19 +276,39 @@ def tf_drift_walk(config: TaskConfig, uniforms, normals):
 # ---- The task's headline measure ----
 
 
-def stay_probabilities(action, common, reward):
+def usable_trials(action, reward, missed=None):
+    """[..., trial] bool: the trials an analysis may use. With `missed` (True where a person missed a
+    choice), those trials are left out; without it, every trial must be complete, and an action
+    other than 0/1 or a NaN reward is a ValueError naming where, as an unmarked missed trial would
+    otherwise count as a switch (or a loss)."""
+    action, reward = np.asarray(action), np.asarray(reward, np.float64)
+    bad = ~np.isin(action, (0, 1)) | np.isnan(reward)
+    missed = np.zeros(action.shape, bool) if missed is None else np.asarray(missed, bool)
+    if (bad & ~missed).any():
+        where = tuple(int(i) for i in np.argwhere(bad & ~missed)[0])
+        raise ValueError(
+            f"action {action[where].item()!r}, reward {reward[where].item()!r} at {list(where)} (a missed trial?): pass missed=records['missed'] "
+            "to leave missed trials out"
+        )
+    return ~missed
+
+
+def stay_probabilities(action, common, reward, missed=None):
     """Stay probabilities (Daw et al. 2011) in the four cells of `STAY_CELLS`.
 
     Arrays are [..., episode, trial]. For each pair of consecutive trials inside an episode,
     trial n-1's reward and transition pick the cell and "stay" means trial n repeated trial
-    n-1's first-stage action; pairs are pooled over episodes. Returns (probabilities, counts),
-    each [..., 4]; a cell with no pair has probability NaN.
+    n-1's first-stage action; pairs are pooled over episodes. A pair with a missed trial
+    (`missed`, as the authors of the human datasets do) is left out (`usable_trials`). Returns
+    (probabilities, counts), each [..., 4]; a cell with no pair has probability NaN.
     """
-    action, common, reward = np.asarray(action), np.asarray(common, bool), np.asarray(reward) > 0
+    usable = usable_trials(action, reward, missed)
+    action, common, reward = np.asarray(action), np.asarray(common, bool), np.nan_to_num(np.asarray(reward, np.float64)) > 0
+    pair = usable[..., 1:] & usable[..., :-1]
     stay = action[..., 1:] == action[..., :-1]
     rewarded, was_common = reward[..., :-1], common[..., :-1]
     cells = [rewarded & was_common, rewarded & ~was_common, ~rewarded & was_common, ~rewarded & ~was_common]
-    counts = np.stack([cell.sum(axis=(-2, -1)) for cell in cells], axis=-1)
-    stays = np.stack([(cell & stay).sum(axis=(-2, -1)) for cell in cells], axis=-1)
+    counts = np.stack([(cell & pair).sum(axis=(-2, -1)) for cell in cells], axis=-1)
+    stays = np.stack([(cell & pair & stay).sum(axis=(-2, -1)) for cell in cells], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, stays / np.maximum(counts, 1), np.nan), counts

@@ -198,3 +198,35 @@ def test_agent_analysis_runs_on_a_group_of_seeds():
     assert list(result["decoding"].index) == [0, 1] and list(result["ideal"].index) == [0, 1]
     assert result["records"]["hidden"].shape == (2, 5, 100, 48)
     assert set(result["rpe_by_type"]) == {"meta-RL agent", *run_analysis.LEARNERS}
+
+
+# ---- missed trials (people's data)
+
+
+def test_missed_trials_are_left_out_and_unmarked_ones_are_named():
+    rng = np.random.default_rng(0)
+    action, common, reward = rng.integers(2, size=(3, 1, 2, 60)), rng.random((1, 2, 60)) < 0.7, rng.integers(2, size=(1, 2, 60)).astype(float)
+    action = action[0]
+    missed = np.zeros(action.shape, bool)
+    missed[0, 0, 10] = True
+    holed_action, holed_reward = action.copy(), reward.copy()
+    holed_action[0, 0, 10], holed_reward[0, 0, 10] = -1, np.nan
+    with pytest.raises(ValueError, match=r"action -1, reward nan at \[0, 0, 10\] \(a missed trial\?\): pass missed="):
+        env.stay_probabilities(holed_action, common, holed_reward)
+    with pytest.raises(ValueError, match="a missed trial"):
+        analysis.stay_regression(holed_action, common, holed_reward)
+    probs, counts = env.stay_probabilities(holed_action, common, holed_reward, missed)
+    full_probs, full_counts = env.stay_probabilities(action, common, reward)
+    assert full_counts.sum() - counts.sum() == 2  # the pairs (9, 10) and (10, 11)
+    second_episode = env.stay_probabilities(action[:, 1:], common[:, 1:], reward[:, 1:])[1]
+    first_episode_by_hand = [env.stay_probabilities(a[:, :1], c[:, :1], r[:, :1])[1] for a, c, r in
+                             ((action[..., :10], common[..., :10], reward[..., :10]), (action[..., 11:], common[..., 11:], reward[..., 11:]))]
+    assert np.array_equal(counts, first_episode_by_hand[0] + first_episode_by_hand[1] + second_episode)
+    records = {"action": holed_action, "common": common, "reward": holed_reward, "good_state": np.full(action.shape, env.S2),
+               "state": np.full(action.shape, env.S2), "missed": missed}
+    table = analysis.lagged_regression(records, lags=2)
+    assert np.isfinite(table["coef"]).all()
+    y, _, _ = analysis.lagged_design(holed_action[0], common[0], holed_reward[0], records["good_state"][0], 2, True, missed[0])
+    assert len(y) == 2 * 58 - 3  # trials 10, 11, 12 of episode 0 have the missed trial in their window
+    with pytest.raises(ValueError, match="use twostep.daw_models.fit"):
+        analysis.subject_data(records, 0)

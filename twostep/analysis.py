@@ -42,19 +42,22 @@ def _logit_summary(y, design, names):
     return {name: {"coef": fit.params[i], "se": fit.bse[i], "ci": (ci[i, 0], ci[i, 1])} for i, name in enumerate(names)}
 
 
-def stay_regression(action, common, reward):
+def stay_regression(action, common, reward, missed=None):
     """Daw et al. 2011's logistic regression of stay on reward, transition and their product, per seed.
 
     Arrays are [seed, episode, trial]; predictors are coded +1/-1 (rewarded/unrewarded,
-    common/rare). Returns a list (one per seed) of dicts: for each term ("intercept", "reward",
+    common/rare); pairs with a missed trial (`missed`) are left out (`env.usable_trials`).
+    Returns a list (one per seed) of dicts: for each term ("intercept", "reward",
     "transition", "reward x transition") its coefficient, standard error and 95% CI. The
     interaction coefficient is the model-based index.
     """
+    usable = env.usable_trials(action, reward, missed)
     results = []
-    for seed_action, seed_common, seed_reward in zip(np.asarray(action), np.asarray(common), np.asarray(reward)):
-        stay = (seed_action[:, 1:] == seed_action[:, :-1]).ravel().astype(float)
-        r = np.where(seed_reward[:, :-1].ravel() > 0, 1.0, -1.0)
-        t = np.where(seed_common[:, :-1].ravel().astype(bool), 1.0, -1.0)
+    for seed_action, seed_common, seed_reward, seed_usable in zip(np.asarray(action), np.asarray(common), np.asarray(reward), usable):
+        pair = (seed_usable[:, 1:] & seed_usable[:, :-1]).ravel()
+        stay = (seed_action[:, 1:] == seed_action[:, :-1]).ravel().astype(float)[pair]
+        r = np.where(seed_reward[:, :-1].ravel() > 0, 1.0, -1.0)[pair]
+        t = np.where(seed_common[:, :-1].ravel().astype(bool), 1.0, -1.0)[pair]
         results.append(_logit_summary(stay, np.column_stack([np.ones_like(r), r, t, r * t]), REGRESSION_TERMS))
     return results
 
@@ -73,7 +76,7 @@ def regression_table(fits, seeds):
 OUTCOME_TYPES = ("common, rewarded", "common, unrewarded", "rare, rewarded", "rare, unrewarded")
 
 
-def lagged_design(action, common, reward, good_state, lags=5, correct=True):
+def lagged_design(action, common, reward, good_state, lags=5, correct=True, missed=None):
     """Design of `lagged_regression` for one subject's arrays [episode, trial].
 
     For lag k and each outcome type of `OUTCOME_TYPES`, the predictor is trial n-k's choice
@@ -82,9 +85,11 @@ def lagged_design(action, common, reward, good_state, lags=5, correct=True):
     one more predictor: +1/-1 for the action whose common state is good at trial n-1, which
     absorbs the model-free learner's slow tracking of the better side that otherwise shows up
     as a spurious transition x outcome effect. Returns (y [N], X [N, p], names); trials with
-    fewer than `lags` predecessors in their episode are left out.
+    fewer than `lags` predecessors in their episode are left out, and so is every trial that is
+    missed (`missed`) or has a missed trial among its `lags` predecessors.
     """
-    action, common, reward = np.asarray(action), np.asarray(common, bool), np.asarray(reward) > 0
+    usable = env.usable_trials(action, reward, missed)
+    action, common, reward = np.asarray(action), np.asarray(common, bool), np.nan_to_num(np.asarray(reward, np.float64)) > 0
     signed = 2.0 * action - 1.0
     kinds = [common & reward, common & ~reward, ~common & reward, ~common & ~reward]
     n_trials = action.shape[-1]
@@ -98,8 +103,9 @@ def lagged_design(action, common, reward, good_state, lags=5, correct=True):
         good_action = np.where(np.asarray(good_state) == env.S2, -1.0, 1.0)  # action 0 commonly reaches S2
         columns.append(good_action[:, lags - 1 : n_trials - 1])
         names.append("correct")
+    window = np.all([usable[:, lags - lag : n_trials - lag] for lag in range(lags + 1)], axis=0).ravel()
     y = action[:, rows].ravel().astype(float)
-    return y, np.column_stack([c.ravel() for c in columns]), names
+    return y[window], np.column_stack([c.ravel() for c in columns])[window], names
 
 
 def lagged_regression(records, lags=5, correct=True):
@@ -113,7 +119,8 @@ def lagged_regression(records, lags=5, correct=True):
         raise ValueError("lagged_regression(correct=True) needs records['good_state']; pass correct=False for data without it")
     rows = []
     for subject in range(np.shape(records["action"])[0]):
-        y, design, names = lagged_design(*(records[k][subject] for k in ("action", "common", "reward", "good_state")), lags, correct)
+        missed = records["missed"][subject] if "missed" in records else None
+        y, design, names = lagged_design(*(records[k][subject] for k in ("action", "common", "reward", "good_state")), lags, correct, missed)
         for name, v in _logit_summary(y, design, names).items():
             kind, _, lag = name.partition(", lag ")
             if name != "intercept":  # "correct" concerns trial n-1: lag 1
@@ -164,6 +171,9 @@ def subject_data(records, subject):
     data = tuple(np.asarray(records[k])[subject] for k in ("action", "state", "reward"))
     if data[0].ndim != 2:
         raise ValueError(f"records must be shaped [subject, episode, trial]; action has shape {np.shape(records['action'])}")
+    if "missed" in records and np.asarray(records["missed"])[subject].any():
+        raise ValueError("these fits replay complete episodes; for people's data with missed trials use twostep.daw_models.fit")
+    env.usable_trials(data[0], data[2])  # a NaN reward or an action of -1 is named, not fitted as nan
     return data
 
 
