@@ -18,7 +18,15 @@ def test_model_names_take_groups_and_name_an_unknown_one():
         population_fits.model_names("kool")
 
 
-def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(data_root, tmp_path, capsys):
+@pytest.fixture
+def ray_afterwards():
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(data_root, tmp_path, capsys, ray_afterwards):
     out = str(tmp_path)
     argv = ["fit", "--data", "potter2017", "--models", "nussenbaum2020,daw2011-mf", "--out", out, "--root", str(data_root),
             "--restarts", "2", "--chunk-size", "40", "--cpus", "2"]

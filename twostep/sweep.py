@@ -172,6 +172,8 @@ def connect(address=None, cpus=None):
 
     import ray
 
+    if ray.is_initialized() and not address:  # a second command in the same process (a notebook, a test)
+        return ray
     project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # a2c_lstm.py and twostep/
     runtime_env = {"env_vars": {"PYTHONPATH": project, "TF_CPP_MIN_LOG_LEVEL": "2"}}
     try:
