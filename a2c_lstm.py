@@ -60,7 +60,7 @@ TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "reward": tf.float32,
     "prob": tf.float32,  # probability the policy gave the chosen first-stage action
     "value": tf.float32,  # value estimate at the first-stage step
-    "good_state": tf.int32,  # which second-stage state paid 0.9 in this trial (Wang et al.'s task)
+    "good_state": tf.int32,  # Wang et al.'s task: the state paying 0.9 this trial; the drifting task: the state holding the best option
 }
 DRIFT_RECORDS = {  # what the drifting task (Daw et al. 2011) adds per trial
     "choice2": tf.int32,  # the option chosen at the second stage
@@ -264,7 +264,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
             "reward": reward,
             "prob": tf.gather(tf.nn.softmax(logits), action, batch_dims=1),
             "value": value,
-            "good_state": good,
+            "good_state": env.tf_best_state(probs) if task.second_stage_choice else good,
         }
         if task.second_stage_choice:
             record.update(choice2=last_action, probs=probs)

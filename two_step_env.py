@@ -84,6 +84,14 @@ def option_index(state, option):
     return 2 * (state - S2) + option
 
 
+def best_state(probs):
+    """The second-stage state holding the best option at each trial, probs [..., 4] -> [...] int
+    (S2 on a tie): the drifting task's counterpart of Wang et al.'s good state, as Akam et al.'s
+    "correct choice" predictor of the lagged regression needs it."""
+    probs = np.asarray(probs)
+    return np.where(probs[..., 2:].max(-1) > probs[..., :2].max(-1), S3, S2)
+
+
 def check_walk(config: TaskConfig, probs, name="reward_probs"):
     """A given walk as float64 [..., trials, 4]; ValueError naming what is wrong with it."""
     probs = np.asarray(probs, np.float64)
@@ -271,6 +279,11 @@ def tf_drift_walk(config: TaskConfig, uniforms, normals):
     start = walk_start(config, uniforms)
     steps = tf.scan(lambda probs, z: walk_step(config, probs, z), tf.transpose(normals, [1, 0, 2]), initializer=start)
     return tf.concat([start[:, None], tf.transpose(steps, [1, 0, 2])], axis=1)
+
+
+def tf_best_state(probs):
+    """`best_state` in TensorFlow: probs [S, 4] -> [S] int32."""
+    return tf.where(tf.reduce_max(probs[:, 2:], -1) > tf.reduce_max(probs[:, :2], -1), S3, S2)
 
 
 # ---- The task's headline measure ----

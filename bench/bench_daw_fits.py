@@ -2,7 +2,7 @@
 next to the authors' own fits (results.mat); then, on a few people, the same optimiser with a
 straightforward per-person, per-trial Python likelihood, for the speed-up of the batched one.
 
-Models run from the smallest up, each also started from the fits of those before it (`embed`).
+Models run from the smallest up, each also started from the fits of the models nested in it (`daw_models.fit_nested`).
 Per model: seconds, how many people our logpost beats, equals (within 1e-6) or misses the
 authors' by, summed BIC and summed Laplace log evidence (ours with the finite-difference Hessian,
 theirs by mfit_bms from their saved Hessian), and for the hybrids mean and median w.
@@ -142,15 +142,14 @@ def main():
         f"{'model':28s} {'K':>2s} {'seconds':>8s} {'better':>6s} {'equal':>6s} {'worse':>6s} {'max gain':>9s} {'max loss':>9s}"
         f" {'BIC ours':>10s} {'BIC theirs':>10s} {'lme ours':>10s} {'lme theirs':>10s}  w mean/median (theirs)"
     )
-    total, done = 0.0, {}
-    for m in sorted(args.models, key=lambda m: len(daw_models.KOOL2016[m].free)):  # the smaller models' fits start the larger
-        spec = daw_models.KOOL2016[m]
-        start = time.perf_counter()
-        nested = [daw_models.embed(daw_models.KOOL2016[j], fit["params"], spec) for j, fit in done.items()]
-        done[m] = daw_models.fit(spec, kool.records, restarts=args.restarts, starts=np.stack(nested, axis=1) if nested else None)
+    total, start = 0.0, time.perf_counter()
+    specs = [daw_models.KOOL2016[m] for m in args.models]
+    for spec, fit in daw_models.fit_nested(specs, kool.records, restarts=args.restarts):
         seconds = time.perf_counter() - start
         total += seconds
-        print(summary(m, spec, done[m], authors[m], seconds), flush=True)
+        m = daw_models.KOOL2016.index(spec)
+        print(summary(m, spec, fit, authors[m], seconds), flush=True)
+        start = time.perf_counter()
     print(f"all {len(args.models)} models: {total:.1f} s")
 
     spec = daw_models.KOOL2016[9]

@@ -167,6 +167,31 @@ def test_evaluate_records_shapes_and_frozen_weights():
     np.testing.assert_array_equal(records["action"], again["action"])
 
 
+def test_the_drifting_task_replays_given_walks_and_pays_the_option_chosen():
+    """Daw et al.'s task: the records hold the walk played, the reward follows the option chosen in
+    the state reached, and the good state is the one holding the best option."""
+    import dataclasses
+
+    task = dataclasses.replace(configs.preset("daw-2011"), trials_per_episode=12)
+    state = a2c.init_state(task, AGENT, [0, 1])
+    rng = np.random.default_rng(3)
+    walks = env.drift_walk(task, rng.random((5, 4)), 3 * rng.standard_normal((5, 11, 4)))  # large steps: both states lead at times
+    walks[0] = [0.0, 0.0, 0.0, 1.0]  # episode 0: only option 1 of S3 pays, and always
+    records = a2c.evaluate(state, reward_probs=walks)
+    assert set(records) == set(a2c.TRIAL_RECORDS) | set(a2c.DRIFT_RECORDS)
+    assert records["action"].shape == (2, 5, 12) and records["probs"].shape == (2, 5, 12, 4)
+    np.testing.assert_allclose(records["probs"], np.broadcast_to(walks, (2, 5, 12, 4)), atol=1e-7)
+    np.testing.assert_array_equal(records["reward"][:, 0], (records["state"][:, 0] == env.S3) & (records["choice2"][:, 0] == 1))
+    np.testing.assert_array_equal(records["good_state"], env.best_state(walks[None].astype(np.float32)).repeat(2, axis=0))
+    assert set(np.unique(records["good_state"][:, 1:])) == {env.S2, env.S3}
+    per_seed = a2c.evaluate(state, reward_probs=np.stack([walks, walks[::-1]]))
+    np.testing.assert_array_equal(per_seed["probs"][1], records["probs"][1, ::-1])
+    with pytest.raises(ValueError, match=r"reward_probs has shape \(3, 5, 12, 4\): expected \[episode, trial, 4\] or \[2 seeds"):
+        a2c.evaluate(state, reward_probs=np.stack([walks] * 3))
+    with pytest.raises(ValueError, match="reward_probs given for a task with rewards='swap'"):
+        a2c.evaluate(a2c.init_state(TINY, AGENT, [0]), reward_probs=walks)
+
+
 @pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, configs.AgentConfig(reference_first_action=True))])
 def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task, agent):
     state = a2c.init_state(task, agent, [0, 1])

@@ -155,6 +155,38 @@ def test_daw2011_recovers_w():
     np.testing.assert_allclose(fit["params"][:, -1], w, rtol=0, atol=0.1)
 
 
+def test_nested_names_the_models_a_larger_one_holds():
+    specs = daw_models.SPECS
+    assert daw_models.nested(specs["daw2011-mf"], specs["daw2011"]) and daw_models.nested(specs["daw2011-mb"], specs["daw2011"])
+    assert daw_models.nested(specs["kool2016-mb"], specs["kool2016-hybrid-st"])  # w held at 1, no stickiness
+    assert not daw_models.nested(specs["kool2016-mb"], specs["kool2016-mf"])  # w held at 1 against w held at 0
+    assert not daw_models.nested(specs["kool2016-hybrid-st"], specs["kool2016-hybrid"])  # p is free in the source
+    assert not daw_models.nested(specs["daw2011"], specs["daw2011"])
+    assert not daw_models.nested(specs["kool2016-hybrid"], specs["daw2011"])  # transitions by counts against fixed
+    assert not any(daw_models.nested(spec, specs["nussenbaum2020"]) for spec in specs.values())
+
+
+def test_fit_nested_starts_a_model_from_the_fits_it_holds():
+    """Daw 2011's priors are flat, so MAP is maximum likelihood: a nested fit, embedded, has the same
+    likelihood in the larger model, which therefore ends at least as high from that start."""
+    rng = np.random.default_rng(2)
+    specs = [daw_models.SPECS[name] for name in ("daw2011", "daw2011-mf", "daw2011-mb")]
+    truth = np.array([[0.3, 0.7, 0.5, 3.0, 4.0, 0.5, 0.2], [0.6, 0.5, 0.8, 6.0, 2.0, -0.2, 0.8], [0.5, 0.5, 0.5, 1.0, 1.0, 0.0, 0.5]])
+    records = daw_models.simulate(daw_models.DAW2011, truth, walks(rng, 3, 2, 60), rng)
+    fits = dict((spec.name, fit) for spec, fit in daw_models.fit_nested(specs, records, restarts=1, seed=3))
+    assert list(fits) == ["daw2011-mb", "daw2011-mf", "daw2011"]  # 4, 6 and 7 free parameters
+    assert fits["daw2011"]["objective"].shape == (3, 1 + 2)  # one random start and the two nested fits
+    for name in ("daw2011-mb", "daw2011-mf"):
+        embedded = daw_models.embed(daw_models.SPECS[name], fits[name]["params"], daw_models.DAW2011)
+        np.testing.assert_allclose(
+            daw_models.log_likelihood(daw_models.DAW2011, records, embedded[:, None])[:, 0], fits[name]["loglik"], rtol=0, atol=1e-9
+        )
+        assert (fits["daw2011"]["loglik"] >= fits[name]["loglik"] - 1e-9).all()
+    again = list(daw_models.fit_nested(specs, records, restarts=1, seed=3, fitted={"daw2011-mf": fits["daw2011-mf"]["params"]}))
+    assert [spec.name for spec, _ in again] == ["daw2011-mb", "daw2011"]
+    np.testing.assert_array_equal(again[1][1]["params"], fits["daw2011"]["params"])
+
+
 # ---------------------------------------------------------------- Nussenbaum et al. 2020 (Decker et al. 2016)
 
 

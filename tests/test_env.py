@@ -176,6 +176,13 @@ def test_gym_and_tensorflow_walks_and_outcomes_are_the_same_task():
         np.testing.assert_array_equal(info["probs"], walks[0, n])
 
 
+def test_best_state_is_the_state_holding_the_best_option_in_numpy_and_tensorflow():
+    probs = np.array([[0.6, 0.2, 0.5, 0.3], [0.2, 0.3, 0.7, 0.1], [0.4, 0.5, 0.5, 0.1], [0.3, 0.3, 0.1, 0.3]])
+    np.testing.assert_array_equal(env.best_state(probs), [env.S2, env.S3, env.S2, env.S2])  # ties: S2
+    walks = env.drift_walk(DAW, *(np.random.default_rng(0).random((2, 4)), np.random.default_rng(1).standard_normal((2, 200, 4))))
+    np.testing.assert_array_equal(env.tf_best_state(tf.constant(walks.reshape(-1, 4))).numpy(), env.best_state(walks).ravel())
+
+
 def test_drifting_env_draws_a_fresh_walk_every_episode_and_replays_a_given_one():
     task = env.TwoStepTask(DAW)
     _, first = task.reset(seed=0)

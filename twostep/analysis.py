@@ -112,15 +112,18 @@ def lagged_regression(records, lags=5, correct=True):
     """Per subject: logistic regression of each choice on the outcomes of the last `lags` trials
     (`lagged_design`), statsmodels, coefficients with 95% CIs. Returns a pandas table indexed by
     (subject, outcome type, lag) with columns coef, ci low, ci high; the "correct" predictor is
-    listed as outcome "correct" at lag 1."""
+    listed as outcome "correct" at lag 1: the good state from records["good_state"] or, in the
+    drifting task, `two_step_env.best_state` of records["probs"]."""
     import pandas as pd
 
-    if correct and "good_state" not in records:
-        raise ValueError("lagged_regression(correct=True) needs records['good_state']; pass correct=False for data without it")
+    if correct and "good_state" not in records and "probs" not in records:
+        raise ValueError("lagged_regression(correct=True) needs records['good_state'] or records['probs']; pass correct=False for data without them")
+    good_state = records["good_state"] if "good_state" in records else env.best_state(records["probs"]) if correct else None
     rows = []
     for subject in range(np.shape(records["action"])[0]):
         missed = records["missed"][subject] if "missed" in records else None
-        y, design, names = lagged_design(*(records[k][subject] for k in ("action", "common", "reward", "good_state")), lags, correct, missed)
+        good = None if good_state is None else good_state[subject]
+        y, design, names = lagged_design(*(records[k][subject] for k in ("action", "common", "reward")), good, lags, correct, missed)
         for name, v in _logit_summary(y, design, names).items():
             kind, _, lag = name.partition(", lag ")
             if name != "intercept":  # "correct" concerns trial n-1: lag 1

@@ -524,6 +524,44 @@ def embed(source: ModelSpec, params, target: ModelSpec):
     return np.clip(np.stack(columns, axis=-1), target.lower, target.upper)
 
 
+def nested(source: ModelSpec, target: ModelSpec):
+    """Whether `source` is `target` with some parameters held: every parameter of the source is
+    free in the target or fixed there to the same value, the target's free parameters the source
+    lacks are stickiness (off at 0), and both believe transitions alike and fit the same trials."""
+    held = dict(source.fixed)
+    fixed = dict(target.fixed)
+    alike = (source.transitions, source.common_prob, source.first_trial, source.q_init) == (
+        target.transitions, target.common_prob, target.first_trial, target.q_init)
+    return (
+        source != target
+        and alike
+        and all(name in target.names or (name in held and fixed.get(name) == held[name]) for name in (*source.names, *held))
+        and all(name in source.names or name in held or name in ("p", "rho") for name in target.names)
+    )
+
+
+def nested_starts(spec: ModelSpec, known):
+    """Starting points [P, m, n_free] for `fit` from the fits `known` (spec name -> params [P, n])
+    of the models nested in `spec`; None if there are none."""
+    starts = [embed(SPECS[name], params, spec) for name, params in known.items() if nested(SPECS[name], spec)]
+    return np.stack(starts, axis=1) if starts else None
+
+
+def fit_nested(specs, records, restarts=16, seed=0, fitted=None):
+    """MAP fits (`fit`) of several models to the same records, the smallest first, each also
+    started from the fits of the models nested in it (`nested`, `embed`), so that a basin a
+    nested model found is searched by the larger one too.
+    `fitted` maps spec names to params [P, n_free] already known (used as starts, not refitted).
+    Yields (spec, result of `fit`) in the order fitted."""
+    known = dict(fitted or {})
+    for spec in sorted(specs, key=lambda s: len(s.free)):
+        if spec.name in known:
+            continue
+        result = fit(spec, records, restarts, seed, starts=nested_starts(spec, known))
+        known[spec.name] = result["params"]
+        yield spec, result
+
+
 def fit(spec: ModelSpec, records, restarts=16, seed=0, prior=True, starts=None, iterations=100):
     """MAP (prior=True; ML otherwise) fits of every subject of records [P, E, T] at once.
 

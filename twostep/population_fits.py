@@ -40,9 +40,10 @@ def chunk_file(out, dataset, model, chunk):
     return os.path.join(out, f"{dataset}_fits", f"{model}_{chunk:03d}.csv")
 
 
-def fit_chunk(dataset, root, model, people, restarts, seed, path):
-    """Fit `model` to the people at positions `people` of the loaded dataset; write their rows to `path`
-    (atomically) and return how many people were fitted."""
+def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
+    """Fit `model` to the people at positions `people` of the loaded dataset, starting also from
+    `nested` ((model name, params [len(people), n]) of models nested in it, `daw_models.nested_starts`);
+    write their rows to `path` (atomically). Returns (model, params) for the models it nests in."""
     import numpy as np
     import pandas as pd
 
@@ -51,7 +52,7 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path):
     data = datasets.load(dataset, root)
     spec = daw_models.SPECS[model]
     records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
-    result = daw_models.fit(spec, records, restarts=restarts, seed=seed)
+    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=daw_models.nested_starts(spec, dict(nested)))
     kool = [s.name for s in daw_models.KOOL2016]
     rows = pd.DataFrame({"subject": [data.subject[p] for p in people], "model": model,
                          "authors_model": kool.index(model) + 1 if dataset == "kool2016" and model in kool else None})
@@ -61,12 +62,21 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path):
         rows[key] = result[key]
     rows.reindex(columns=COLUMNS).to_csv(path + ".partial", index=False)
     os.replace(path + ".partial", path)
-    return len(people)
+    return model, result["params"]
+
+
+def fitted_params(path, model):
+    """(model, params [people, n]) from a chunk file already written."""
+    import pandas as pd
+
+    return model, pd.read_csv(path)[list(daw_models.SPECS[model].names)].to_numpy()
 
 
 def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print):
-    """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), then
-    write `<out>/<dataset>_fits.csv` from every chunk file. Returns the table."""
+    """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
+    smallest models first and each started also from the fits of the models nested in it (a task
+    waits for theirs, `daw_models.fit_nested`); then write `<out>/<dataset>_fits.csv` from every
+    chunk file. Returns the table."""
     import pandas as pd
     import ray
     from tqdm import tqdm
@@ -76,18 +86,29 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     n_people = len(datasets.load(dataset, root).subject)
     os.makedirs(os.path.join(out, f"{dataset}_fits"), exist_ok=True)
     chunks = [tuple(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
-    work = [(model, k, people) for model in models for k, people in enumerate(chunks)]
+    order = sorted(models, key=lambda name: len(daw_models.SPECS[name].free))
+    work = [(model, k, people) for model in order for k, people in enumerate(chunks)]
     todo = [(model, k, people) for model, k, people in work if not os.path.isfile(chunk_file(out, dataset, model, k))]
     if len(todo) < len(work):
         say(f"{len(work) - len(todo)} of {len(work)} chunks already fitted under {out}: skipped")
     remote = ray.remote(num_cpus=1)(fit_chunk)
-    pending = [remote.remote(dataset, root, model, people, restarts, seed, chunk_file(out, dataset, model, k)) for model, k, people in todo]
+    results, pending = {}, {}  # (model, chunk) -> (model, params) or the Ray reference to it
+    for model, k, people in work:
+        path = chunk_file(out, dataset, model, k)
+        if (model, k, people) not in todo:
+            results[model, k] = fitted_params(path, model)
+            continue
+        spec = daw_models.SPECS[model]
+        nested = [results[other, k] for other in order if (other, k) in results and daw_models.nested(daw_models.SPECS[other], spec)]
+        results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, *nested)
+        pending[reference] = len(people)
     done_people = sum(len(people) for _, _, people in work) - sum(len(people) for _, _, people in todo)
     with tqdm(total=len(models) * n_people, initial=done_people, unit="fit", disable=not progress) as bar:
         while pending:
-            finished, pending = ray.wait(pending, num_returns=1)
-            bar.update(ray.get(finished[0]))
-    table = pd.concat([pd.read_csv(chunk_file(out, dataset, model, k)) for model, k, _ in work], ignore_index=True)
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            ray.get(finished[0])
+            bar.update(pending.pop(finished[0]))
+    table = pd.concat([pd.read_csv(chunk_file(out, dataset, model, k)) for model in models for k in range(len(chunks))], ignore_index=True)
     path = os.path.join(out, f"{dataset}_fits.csv")
     table.to_csv(path + ".partial", index=False)
     os.replace(path + ".partial", path)
