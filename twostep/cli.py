@@ -157,7 +157,7 @@ def build_parser(prog="two-step"):
     sweep_cmd.add_argument("--retries", type=int, default=3, help="times Ray retries a group whose worker died")
     add_config_flags(sweep_cmd, RunConfig)
 
-    fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models, on Ray")
+    fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models (smallest first, each also started from the fits of the models nested in it), on Ray")
     fit_cmd.add_argument("--data", required=True, choices=["kool2016", "decker2016", "potter2017"], help="dataset (fetched with two-step data fetch)")
     fit_cmd.add_argument("--models", required=True, help="comma-separated model names or groups, e.g. kool2016 or daw2011,nussenbaum2020")
     fit_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_fits.csv and the chunks in <out>/<data>_fits/")

@@ -418,7 +418,7 @@ def newton_direction(gradient, hessian, x, lower, upper, cap=0.25, near=1e-8):
     return np.where(at_lower, lower - x, np.where(at_upper, upper - x, direction))
 
 
-def pattern_points(x, lower, upper, scales=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6)):
+def pattern_points(x, lower, upper, scales=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)):
     """x [B, n] moved along each coordinate by +-scale of the box, clipped to it: [B, 2 n S, n]."""
     n = x.shape[-1]
     moves = np.concatenate([scale * np.concatenate([np.eye(n), -np.eye(n)]) for scale in scales]) * (upper - lower)
