@@ -27,17 +27,17 @@ def ray_afterwards():
 
 
 def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(data_root, tmp_path, capsys, ray_afterwards):
-    """daw2011 starts also from daw2011-mf's fits (its w = 0 case); their priors are flat, so its
-    likelihood ends at least as high, person by person."""
+    """The group daw2011: daw2011 starts also from the fits of daw2011-mf and daw2011-mb (its w = 0
+    and w = 1 cases); their priors are flat, so its likelihood ends at least as high, person by person."""
     out = str(tmp_path)
-    argv = ["fit", "--data", "potter2017", "--models", "daw2011,daw2011-mf", "--out", out, "--root", str(data_root),
+    argv = ["fit", "--data", "potter2017", "--models", "daw2011", "--out", out, "--root", str(data_root),
             "--restarts", "1", "--chunk-size", "40", "--cpus", "2"]
     cli.main(argv)
     table = pd.read_csv(os.path.join(out, "potter2017_fits.csv"))
     assert list(table.columns) == list(population_fits.COLUMNS)
-    assert len(table) == 74 * 2 and list(table["model"].unique()) == ["daw2011", "daw2011-mf"]
+    assert len(table) == 74 * 3 and list(table["model"].unique()) == ["daw2011", "daw2011-mf", "daw2011-mb"]
     loglik = table.pivot(index="subject", columns="model", values="loglik")
-    assert (loglik["daw2011"] >= loglik["daw2011-mf"] - 1e-9).all()
+    assert (loglik["daw2011"] >= loglik[["daw2011-mf", "daw2011-mb"]].max(axis=1) - 1e-9).all()
     assert table["authors_model"].isna().all()
     for model, rows in table.groupby("model"):
         names = daw_models.SPECS[model].names
@@ -51,6 +51,6 @@ def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(da
     first = os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0))
     capsys.readouterr()
     cli.main(argv)
-    assert "3 of 4 chunks already fitted" in capsys.readouterr().out
+    assert "5 of 6 chunks already fitted" in capsys.readouterr().out
     assert os.path.isfile(chunk) and os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0)) == first
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), table)
