@@ -461,8 +461,10 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     episodes, means over those 10; stay probabilities of the last `log_every` episodes every
     `log_every` episodes) and checkpoints every `save_every` episodes and at the end (`run`). A state
     resumed from a checkpoint continues exactly as the uninterrupted run would have: TensorBoard
-    points written after that checkpoint are dropped before they are written again. SIGINT
-    and SIGTERM stop at the next episode boundary with a checkpoint, raising `TrainingInterrupted`.
+    points written after that checkpoint are dropped before they are written again. Checkpoints are
+    written on a thread beside the training (`_BackgroundSaver`); `train` returns once the last is
+    complete. SIGINT and SIGTERM stop at the next episode boundary with a checkpoint, raising
+    `TrainingInterrupted`.
     """
     from tqdm import tqdm
 
@@ -481,7 +483,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
-    with bar, _deferred_stop_signals() as stop_signals:
+    with bar, _deferred_stop_signals() as stop_signals, _BackgroundSaver(out) as saver:
         for episode in range(first, last):
             params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
             recent = (recent + [{k: v.numpy()[..., :n_seeds] for k, v in stats.items()}])[-window:]
@@ -497,12 +499,52 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
                 snapshot = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
                 for writer in writers:
                     writer.flush()
-                paths = save_checkpoints(snapshot, out) if out else []
+                if out:
+                    saver.save(snapshot)
                 if stop:
-                    raise TrainingInterrupted(stop_signals[0], snapshot, paths)
+                    raise TrainingInterrupted(stop_signals[0], snapshot, saver.wait())
     for writer in writers:
         writer.close()
     return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
+
+
+class _BackgroundSaver:
+    """Writes checkpoints (`save_checkpoints`) on a thread of its own while training goes on, one
+    save at a time: a save waits for the one before, and leaving the `with` block waits for the
+    last. A failed save's OSError is raised by the next `save`, `wait` or the block's end; the last
+    complete checkpoint stays intact either way."""
+
+    def __init__(self, out):
+        self.out, self.pending, self.thread = out, None, None
+
+    def save(self, snapshot):
+        self.wait()
+        result = {}
+
+        def write():
+            try:
+                result["paths"] = save_checkpoints(snapshot, self.out)
+            except BaseException as error:  # raised again on the training thread by `wait`
+                result["error"] = error
+
+        self.pending, self.thread = result, threading.Thread(target=write, name="checkpoint writer")
+        self.thread.start()
+
+    def wait(self):
+        """The paths of the save in progress once it is complete ([] if none)."""
+        if self.thread is None:
+            return []
+        self.thread.join()
+        result, self.pending, self.thread = self.pending, None, None
+        if "error" in result:
+            raise result["error"]
+        return result["paths"]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.wait()
 
 
 def _advance(bar, done, compiled_now):
