@@ -497,6 +497,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
             stop = bool(stop_signals)
             if stop or (out and (done % save_every == 0 or done == last)):
                 snapshot = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
+                saver.wait()  # the checkpoint before is complete before points after it reach the disk
                 for writer in writers:
                     writer.flush()
                 if out:

@@ -12,11 +12,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import a2c_lstm as a2c
-from twostep import checkpoints, cli, configs, sweep
+from twostep import checkpoints, cli, configs, events, sweep
 from twostep.configs import AgentConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -326,12 +327,21 @@ def test_a_worker_killed_mid_group_is_retried_from_its_checkpoint_and_loses_noth
     table = result["table"]
     assert list(table["seed"]) == [0, 1] and (table["episodes"] == KILL_EPISODES).all()
     assert [os.stat(path).st_mtime_ns for path in first] == written  # the retry resumed from it, it did not start over
-    writers = {name.rsplit(".", 3)[1] for name in os.listdir(os.path.join(folder, "train_0"))}  # events...<host>.<pid>.<n>.v2
-    assert str(worker) in writers and len(writers) == 2  # the killed worker's events, and those of the retry in another process
+    def writer(name):  # events...<host>.<pid>.<n>.v2, or events...<time>.rewritten.v2 where a resume dropped points
+        return "rewritten" if name.endswith(".rewritten.v2") else name.rsplit(".", 3)[1]
+
+    # the killed worker's file, kept or (killed while writing its next checkpoint) rewritten without the points
+    # after the checkpoint the retry resumed from; and the retry's, in another process
+    writers = {writer(name) for name in os.listdir(os.path.join(folder, "train_0"))}
+    assert len(writers) == 2 and len(writers - {str(worker), "rewritten"}) == 1, writers
     for seed in (0, 1):
         alone = str(tmp_path / f"alone_{seed}")
         a2c.train(a2c.init_state(task, agent, [seed]), KILL_EPISODES, out=alone, progress=False, run=run)
         assert digests(folder, seed, KILL_EPISODES) == digests(alone, seed, KILL_EPISODES)
+        for tag, every in (("Perf/Reward", 10), ("Stay/rewarded, rare", KILL_SAVE_EVERY)):  # every point once, as train alone writes it
+            steps, values = events.read_scalars(os.path.join(folder, f"train_{seed}"), tag)
+            np.testing.assert_array_equal(steps, np.arange(every, KILL_EPISODES + 1, every))
+            np.testing.assert_array_equal(values, events.read_scalars(os.path.join(alone, f"train_{seed}"), tag)[1])
 
 
 def sweep_command(out):
