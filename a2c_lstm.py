@@ -21,6 +21,7 @@ if __name__ == "__main__":  # the command line parses its flags before TensorFlo
     cli.main(prog="a2c_lstm.py")
     raise SystemExit
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -516,36 +517,26 @@ class _BackgroundSaver:
     complete checkpoint stays intact either way."""
 
     def __init__(self, out):
-        self.out, self.pending, self.thread = out, None, None
+        self.out, self.pending = out, None
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint writer")
 
     def save(self, snapshot):
         self.wait()
-        result = {}
-
-        def write():
-            try:
-                result["paths"] = save_checkpoints(snapshot, self.out)
-            except BaseException as error:  # raised again on the training thread by `wait`
-                result["error"] = error
-
-        self.pending, self.thread = result, threading.Thread(target=write, name="checkpoint writer")
-        self.thread.start()
+        self.pending = self.pool.submit(save_checkpoints, snapshot, self.out)
 
     def wait(self):
-        """The paths of the save in progress once it is complete ([] if none)."""
-        if self.thread is None:
-            return []
-        self.thread.join()
-        result, self.pending, self.thread = self.pending, None, None
-        if "error" in result:
-            raise result["error"]
-        return result["paths"]
+        """The paths of the save in progress once it is complete ([] if none); its error if it failed."""
+        pending, self.pending = self.pending, None
+        return pending.result() if pending else []
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.wait()
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown()
 
 
 def _advance(bar, done, compiled_now):

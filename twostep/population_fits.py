@@ -74,8 +74,8 @@ def fitted_params(path, model):
 
 def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print):
     """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
-    smallest models first and each started also from the fits of the models nested in it (a task
-    waits for theirs, `daw_models.fit_nested`); then write `<out>/<dataset>_fits.csv` from every
+    smallest models first and each started also from the fits of the models nested in it, as
+    `daw_models.fit_nested` does (a task waits for theirs); then write `<out>/<dataset>_fits.csv` from every
     chunk file. Returns the table."""
     import pandas as pd
     import ray
