@@ -15,14 +15,13 @@ import numpy as np
 
 from twostep.quiet_tensorflow import tf
 
-from tensorflow.core.framework.tensor_pb2 import TensorProto  # noqa: E402  # isort: skip (after the quiet import of TensorFlow)
-
 # ---------------------------------------------------------------- writing
 
 class ScalarWriter:
-    """One TensorBoard run's scalars: each point one event record, as `tf.summary.scalar` writes it
-    (a float32 tensor under the "scalars" plugin), in a file of its own in `run_dir`. Building the
-    record here costs microseconds, where the TensorFlow summary op costs about a millisecond."""
+    """One TensorBoard run's scalars, in a file of its own in `run_dir`: each step one event record
+    whose summary holds every tag of that step as `tf.summary.scalar` writes a value (a float32
+    tensor under the "scalars" plugin). Building the record here costs about 10 microseconds a tag,
+    where the TensorFlow summary op costs about a millisecond."""
 
     _files = 0  # numbers the files of one process, as TensorFlow's writers do
 
@@ -35,13 +34,14 @@ class ScalarWriter:
         self._metadata = tf.compat.v1.SummaryMetadata(plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
 
     def scalars(self, step, values):
-        """Write {tag: value} at `step`, one event per tag."""
-        now = time.time()
+        """Write {tag: value} at `step`, one event."""
+        summary = tf.compat.v1.Summary()
         for tag, value in values.items():
-            tensor = TensorProto(dtype=tf.float32.as_datatype_enum, tensor_content=np.float32(value).tobytes())
-            tensor.tensor_shape.SetInParent()  # a scalar: an empty shape
-            summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag, tensor=tensor, metadata=self._metadata)])
-            self._records.write(tf.compat.v1.Event(wall_time=now, step=step, summary=summary).SerializeToString())
+            point = summary.value.add(tag=tag, metadata=self._metadata)
+            point.tensor.dtype = tf.float32.as_datatype_enum
+            point.tensor.tensor_content = np.float32(value).tobytes()
+            point.tensor.tensor_shape.SetInParent()  # a scalar: an empty shape
+        self._records.write(tf.compat.v1.Event(wall_time=time.time(), step=step, summary=summary).SerializeToString())
 
     def flush(self):
         self._records.flush()

@@ -28,6 +28,7 @@ def _silenced_stderr():
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 with _silenced_stderr():
     import tensorflow as tf
 
