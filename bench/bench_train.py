@@ -4,13 +4,17 @@
 per-step loop of the same math that calls TensorFlow once per environment step and once per
 update, as the original TF1 design did (one `sess.run` per step), on the Gymnasium task.
 Prints seed-episodes per second, the ratios, the extrapolated wall time of 8 seeds x 20,000
-biorxiv-final episodes, and the time to evaluate 8 seeds x 300 episodes.
+biorxiv-final episodes, and the time to evaluate 8 seeds x 300 episodes. Then (a) again in
+child processes, alternating: TensorFlow's operations on one thread each (the project's default,
+`twostep/quiet_tensorflow.py`) against TensorFlow's own default (one thread per core).
 
-    python bench/bench_train.py [--episodes 300] [--loop-episodes 20]
+    python bench/bench_train.py [--episodes 300] [--loop-episodes 20] [--thread-rounds 3]
 """
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import time
 
@@ -97,11 +101,25 @@ def evaluate_seconds(seeds=8, episodes=300):
     return compile_and_run, time.perf_counter() - start
 
 
+def threads_rate(threads, episodes):
+    """(a) in a child process whose operations run on `threads` threads each (0: TensorFlow's default)."""
+    child = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--rate-only", "--episodes", str(episodes)],
+        env=dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads)), capture_output=True, text=True, check=True,
+    )
+    return float(child.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=300, help="timed episodes for the compiled trainer")
     parser.add_argument("--loop-episodes", type=int, default=20, help="timed episodes for the per-step loop")
+    parser.add_argument("--thread-rounds", type=int, default=3, help="child processes of each thread setting")
+    parser.add_argument("--rate-only", action="store_true", help=argparse.SUPPRESS)  # the child process: (a) alone
     args = parser.parse_args()
+    if args.rate_only:
+        print(compiled_rate(8, args.episodes))
+        return
     rate8 = compiled_rate(8, args.episodes)
     rate1 = compiled_rate(1, args.episodes)
     loop = per_step_loop_rate(args.loop_episodes)
@@ -114,6 +132,13 @@ def main():
     print(f"extrapolated 8 seeds x 20,000 episodes: (a) {8 * 20000 / rate8 / 60:.1f} min, "
           f"(c) {8 * 20000 / loop / 3600:.1f} h")
     print(f"evaluate 8 seeds x 300 episodes: {warm_eval:.2f} s compiled ({first_eval:.2f} s on the first call, with compilation)")
+    rates = {1: [], 0: []}
+    for round_ in range(args.thread_rounds):
+        for threads in (1, 0) if round_ % 2 == 0 else (0, 1):
+            rates[threads].append(threads_rate(threads, args.episodes))
+    one, default = statistics.median(rates[1]), statistics.median(rates[0])
+    print(f"(a) in {args.thread_rounds} child processes each, median seed-episodes/s: one thread per operation {one:.1f}, "
+          f"TensorFlow's default ({os.cpu_count()} threads) {default:.1f}; ratio {one / default:.2f}x")
 
 
 if __name__ == "__main__":

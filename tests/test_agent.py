@@ -151,6 +151,33 @@ def test_training_is_repeatable():
         np.testing.assert_array_equal(np.asarray(f), np.asarray(s))
 
 
+THREADS_CHILD = """
+import hashlib, os
+import a2c_lstm as a2c
+from twostep import configs
+state = a2c.train(a2c.init_state(configs.preset("biorxiv-final"), configs.AgentConfig(), range(8)), 20, progress=False)
+print(os.environ["TF_NUM_INTRAOP_THREADS"], hashlib.sha256(b"".join(w.tobytes() for w in state.params + state.rms)).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_one_thread_per_operation_unless_set_and_the_same_bits_either_way():
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runs = []
+    for threads in (None, "2"):
+        environment = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
+        environment.update({"TF_NUM_INTRAOP_THREADS": threads} if threads else {})
+        child = subprocess.run([sys.executable, "-c", THREADS_CHILD], env=environment, cwd=root, capture_output=True, text=True)
+        assert child.returncode == 0, child.stderr[-2000:]
+        runs.append(child.stdout.split())
+    (default_threads, default_bits), (set_threads, set_bits) = runs
+    assert (default_threads, set_threads) == ("1", "2")
+    assert default_bits == set_bits
+
+
 def test_evaluate_records_shapes_and_frozen_weights():
     task = configs.preset("arxiv")
     state = a2c.init_state(task, AGENT, [0, 1, 2])

@@ -6,6 +6,13 @@ devices (CUDA probes on a machine without a GPU, oneDNN and CPU-feature notices,
 Every module of this project imports TensorFlow through here: the log level is set to errors
 only (unless TF_CPP_MIN_LOG_LEVEL is set), and file descriptor 2 goes to /dev/null for the
 import and the device start-up alone, so a real import error still shows its traceback.
+
+It also runs TensorFlow's operations on one thread each (TF_NUM_INTRAOP_THREADS=1 unless set).
+The agent's operations are small (a 48-unit LSTM over a few to a few hundred seeds): splitting
+each over threads costs more than it gains: on 2 cores, 8 seeds of biorxiv-final train about
+13% faster on one thread than on two, with the same bits (bench/bench_train.py measures it), and
+the other cores stay free for the checkpoint writer, TensorBoard and parallel Ray tasks. Set
+TF_NUM_INTRAOP_THREADS before the first import of TensorFlow to change it.
 """
 
 import contextlib
