@@ -16,7 +16,7 @@ the seconds the full run adds; then the same ratios of CPU time (user + system, 
 a machine shared with other work disturbs less than wall time. A straight line through (N, seconds
 added) over every pair splits the added wall time into a fixed part and a part per 1,000 episodes.
 
-    python bench/bench_cli.py [--episodes 2000,5000,10000] [--repeats 5] [--seeds 0-7]
+    python bench/bench_cli.py [--episodes 2000,5000,10000] [--repeats 10] [--seeds 0-7]   # about an hour
 
 The processes run this checkout's code (PYTHONPATH is its root) with the interpreter running this
 script; `two-step` is the console script installed next to that interpreter (without a pyenv or
@@ -93,7 +93,7 @@ def summary(ratios, draws=10000):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", default="2000,5000,10000", help="lengths to measure, comma-separated")
-    parser.add_argument("--repeats", type=int, default=5, help="pairs (full, compute) per length")
+    parser.add_argument("--repeats", type=int, default=10, help="pairs (full, compute) per length")
     parser.add_argument("--seeds", default="0-7")
     parser.add_argument("--compute-only", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
