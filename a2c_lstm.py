@@ -473,7 +473,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
     save_every, log_every = run.save_every, run.log_every
     params, rms, good, seed_ids = _as_run(state)
-    # the traced function itself: calling it skips tf.function's matching of arguments to traces (~0.7 ms an episode)
+    # the traced function itself: calling it skips tf.function's matching of arguments to traces every episode
     train_episode = make_train_episode(state.task, state.agent).get_concrete_function(
         params, rms, good, seed_ids, tf.constant(state.episode, tf.int64))
     n_seeds, window = len(state.seeds), max(REWARD_LOG_EVERY, log_every)

@@ -2,6 +2,8 @@
 
 import glob
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -162,9 +164,6 @@ print(os.environ["TF_NUM_INTRAOP_THREADS"], hashlib.sha256(b"".join(w.tobytes() 
 
 @pytest.mark.slow
 def test_one_thread_per_operation_unless_set_and_the_same_bits_either_way():
-    import subprocess
-    import sys
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     runs = []
     for threads in (None, "2"):

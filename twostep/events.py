@@ -20,8 +20,8 @@ from twostep.quiet_tensorflow import tf
 class ScalarWriter:
     """One TensorBoard run's scalars, in a file of its own in `run_dir`: each step one event record
     whose summary holds every tag of that step as `tf.summary.scalar` writes a value (a float32
-    tensor under the "scalars" plugin). Building the record here costs about 10 microseconds a tag,
-    where the TensorFlow summary op costs about a millisecond."""
+    tensor under the "scalars" plugin). Building the record here costs microseconds a tag, where
+    the TensorFlow summary op costs about a millisecond."""
 
     _files = 0  # numbers the files of one process, as TensorFlow's writers do
 
