@@ -1,7 +1,6 @@
 """What the full command line costs over the compute-only trainer, measured through the real command.
 
-Two kinds of process, run one after the other in pairs (the order alternating from pair to pair,
-so that a slow spell of the machine does not land on one side), each timed from start to exit:
+Two kinds of process, each timed from its start to its exit:
 
   full     `two-step train --task biorxiv-final --seeds 0-7 --episodes N --timestep-scale 0.005
            --out <new folder>`: argument parsing, TensorFlow's import, compilation, TensorBoard
@@ -10,13 +9,22 @@ so that a slow spell of the machine does not land on one side), each timed from 
   compute  the same seeds and episodes through the compiled trainer alone (`a2c_lstm.train` without
            `out`, as bench_train.py times it), in a process started the same way.
 
+This machine's speed drifts over tens of seconds (a virtual machine sharing its host), so a pair run
+one after the other can land on two speeds: such pairs' ratios ranged from 0.85 to 1.53 (README). By default the two processes of a pair run
+at the same time, each held to one core of its own (`os.sched_setaffinity`; which side gets which
+core alternates from pair to pair), so both meet the same spells of the machine. That is the
+stricter test: the full run's checkpoint writer and TensorBoard share its one core with its
+training instead of using the second core, as they do in a run of its own. `--in-turn` runs the
+pairs one after the other on every core instead (the order alternating from pair to pair), as a
+user's run would.
+
 For each length N, every pair gives a ratio full / compute of wall times; printed are the median
 ratio with a bootstrap 95% interval, the geometric mean with a 95% t-interval over the pairs, and
-the seconds the full run adds; then the same ratios of CPU time (user + system, all threads), which
-a machine shared with other work disturbs less than wall time. A straight line through (N, seconds
-added) over every pair splits the added wall time into a fixed part and a part per 1,000 episodes.
+the seconds the full run adds; then the same ratios of CPU time (user + system, all threads). A
+straight line through (N, seconds added) over every pair splits the added wall time into a fixed
+part and a part per 1,000 episodes.
 
-    python bench/bench_cli.py [--episodes 2000,5000,10000] [--repeats 10] [--seeds 0-7]   # about an hour
+    python bench/bench_cli.py [--episodes 2000,5000,10000] [--repeats 10] [--seeds 0-7] [--in-turn]
 
 The processes run this checkout's code (PYTHONPATH is its root) with the interpreter running this
 script; `two-step` is the console script installed next to that interpreter (without a pyenv or
@@ -53,19 +61,31 @@ def two_step_command():
     return [script] if os.path.isfile(script) else [sys.executable, "-m", "twostep.cli"]
 
 
-def timed_process(command, log):
-    """(wall time from start to exit, CPU time user + system) of `command`; RuntimeError with its output if it fails."""
+def run_timed(commands, work):
+    """{name: (wall time from start to exit, CPU time user + system)} of processes started at once.
+
+    `commands` maps a name to (command, cores): the cores the process may run on, or None for any.
+    RuntimeError with a failed process's output."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    with open(log, "w") as output:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-    process.returncode = code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        with open(log) as output:
-            raise RuntimeError(f"{' '.join(command)} exited with {code}:\n{output.read()[-3000:]}")
-    return elapsed, usage.ru_utime + usage.ru_stime
+    started, logs = {}, {}
+    for name, (command, cores) in commands.items():
+        logs[name] = os.path.join(work, f"{name}.log")
+        with open(logs[name], "w") as output:
+            pin = (lambda cores=cores: os.sched_setaffinity(0, cores)) if cores else None
+            start = time.perf_counter()
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT, preexec_fn=pin)
+            started[process.pid] = name, command, start
+    times = {}
+    while started:
+        pid, status, usage = os.wait4(-1, 0)
+        end = time.perf_counter()
+        name, command, start = started.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            with open(logs[name]) as output:
+                raise RuntimeError(f"{' '.join(command)} exited with {code}:\n{output.read()[-3000:]}")
+        times[name] = end - start, usage.ru_utime + usage.ru_stime
+    return times
 
 
 def t_quantile(df, p=0.975):
@@ -95,6 +115,8 @@ def main():
     parser.add_argument("--episodes", default="2000,5000,10000", help="lengths to measure, comma-separated")
     parser.add_argument("--repeats", type=int, default=10, help="pairs (full, compute) per length")
     parser.add_argument("--seeds", default="0-7")
+    parser.add_argument("--in-turn", action="store_true",
+                        help="run each pair one after the other on every core, instead of at the same time on one core each")
     parser.add_argument("--compute-only", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     low, _, high = args.seeds.partition("-")
@@ -105,7 +127,11 @@ def main():
         return
 
     command = two_step_command()
-    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f} at the start; {len(seeds)} seeds; "
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    if not args.in_turn and len(cores) < 2:
+        parser.error("pairs at the same time need 2 cores; this process may use 1 (run with --in-turn)")
+    how = "one after the other, every core" if args.in_turn else "at the same time, one core each"
+    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f} at the start; {len(seeds)} seeds; pairs {how}; "
           f"full: {' '.join(command)} train --task {TASK} --seeds {args.seeds} --episodes N --timestep-scale {TIMESTEP_SCALE} --out <new>")
     print(f"{'episodes':>8}  {'full s (median)':>15}  {'compute s':>9}  {'median ratio [bootstrap 95%]':>29}  "
           f"{'geometric mean [t 95%]':>24}  {'added s [t 95%]':>18}")
@@ -122,8 +148,14 @@ def main():
                     "compute": [sys.executable, os.path.abspath(__file__), "--compute-only", "--seeds", args.seeds,
                                 "--episodes", str(episodes)],
                 }
-                for side in (("full", "compute") if repeat % 2 == 0 else ("compute", "full")):
-                    seconds, cpu = timed_process(sides[side], os.path.join(work, f"{side}.log"))
+                order = ("full", "compute") if repeat % 2 == 0 else ("compute", "full")
+                if args.in_turn:
+                    times = {}
+                    for side in order:
+                        times.update(run_timed({side: (sides[side], None)}, work))
+                else:  # at once, the first of `order` on the first core
+                    times = run_timed({side: (sides[side], {core}) for core, side in zip(cores, order)}, work)
+                for side, (seconds, cpu) in times.items():
                     (full if side == "full" else compute).append(seconds)
                     (full_cpu if side == "full" else compute_cpu).append(cpu)
                 shutil.rmtree(out, ignore_errors=True)
