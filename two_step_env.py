@@ -295,7 +295,7 @@ def usable_trials(action, reward, missed=None):
     other than 0/1 or a NaN reward is a ValueError naming where, as an unmarked missed trial would
     otherwise count as a switch (or a loss)."""
     action, reward = np.asarray(action), np.asarray(reward, np.float64)
-    bad = ~np.isin(action, (0, 1)) | np.isnan(reward)
+    bad = ~((action == 0) | (action == 1)) | np.isnan(reward)
     missed = np.zeros(action.shape, bool) if missed is None else np.asarray(missed, bool)
     if (bad & ~missed).any():
         where = tuple(int(i) for i in np.argwhere(bad & ~missed)[0])

@@ -353,6 +353,30 @@ def test_help_documents_every_flag(capsys):
         assert flag in text
 
 
+def test_scalar_writer_records_read_back_as_tf_summary_writes_them(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    written = {10: {"A": 1.5, "B": -2.0}, 20: {"A": 3.25, "B": 0.0}, 30: {"B": 7.0, "A": -0.5}, 40: {"C": 1e-3}}
+    writer = events.ScalarWriter(str(tmp_path / "ours"))
+    for step, values in written.items():
+        writer.scalars(step, values)
+    writer.close()
+    with tf.summary.create_file_writer(str(tmp_path / "tf_summary")).as_default():
+        for step, values in written.items():
+            for tag, value in values.items():
+                tf.summary.scalar(tag, value, step=step)
+    read = {}
+    for run in ("ours", "tf_summary"):
+        accumulator = EventAccumulator(str(tmp_path / run), size_guidance={"tensors": 0})
+        accumulator.Reload()
+        assert {accumulator.SummaryMetadata(tag).plugin_data.plugin_name for tag in "ABC"} == {"scalars"}
+        read[run] = {tag: [(e.step, e.tensor_proto) for e in accumulator.Tensors(tag)] for tag in "ABC"}
+    assert read["ours"] == read["tf_summary"]
+    for tag, points in read["ours"].items():
+        expected = [(step, np.float32(values[tag])) for step, values in written.items() if tag in values]
+        assert [(step, tf.make_ndarray(proto)) for step, proto in points] == expected
+
+
 def test_resuming_repairs_an_event_file_cut_short_by_a_kill(tmp_path):
     run_dir = str(tmp_path / "train_0")
     writer = events.ScalarWriter(run_dir)
