@@ -10,13 +10,13 @@ Two kinds of process, each timed from its start to its exit:
            `out`, as bench_train.py times it), in a process started the same way.
 
 This machine's speed drifts over tens of seconds (a virtual machine sharing its host), so a pair run
-one after the other can land on two speeds: such pairs' ratios ranged from 0.85 to 1.53 (README). By default the two processes of a pair run
-at the same time, each held to one core of its own (`os.sched_setaffinity`; which side gets which
-core alternates from pair to pair), so both meet the same spells of the machine. That is the
-stricter test: the full run's checkpoint writer and TensorBoard share its one core with its
-training instead of using the second core, as they do in a run of its own. `--in-turn` runs the
-pairs one after the other on every core instead (the order alternating from pair to pair), as a
-user's run would.
+one after the other can land on two speeds: such pairs' ratios ranged from 0.91 to 1.53 (README).
+By default the two processes of a pair run at the same time, each held to one core of its own
+(`os.sched_setaffinity`; which side gets which core alternates from pair to pair), so both meet the
+same spells of the machine. That is the stricter test: the full run's checkpoint writer and
+TensorBoard share its one core with its training instead of using the second core, as they do in a
+run of its own. `--in-turn` runs the pairs one after the other on every core instead (the order
+alternating from pair to pair), as a user's run would.
 
 For each length N, every pair gives a ratio full / compute of wall times; printed are the median
 ratio with a bootstrap 95% interval, the geometric mean with a 95% t-interval over the pairs, and
