@@ -9,8 +9,8 @@ import and the device start-up alone, so a real import error still shows its tra
 
 It also runs TensorFlow's operations on one thread each (TF_NUM_INTRAOP_THREADS=1 unless set).
 The agent's operations are small (a 48-unit LSTM over a few to a few hundred seeds): splitting
-each over threads costs more than it gains: on 2 cores, 8 seeds of biorxiv-final train about
-13% faster on one thread than on two, with the same bits (bench/bench_train.py measures it), and
+each over threads costs more than it gains: on 2 cores, 8 seeds of biorxiv-final trained 3% and
+13% faster on one thread than on two in two runs, with the same bits (bench/bench_train.py measures it), and
 the other cores stay free for the checkpoint writer, TensorBoard and parallel Ray tasks. Set
 TF_NUM_INTRAOP_THREADS before the first import of TensorFlow to change it.
 """
