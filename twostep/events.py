@@ -20,8 +20,8 @@ from twostep.quiet_tensorflow import tf
 class ScalarWriter:
     """One TensorBoard run's scalars, in a file of its own in `run_dir`: each step one event record
     whose summary holds every tag of that step as `tf.summary.scalar` writes a value (a float32
-    tensor under the "scalars" plugin). The record is built here, from a template per set of tags
-    whose values are filled in: where the TensorFlow summary op costs about a millisecond a tag."""
+    tensor under the "scalars" plugin). The record is built here, not by the TensorFlow summary op
+    (about a millisecond a tag): one template event per set of tags, whose values each step fills in."""
 
     _files = 0  # numbers the files of one process, as TensorFlow's writers do
 
