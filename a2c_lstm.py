@@ -21,7 +21,6 @@ if __name__ == "__main__":  # the command line parses its flags before TensorFlo
     cli.main(prog="a2c_lstm.py")
     raise SystemExit
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -35,8 +34,8 @@ from typing import NamedTuple
 import numpy as np
 
 import two_step_env as env
-from two_step_env import STAY_CELLS, stay_probabilities
 from twostep.checkpoints import (
+    BackgroundSaver,
     CorruptCheckpointError,
     Params,
     TrainState,
@@ -46,7 +45,14 @@ from twostep.checkpoints import (
     stack_states,
 )
 from twostep.configs import AgentConfig, RunConfig, TaskConfig
-from twostep.events import ScalarWriter, drop_events_after
+from twostep.events import (
+    REWARD_LOG_EVERY,
+    ScalarWriter,
+    drop_events_after,
+    open_windows,
+    write_scalars,
+    write_stay_probabilities,
+)
 from twostep.quiet_tensorflow import tf
 from twostep.run_layout import checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 
@@ -73,7 +79,6 @@ INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
 TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")  # records with a trailing axis ([hidden] or [4])
-REWARD_LOG_EVERY = 10  # the reference's TensorBoard scalars: every 10 episodes, means over those 10
 
 
 def record_types(task: TaskConfig, internals):
@@ -124,21 +129,27 @@ def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
 # ---------------------------------------------------------------- network
 
 
-def per_seed_matvec(x, w):
-    """x [S, n] times w [S, n, m] -> [S, m], each seed with its own weights (a batched dot)."""
-    return tf.einsum("si,sij->sj", x, w)
+def per_seed_matvec(x, w, bias=None):
+    """x [S * E, n] times w [S, n, m] (plus bias [S, m]) -> [S * E, m], each seed's E rows (episodes
+    played side by side, `AgentConfig.episodes_per_update`) with that seed's weights (a batched dot)."""
+    n_seeds, rows = w.shape[0], x.shape[0]
+    if rows == n_seeds:
+        y = tf.einsum("si,sij->sj", x, w)
+        return y if bias is None else y + bias
+    y = tf.einsum("sei,sij->sej", tf.reshape(x, [n_seeds, rows // n_seeds, -1]), w)
+    return tf.reshape(y if bias is None else y + bias[:, None], [rows, -1])
 
 
 def lstm_step(params: Params, x, h, c):
     """TF1 LSTMCell: z = [x, h] W + b; c' = sig(f + 1) c + sig(i) tanh(j); h' = sig(o) tanh(c')."""
-    z = per_seed_matvec(tf.concat([x, h], axis=-1), params.kernel) + params.bias
+    z = per_seed_matvec(tf.concat([x, h], axis=-1), params.kernel, params.bias)
     i, j, f, o = tf.split(z, 4, axis=-1)
     c = tf.sigmoid(f + 1.0) * c + tf.sigmoid(i) * tf.tanh(j)
     return tf.sigmoid(o) * tf.tanh(c), c
 
 
 def heads(params: Params, h):
-    """Policy logits [S, 2] and value [S] from the LSTM output, both linear without bias."""
+    """Policy logits [S * E, 2] and value [S * E] from the LSTM output, both linear without bias."""
     logits = per_seed_matvec(h, params.policy)
     value = per_seed_matvec(h, params.value)[:, 0]
     return logits, value
@@ -169,22 +180,26 @@ def sample_action(logits, u):
 
 
 def episode_uniforms(task: TaskConfig, seed_ids, episode):
-    """[S, trials, 5] uniforms, each seed's from the stateless key (seed, episode)."""
+    """[S, trials, 5] uniforms, each row's from the stateless key (seed, episode); `episode` is
+    one number or one per row."""
     shape = [task.trials_per_episode, UNIFORMS_PER_TRIAL]
+    episodes = tf.broadcast_to(episode, tf.shape(seed_ids))
     return tf.stack(
         [
-            tf.random.stateless_uniform(shape, seed=tf.stack([seed_ids[k], episode]), alg="philox")
+            tf.random.stateless_uniform(shape, seed=tf.stack([seed_ids[k], episodes[k]]), alg="philox")
             for k in range(seed_ids.shape[0])
         ]
     )
 
 
 def episode_walk(task: TaskConfig, seed_ids, episode):
-    """[S, trials, 4] the drifting task's fresh walk of each seed, from the stateless key (seed, WALK_STREAM + episode)."""
+    """[S, trials, 4] the drifting task's fresh walk of each row, from the stateless key (seed,
+    WALK_STREAM + episode); `episode` is one number or one per row."""
     walks = []
+    episodes = tf.broadcast_to(episode, tf.shape(seed_ids))
     for k in range(seed_ids.shape[0]):
         start, steps = tf.split(
-            tf.random.stateless_normal([task.trials_per_episode, 4], seed=tf.stack([seed_ids[k], WALK_STREAM + episode]), alg="philox"),
+            tf.random.stateless_normal([task.trials_per_episode, 4], seed=tf.stack([seed_ids[k], WALK_STREAM + episodes[k]]), alg="philox"),
             [1, task.trials_per_episode - 1],
         )
         uniforms = 0.5 * (1.0 + tf.math.erf(start[0] / np.sqrt(2.0)))  # one normal draw per option, uniform through its CDF
@@ -298,23 +313,32 @@ def discounted_sums(x, gamma):
     return tf.scan(lambda acc, xt: xt + gamma * acc, x, initializer=tf.zeros_like(x[0]), reverse=True)
 
 
-def returns_and_advantages(rewards, values, gamma):
-    """Discounted returns (bootstrap 0) and GAE(lambda=1) advantages from TD errors, [T, S]."""
+def returns_and_advantages(rewards, values, gamma, gae_lambda=1.0):
+    """Discounted returns (bootstrap 0) and GAE(lambda) advantages from TD errors, [T, S]."""
     next_values = tf.concat([values[1:], tf.zeros_like(values[:1])], axis=0)
     deltas = rewards + gamma * next_values - values
-    return discounted_sums(rewards, gamma), discounted_sums(deltas, gamma)
+    return discounted_sums(rewards, gamma), discounted_sums(deltas, gamma * gae_lambda)
 
 
-def episode_losses(agent: AgentConfig, steps):
-    """Per-seed sums over the episode's steps: (total, value, policy, entropy), each [S]."""
+def linear_decay(value, episode, over):
+    """`value` falling linearly to 0 at episode `over` and staying there; `value` itself if `over` is 0."""
+    if not over:
+        return value
+    return value * tf.maximum(0.0, 1.0 - tf.cast(episode, tf.float32) / over)
+
+
+def episode_losses(agent: AgentConfig, steps, entropy_weight=None):
+    """Per-row sums over the episode's steps: (total, value, policy, entropy), each [S]; the
+    entropy bonus weighs `entropy_weight` (default `agent.entropy_weight`)."""
+    entropy_weight = agent.entropy_weight if entropy_weight is None else entropy_weight
     values = steps["value"]
-    returns, advantages = returns_and_advantages(steps["reward"], tf.stop_gradient(values), agent.gamma)
+    returns, advantages = returns_and_advantages(steps["reward"], tf.stop_gradient(values), agent.gamma, agent.gae_lambda)
     log_pi = tf.nn.log_softmax(steps["logits"])
     log_pi_taken = tf.gather(log_pi, steps["action"], batch_dims=2)
     value_loss = 0.5 * tf.reduce_sum(tf.square(returns - values), axis=0)
     policy_loss = -tf.reduce_sum(log_pi_taken * advantages, axis=0)
     entropy = -tf.reduce_sum(tf.exp(log_pi) * log_pi, axis=[0, 2])
-    total = agent.value_loss_weight * value_loss + policy_loss - agent.entropy_weight * entropy
+    total = agent.value_loss_weight * value_loss + policy_loss - entropy_weight * entropy
     return total, value_loss, policy_loss, entropy
 
 
@@ -329,47 +353,65 @@ def seed_axis(scalars, like):
     return tf.reshape(scalars, [-1] + [1] * (len(like.shape) - 1))
 
 
-def rmsprop_update(agent: AgentConfig, params: Params, rms: Params, grads):
-    """Per-seed global-norm clip, then TF1 RMSProp without momentum."""
+def rmsprop_update(agent: AgentConfig, params: Params, rms: Params, grads, learning_rate=None):
+    """Per-seed global-norm clip, then TF1 RMSProp without momentum (at `learning_rate`, default `agent.learning_rate`)."""
+    learning_rate = agent.learning_rate if learning_rate is None else learning_rate
     grad_norm = per_seed_norm(grads)
     scale = agent.clip_norm / tf.maximum(grad_norm, agent.clip_norm)
     new_params, new_rms = [], []
     for w, ms, g in zip(params, rms, grads):
         g = g * seed_axis(scale, g)
         ms = agent.rmsprop_decay * ms + (1.0 - agent.rmsprop_decay) * tf.square(g)
-        new_params.append(w - agent.learning_rate * g / tf.sqrt(ms + agent.rmsprop_epsilon))
+        new_params.append(w - learning_rate * g / tf.sqrt(ms + agent.rmsprop_epsilon))
         new_rms.append(ms)
     return Params(*new_params), Params(*new_rms), grad_norm
 
 
 @functools.lru_cache(maxsize=None)
 def make_train_episode(task: TaskConfig, agent: AgentConfig):
-    """The compiled training step: one episode and one update for every seed of the group."""
+    """The compiled training step: E = `agent.episodes_per_update` episodes (episode, ..., episode +
+    E - 1) side by side for every seed, then one update per seed from the mean of their losses.
+    Each of a seed's E rows starts from the seed's good state; the last row's carries on.
+    Statistics come per episode, [E, ...]."""
+    n_rows = agent.episodes_per_update
 
     @tf.function(jit_compile=True)
     def train_episode(params, rms, good_state, seed_ids, episode):
-        uniforms = episode_uniforms(task, seed_ids, episode)
-        walk = episode_walk(task, seed_ids, episode) if task.second_stage_choice else None
+        n_seeds = seed_ids.shape[0]
+        row_ids = tf.repeat(seed_ids, n_rows)
+        row_episodes = episode + tf.tile(tf.range(n_rows, dtype=tf.int64), [n_seeds])
+        uniforms = episode_uniforms(task, row_ids, row_episodes)
+        walk = episode_walk(task, row_ids, row_episodes) if task.second_stage_choice else None
         with tf.GradientTape() as tape:
             tape.watch(params)
-            steps, trials, good_state = rollout(task, agent, params, good_state, uniforms, walk)
-            total, value_loss, policy_loss, entropy = episode_losses(agent, steps)
-            summed = tf.reduce_sum(total)  # seeds share no weights: d summed / d w_k = d total_k / d w_k
+            steps, trials, good_rows = rollout(task, agent, params, tf.repeat(good_state, n_rows), uniforms, walk)
+            losses = episode_losses(agent, steps, linear_decay(agent.entropy_weight, episode, agent.entropy_decay_episodes))
+            per_seed = tf.reduce_mean(tf.reshape(losses[0], [n_seeds, n_rows]), axis=1)
+            summed = tf.reduce_sum(per_seed)  # seeds share no weights: d summed / d w_k = d per_seed_k / d w_k
         grads = Params(*tape.gradient(summed, list(params)))
-        new_params, new_rms, grad_norm = rmsprop_update(agent, params, rms, grads)
+        learning_rate = linear_decay(agent.learning_rate, episode, agent.learning_rate_decay_episodes)
+        new_params, new_rms, grad_norm = rmsprop_update(agent, params, rms, grads, learning_rate)
+
+        def per_episode(rows):  # [..., S * E] -> [E, ..., S]
+            rows = tf.reshape(rows, rows.shape[:-1] + [n_seeds, n_rows])
+            return tf.transpose(rows, [len(rows.shape) - 1] + list(range(len(rows.shape) - 1)))
+
+        def every_episode(per_update):  # [S] -> [E, S]
+            return tf.repeat(per_update[None], n_rows, axis=0)
+
         stats = {
-            "reward": tf.reduce_sum(steps["reward"], axis=0),
-            "value": tf.reduce_mean(steps["value"], axis=0),
-            "value_loss": value_loss,
-            "policy_loss": policy_loss,
-            "entropy": entropy,
-            "grad_norm": grad_norm,
-            "var_norm": per_seed_norm(list(new_params)),
-            "action": trials["action"],
-            "common": trials["common"],
-            "trial_reward": trials["reward"],
+            "reward": per_episode(tf.reduce_sum(steps["reward"], axis=0)),
+            "value": per_episode(tf.reduce_mean(steps["value"], axis=0)),
+            "value_loss": per_episode(losses[1]),
+            "policy_loss": per_episode(losses[2]),
+            "entropy": per_episode(losses[3]),
+            "grad_norm": every_episode(grad_norm),
+            "var_norm": every_episode(per_seed_norm(list(new_params))),
+            "action": per_episode(trials["action"]),
+            "common": per_episode(trials["common"]),
+            "trial_reward": per_episode(trials["reward"]),
         }
-        return new_params, new_rms, good_state, stats
+        return new_params, new_rms, good_rows[n_rows - 1 :: n_rows], stats
 
     return train_episode
 
@@ -463,7 +505,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     `log_every` episodes) and checkpoints every `save_every` episodes and at the end (`run`). A state
     resumed from a checkpoint continues exactly as the uninterrupted run would have: TensorBoard
     points written after that checkpoint are dropped before they are written again. Checkpoints are
-    written on a thread beside the training (`_BackgroundSaver`); `train` returns once the last is
+    written on a thread beside the training (`checkpoints.BackgroundSaver`); `train` returns once the last is
     complete. SIGINT and SIGTERM stop at the next episode boundary with a checkpoint, raising
     `TrainingInterrupted`.
     """
@@ -471,7 +513,10 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
 
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
-    save_every, log_every = run.save_every, run.log_every
+    save_every, log_every, per_update = run.save_every, run.log_every, state.agent.episodes_per_update
+    for name, value in (("episodes", episodes), ("the state's episode", state.episode), ("save_every", save_every * bool(out))):
+        if value % per_update:
+            raise ValueError(f"{name}={value}: expected a multiple of episodes_per_update={per_update} (an update plays that many)")
     params, rms, good, seed_ids = _as_run(state)
     # the traced function itself: calling it skips tf.function's matching of arguments to traces every episode
     train_episode = make_train_episode(state.task, state.agent).get_concrete_function(
@@ -486,20 +531,22 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
-    with bar, _deferred_stop_signals() as stop_signals, _BackgroundSaver(out) as saver:
-        for episode in range(first, last):
+    with bar, _deferred_stop_signals() as stop_signals, BackgroundSaver(out) as saver:
+        for episode in range(first, last, per_update):
             params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
-            recent = (recent + [{k: v.numpy()[..., :n_seeds] for k, v in stats.items()}])[-window:]
-            done = episode + 1
-            _advance(bar, done, compiled_now=episode == first)
-            if done % REWARD_LOG_EVERY == 0:
-                bar.set_postfix(reward=f"{np.mean([s['reward'] for s in recent[-REWARD_LOG_EVERY:]]):.1f}")
-                _write_scalars(writers, state.task, recent[-REWARD_LOG_EVERY:], done)
-            if done % log_every == 0:
-                _write_stay_probabilities(writers, recent[-log_every:], done)
+            stats = {k: v.numpy()[..., :n_seeds] for k, v in stats.items()}
+            for row in range(per_update):
+                recent = (recent + [{k: v[row] for k, v in stats.items()}])[-window:]
+                done = episode + row + 1
+                if done % REWARD_LOG_EVERY == 0:
+                    bar.set_postfix(reward=f"{np.mean([s['reward'] for s in recent[-REWARD_LOG_EVERY:]]):.1f}")
+                    write_scalars(writers, state.task, recent[-REWARD_LOG_EVERY:], done)
+                if done % log_every == 0:
+                    write_stay_probabilities(writers, recent[-log_every:], done)
+            _advance(bar, done, per_update, compiled_now=episode == first)
             stop = bool(stop_signals)
             if stop or (out and (done % save_every == 0 or done == last)):
-                snapshot = _with_run(state, done, params, rms, good, _open_windows(recent, done, log_every))
+                snapshot = _with_run(state, done, params, rms, good, open_windows(recent, done, log_every))
                 saver.wait()  # the checkpoint before is complete before points after it reach the disk
                 for writer in writers:
                     writer.flush()
@@ -509,83 +556,18 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
                     raise TrainingInterrupted(stop_signals[0], snapshot, saver.wait())
     for writer in writers:
         writer.close()
-    return _with_run(state, last, params, rms, good, _open_windows(recent, last, log_every))
+    return _with_run(state, last, params, rms, good, open_windows(recent, last, log_every))
 
 
-class _BackgroundSaver:
-    """Writes checkpoints (`save_checkpoints`) on a thread of its own while training goes on, one
-    save at a time: a save waits for the one before, and leaving the `with` block waits for the
-    last. A failed save's OSError is raised by the next `save`, `wait` or the block's end; the last
-    complete checkpoint stays intact either way."""
-
-    def __init__(self, out):
-        self.out, self.pending = out, None
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint writer")
-
-    def save(self, snapshot):
-        self.wait()
-        self.pending = self.pool.submit(save_checkpoints, snapshot, self.out)
-
-    def wait(self):
-        """The paths of the save in progress once it is complete ([] if none); its error if it failed."""
-        pending, self.pending = self.pending, None
-        return pending.result() if pending else []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.wait()
-        finally:
-            self.pool.shutdown()
-
-
-def _advance(bar, done, compiled_now):
-    """Move the progress bar to `done`. The first episode of a call compiles the training step: the
-    bar restarts its clock after it, so the rate and the time left count training alone."""
+def _advance(bar, done, episodes, compiled_now):
+    """Move the progress bar `episodes` on, to `done`. The first update of a call compiles the training
+    step: the bar restarts its clock after it, so the rate and the time left count training alone."""
     if compiled_now:
         bar.reset(total=bar.total)
         bar.initial = bar.n = bar.last_print_n = done
         bar.refresh()
     else:
-        bar.update(1)
-
-
-def _open_windows(recent, done, log_every):
-    """The episodes of `recent` that belong to logging windows still open after episode `done`."""
-    return recent[len(recent) - max(done % REWARD_LOG_EVERY, done % log_every) :]
-
-
-TENSORBOARD_TAGS = {  # the reference's tags; losses are per step, as the reference logs them
-    "Perf/Reward": "reward",
-    "Perf/Value": "value",
-    "Losses/Value Loss": "value_loss",
-    "Losses/Policy Loss": "policy_loss",
-    "Losses/Entropy": "entropy",
-    "Losses/Grad Norm": "grad_norm",
-    "Losses/Var Norm": "var_norm",
-}
-PER_STEP = {"value_loss", "policy_loss", "entropy"}
-
-
-def _write_scalars(writers, task, window, step):
-    means = {k: np.mean([s[k] for s in window], axis=0) for k in TENSORBOARD_TAGS.values()}
-    for seed_index, writer in enumerate(writers):
-        values = {"Perf/Length": task.steps_per_episode}
-        for tag, key in TENSORBOARD_TAGS.items():
-            scale = 1.0 / task.steps_per_episode if key in PER_STEP else 1.0
-            values[tag] = means[key][seed_index] * scale
-        writer.scalars(step, values)
-
-
-def _write_stay_probabilities(writers, window, step):
-    def stack(key):  # [episode, trial, seed] -> [seed, episode, trial]
-        return np.stack([s[key] for s in window]).transpose(2, 0, 1)
-
-    probs, _ = stay_probabilities(stack("action"), stack("common"), stack("trial_reward"))
-    for seed_index, writer in enumerate(writers):
-        writer.scalars(step, {f"Stay/{cell}": p for cell, p in zip(STAY_CELLS, probs[seed_index])})
+        bar.update(episodes)
 
 
 # ---------------------------------------------------------------- evaluation

@@ -67,11 +67,12 @@ def test_initialisation_is_column_normalised():
     assert np.all(state.rms.kernel == 1.0)  # TF1 RMSProp starts its mean square at one
 
 
-def test_returns_and_advantages_match_direct_numpy():
+@pytest.mark.parametrize("gae_lambda", [1.0, 0.7])
+def test_returns_and_advantages_match_direct_numpy(gae_lambda):
     rng = np.random.default_rng(2)
     rewards = rng.integers(2, size=(30, 3)).astype(np.float32)
     values = rng.normal(size=(30, 3)).astype(np.float32)
-    returns, advantages = (t.numpy() for t in a2c.returns_and_advantages(rewards, values, 0.9))
+    returns, advantages = (t.numpy() for t in a2c.returns_and_advantages(rewards, values, 0.9, gae_lambda))
     for s in range(3):
         for t in range(30):
             future = np.arange(t, 30)
@@ -79,7 +80,8 @@ def test_returns_and_advantages_match_direct_numpy():
             np.testing.assert_allclose(returns[t, s], (discount * rewards[future, s]).sum(), rtol=1e-5)
             next_values = np.append(values[1:, s], 0.0)
             deltas = rewards[:, s] + 0.9 * next_values - values[:, s]
-            np.testing.assert_allclose(advantages[t, s], (discount * deltas[future]).sum(), rtol=1e-4, atol=1e-5)
+            weights = (0.9 * gae_lambda) ** (future - t)
+            np.testing.assert_allclose(advantages[t, s], (weights * deltas[future]).sum(), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("task", [TINY, TINY_TWO_STEP], ids=["one-step", "two-step"])
@@ -98,7 +100,7 @@ def test_compiled_update_equals_eager_uncompiled_update(task):
     grads = checkpoints.Params(*tape.gradient(total, list(params)))
     eager_params, eager_rms, _ = a2c.rmsprop_update(AGENT, params, rms, grads)
     first_stage_actions = steps["action"].numpy()[:: task.steps_per_trial]
-    np.testing.assert_array_equal(compiled[3]["action"].numpy(), first_stage_actions)
+    np.testing.assert_array_equal(compiled[3]["action"].numpy()[0], first_stage_actions)  # statistics per episode: [E = 1, ...]
     for name, c, e in zip(checkpoints.Params._fields, compiled[1], eager_rms):
         np.testing.assert_allclose(c.numpy(), e.numpy(), rtol=1e-4, atol=1e-9, err_msg=name)
     for name, c, e, before in zip(checkpoints.Params._fields, compiled[0], eager_params, params):
@@ -108,6 +110,53 @@ def test_compiled_update_equals_eager_uncompiled_update(task):
         scale = np.abs(eager_update).max()
         assert scale > 0, name
         np.testing.assert_allclose(compiled_update, eager_update, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+
+
+TINY_DRIFT = configs.TaskConfig(trials_per_episode=5, steps_per_trial=2, rewards="drift", common_prob=0.7)
+
+
+@pytest.mark.parametrize("task", [TINY, TINY_DRIFT], ids=["one-step", "drifting"])
+def test_an_update_from_several_episodes_is_the_mean_of_their_single_episode_gradients(task):
+    """episodes_per_update = 3: row j of seed k plays episode (k, 4 + j) as a single-episode rollout
+    would; the update follows the mean of the three episodes' gradients, with the entropy weight and
+    the learning rate of episode 4 on their linear schedules; the last row's good state carries on."""
+    agent = configs.AgentConfig(episodes_per_update=3, gae_lambda=0.7, entropy_decay_episodes=10, learning_rate_decay_episodes=8)
+    seeds, episode = [0, 5], 4
+    params, rms = a2c._as_tensors(random_params()), a2c._as_tensors(a2c.init_state(task, agent, seeds).rms)
+    good, seed_ids = tf.constant([env.S2, env.S3]), tf.constant(seeds, tf.int64)
+    new_params, _, new_good, stats = a2c.make_train_episode(task, agent)(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
+    draws = tf.function(lambda ids, e: (a2c.episode_uniforms(task, ids, e), a2c.episode_walk(task, ids, e)), jit_compile=True)
+    mean_grads = [0.0] * 4
+    for j in range(3):
+        uniforms, walk = draws(seed_ids, tf.constant(episode + j, tf.int64))
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            steps, _, good_after = a2c.rollout(task, agent, params, good, uniforms, walk if task.second_stage_choice else None)
+            total = tf.reduce_sum(a2c.episode_losses(agent, steps, entropy_weight=agent.entropy_weight * (1 - 4 / 10))[0])
+        mean_grads = [m + g / 3 for m, g in zip(mean_grads, tape.gradient(total, list(params)))]
+        np.testing.assert_array_equal(stats["action"].numpy()[j], steps["action"].numpy()[:: task.steps_per_trial])
+    np.testing.assert_array_equal(new_good.numpy(), good_after.numpy())
+    eager_params, _, _ = a2c.rmsprop_update(agent, params, rms, checkpoints.Params(*mean_grads), agent.learning_rate * (1 - 4 / 8))
+    for name, c, e, before in zip(checkpoints.Params._fields, new_params, eager_params, params):
+        compiled_update, eager_update = (c - before).numpy(), (e - before).numpy()
+        scale = np.abs(eager_update).max()
+        assert scale > 0, name
+        np.testing.assert_allclose(compiled_update, eager_update, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
+
+
+def test_schedules_reach_zero_and_stay_there():
+    assert a2c.linear_decay(0.01, tf.constant(5, tf.int64), 0) == 0.01  # 0: constant
+    np.testing.assert_allclose([a2c.linear_decay(0.01, tf.constant(e, tf.int64), 10).numpy() for e in (0, 5, 10, 20)], [0.01, 0.005, 0, 0])
+
+
+def test_training_several_episodes_per_update_needs_whole_updates(tmp_path):
+    state = a2c.init_state(TINY, configs.AgentConfig(episodes_per_update=4), [0])
+    with pytest.raises(ValueError, match="episodes=6: expected a multiple of episodes_per_update=4"):
+        a2c.train(state, 6, progress=False)
+    with pytest.raises(ValueError, match="save_every=10: expected a multiple of episodes_per_update=4"):
+        a2c.train(state, 8, out=str(tmp_path), run=configs.RunConfig(save_every=10), progress=False)
+    trained = a2c.train(state, 8, progress=False)
+    assert trained.episode == 8
 
 
 def test_gradient_of_value_loss_matches_finite_differences():
@@ -133,10 +182,14 @@ def test_gradient_of_value_loss_matches_finite_differences():
 
 
 @pytest.mark.slow
-def test_seed_trained_in_a_group_equals_seed_trained_alone():
-    task = configs.preset("biorxiv-final")
-    group = a2c.train(a2c.init_state(task, AGENT, range(8)), 300, progress=False)
-    alone = a2c.train(a2c.init_state(task, AGENT, [3]), 300, progress=False)
+@pytest.mark.parametrize("task, agent", [
+    (configs.preset("biorxiv-final"), AGENT),
+    (configs.TaskConfig(trials_per_episode=40, steps_per_trial=2, rewards="drift"),
+     configs.AgentConfig(episodes_per_update=4, gae_lambda=0.8, entropy_decay_episodes=200, learning_rate_decay_episodes=400)),
+], ids=["reference", "batched, annealed, GAE"])
+def test_seed_trained_in_a_group_equals_seed_trained_alone(task, agent):
+    group = a2c.train(a2c.init_state(task, agent, range(8)), 300, progress=False)
+    alone = a2c.train(a2c.init_state(task, agent, [3]), 300, progress=False)
     group_records = a2c.evaluate(group, 20)
     alone_records = a2c.evaluate(alone, 20)
     np.testing.assert_array_equal(group_records["action"][3], alone_records["action"][0])
@@ -258,7 +311,8 @@ def test_timestep_scale_scales_only_the_counter_input():
     np.testing.assert_allclose(scaled[:, -1], [0.75, 0.75], rtol=1e-6)
 
 
-@pytest.mark.parametrize("field, value", [("timestep_scale", -0.5), ("learning_rate", -1e-3), ("hidden", 0)])
+@pytest.mark.parametrize("field, value", [("timestep_scale", -0.5), ("learning_rate", -1e-3), ("hidden", 0), ("episodes_per_update", 0),
+                                          ("gae_lambda", 1.5), ("entropy_decay_episodes", -1), ("learning_rate_decay_episodes", 2.5)])
 def test_invalid_agent_config_names_field_and_value(field, value):
     with pytest.raises(ValueError, match=f"AgentConfig.{field}={value!r}: expected"):
         configs.AgentConfig(**{field: value})

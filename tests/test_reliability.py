@@ -16,7 +16,7 @@ import tensorflow as tf
 
 import a2c_lstm as a2c
 import two_step_env as env
-from twostep import checkpoints, cli, configs
+from twostep import checkpoints, cli, configs, events
 from twostep.events import read_scalars
 
 pytestmark = pytest.mark.slow  # training runs, subprocess runs or notebook executions
@@ -36,9 +36,9 @@ def run(out, episodes=EPISODES, *extra, **options):
     return subprocess.run(command(out, episodes, *extra), capture_output=True, text=True, env=environment, **options)
 
 
-def start(out):
+def start(out, *extra):
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    return subprocess.Popen(command(out, EPISODES, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
 
 
 def wait_for(path, process, timeout=120):
@@ -59,16 +59,28 @@ def scalars(out):
     points = []
     for seed in (0, 1):
         run_dir = str(out / f"train_{seed}")
-        for tag in list(a2c.TENSORBOARD_TAGS) + ["Perf/Length"] + [f"Stay/{c}" for c in env.STAY_CELLS]:
+        for tag in list(events.TENSORBOARD_TAGS) + ["Perf/Length"] + [f"Stay/{c}" for c in env.STAY_CELLS]:
             steps, values = read_scalars(run_dir, tag)
             points += [(seed, tag, int(s), float(v)) for s, v in zip(steps, values)]
     return points
 
 
+MODES = {  # the reference's update, and every training option added since, at once
+    "reference": (),
+    "batched, annealed, GAE": ("--episodes-per-update", "2", "--entropy-decay-episodes", "300",
+                               "--learning-rate-decay-episodes", "500", "--gae-lambda", "0.8"),
+}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def mode(request):
+    return MODES[request.param]
+
+
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def uninterrupted(tmp_path_factory, mode):
     out = tmp_path_factory.mktemp("uninterrupted")
-    finished = run(out)
+    finished = run(out, EPISODES, *mode)
     assert finished.returncode == 0, finished.stderr
     return out
 
@@ -82,22 +94,22 @@ def assert_same_run(out, reference):
     assert {step for _, tag, step, _ in points if tag == "Perf/Reward"} == set(range(10, EPISODES + 1, 10))
 
 
-def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path, uninterrupted):
-    process = start(tmp_path)
+def test_sigkill_then_rerun_equals_uninterrupted_run(tmp_path, uninterrupted, mode):
+    process = start(tmp_path, *mode)
     after = random.Random(0).choice(range(SAVE_EVERY, EPISODES - SAVE_EVERY, SAVE_EVERY))
     wait_for(tmp_path / "model_1" / f"model-{after}", process)  # then killed somewhere past that checkpoint
     process.kill()
     process.wait()
     assert not (tmp_path / "model_0" / f"model-{EPISODES}").exists(), "the run finished before the kill"
-    resumed = run(tmp_path)
+    resumed = run(tmp_path, EPISODES, *mode)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from episode" in resumed.stdout
     assert_same_run(tmp_path, uninterrupted)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupted, signum):
-    process = start(tmp_path)
+def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupted, mode, signum):
+    process = start(tmp_path, *mode)
     wait_for(tmp_path / "model_1" / f"model-{SAVE_EVERY}", process)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
@@ -108,14 +120,14 @@ def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupt
     assert SAVE_EVERY < stopped_at < EPISODES and stopped_at % SAVE_EVERY != 0  # not a periodic checkpoint
     assert os.path.isdir(tmp_path / "model_0" / f"model-{stopped_at}")
     assert checkpoints.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
-    resumed = run(tmp_path)
+    resumed = run(tmp_path, EPISODES, *mode)
     assert resumed.returncode == 0 and f"resuming from episode {stopped_at}" in resumed.stdout
     assert_same_run(tmp_path, uninterrupted)
 
 
-def test_rerunning_a_finished_run_does_nothing(uninterrupted):
+def test_rerunning_a_finished_run_does_nothing(uninterrupted, mode):
     before = scalars(uninterrupted)
-    again = run(uninterrupted)
+    again = run(uninterrupted, EPISODES, *mode)
     assert again.returncode == 0 and "already trained for 600 episodes; nothing to do" in again.stdout
     assert scalars(uninterrupted) == before
 

@@ -14,6 +14,7 @@
 Where a run's files are (without TensorFlow) is `run_layout`'s; TensorBoard files are `events`'.
 """
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -293,3 +294,32 @@ def stack_states(states) -> TrainState:
         good_state=concatenate([s.good_state for s in states]),
         recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
     )
+
+
+class BackgroundSaver:
+    """Writes checkpoints (`save_checkpoints`) on a thread of its own while training goes on, one
+    save at a time: a save waits for the one before, and leaving the `with` block waits for the
+    last. A failed save's OSError is raised by the next `save`, `wait` or the block's end; the last
+    complete checkpoint stays intact either way."""
+
+    def __init__(self, out):
+        self.out, self.pending = out, None
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint writer")
+
+    def save(self, snapshot):
+        self.wait()
+        self.pending = self.pool.submit(save_checkpoints, snapshot, self.out)
+
+    def wait(self):
+        """The paths of the save in progress once it is complete ([] if none); its error if it failed."""
+        pending, self.pending = self.pending, None
+        return pending.result() if pending else []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown()

@@ -155,6 +155,8 @@ def build_parser(prog="two-step"):
     sweep_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     sweep_cmd.add_argument("--address", help="a Ray cluster to join, e.g. auto or 10.0.0.1:6379 (default: $RAY_ADDRESS, else embedded)")
     sweep_cmd.add_argument("--retries", type=int, default=3, help="times Ray retries a group whose worker died")
+    sweep_cmd.add_argument("--init-from", metavar="RUN",
+                           help="a run folder: every configuration's seeds start from their newest checkpoints there (a curriculum)")
     add_config_flags(sweep_cmd, RunConfig)
 
     fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models (smallest first, each also started from the fits of the models nested in it), on Ray")
@@ -264,12 +266,15 @@ def sweep(parser, args):
             raise ValueError("the grid is empty: give at least one --set field=value1,value2")
         configurations = sweeps.grid(args.task, [sweeps.parse_setting(s) for s in args.settings])
         run = RunConfig(**config_values(args, RunConfig))
+        if args.init_from:
+            sweeps.init_from_paths(args.init_from, args.seeds)  # a missing seed is named before Ray starts
         run_layout.check_writable(args.out)
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
     print(f"{len(configurations)} configurations x {len(args.seeds)} seeds, groups of {args.group_size}, into {args.out}")
-    _, failures = sweeps.run_sweep(configurations, args.seeds, args.episodes, args.out, run, args.group_size, args.cpus_per_task, args.retries)
+    _, failures = sweeps.run_sweep(configurations, args.seeds, args.episodes, args.out, run, args.group_size, args.cpus_per_task, args.retries,
+                                 init_from=args.init_from)
     print(f"table: {os.path.join(args.out, 'sweep.csv')}")
     if failures:
         sys.exit(f"{parser.prog}: error: {len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))

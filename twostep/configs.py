@@ -126,6 +126,17 @@ class AgentConfig:
         1.0, "the step counter input is t times this; 1.0 is the reference's raw t; the shipped biorxiv-final "
         "headline uses 0.005 (t / 200); 0 feeds no counter"
     )
+    episodes_per_update: int = setting(
+        1, "episodes each seed plays side by side (the same weights) before one update from the mean of their "
+        "losses; 1 is the reference's one episode per update"
+    )
+    gae_lambda: float = setting(1.0, "GAE lambda of the advantages; 1 is the reference's (discounted TD errors to the episode's end)")
+    entropy_decay_episodes: int = setting(
+        0, "if > 0, the entropy bonus's weight falls linearly from entropy_weight to 0 at this episode; 0 keeps it constant"
+    )
+    learning_rate_decay_episodes: int = setting(
+        0, "if > 0, the learning rate falls linearly from learning_rate to 0 at this episode; 0 keeps it constant"
+    )
     reference_first_action: bool = setting(
         False, "feed one_hot(0) as the previous action at an episode's first step, as the reference does "
         "(set for its imported TF1 checkpoints); otherwise zeros"
@@ -145,6 +156,14 @@ class AgentConfig:
                 raise ValueError(f"AgentConfig.{name}={getattr(self, name)!r}: expected a value >= 0")
         if not self.timestep_scale >= 0.0:
             raise ValueError(f"AgentConfig.timestep_scale={self.timestep_scale!r}: expected a value >= 0 (0: no step counter input)")
+        if not (isinstance(self.episodes_per_update, int) and not isinstance(self.episodes_per_update, bool) and self.episodes_per_update > 0):
+            raise ValueError(f"AgentConfig.episodes_per_update={self.episodes_per_update!r}: expected an integer > 0")
+        if not 0.0 <= self.gae_lambda <= 1.0:
+            raise ValueError(f"AgentConfig.gae_lambda={self.gae_lambda!r}: expected a value in [0, 1]")
+        for name in ("entropy_decay_episodes", "learning_rate_decay_episodes"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                raise ValueError(f"AgentConfig.{name}={value!r}: expected an integer >= 0 (0: constant)")
         if not isinstance(self.reference_first_action, bool):
             raise ValueError(f"AgentConfig.reference_first_action={self.reference_first_action!r}: expected True or False")
 

@@ -13,9 +13,11 @@ import time
 
 import numpy as np
 
+from two_step_env import STAY_CELLS, stay_probabilities
 from twostep.quiet_tensorflow import tf
 
 # ---------------------------------------------------------------- writing
+
 
 class ScalarWriter:
     """One TensorBoard run's scalars, in a file of its own in `run_dir`: each step one event record
@@ -56,6 +58,45 @@ class ScalarWriter:
 
     def close(self):
         self._records.close()
+
+
+# ---------------------------------------------------------------- the training run's scalars
+
+REWARD_LOG_EVERY = 10  # the reference's TensorBoard scalars: every 10 episodes, means over those 10
+TENSORBOARD_TAGS = {  # the reference's tags; losses are per step, as the reference logs them
+    "Perf/Reward": "reward",
+    "Perf/Value": "value",
+    "Losses/Value Loss": "value_loss",
+    "Losses/Policy Loss": "policy_loss",
+    "Losses/Entropy": "entropy",
+    "Losses/Grad Norm": "grad_norm",
+    "Losses/Var Norm": "var_norm",
+}
+PER_STEP = {"value_loss", "policy_loss", "entropy"}
+
+
+def write_scalars(writers, task, window, step):
+    means = {k: np.mean([s[k] for s in window], axis=0) for k in TENSORBOARD_TAGS.values()}
+    for seed_index, writer in enumerate(writers):
+        values = {"Perf/Length": task.steps_per_episode}
+        for tag, key in TENSORBOARD_TAGS.items():
+            scale = 1.0 / task.steps_per_episode if key in PER_STEP else 1.0
+            values[tag] = means[key][seed_index] * scale
+        writer.scalars(step, values)
+
+
+def write_stay_probabilities(writers, window, step):
+    def stack(key):  # [episode, trial, seed] -> [seed, episode, trial]
+        return np.stack([s[key] for s in window]).transpose(2, 0, 1)
+
+    probs, _ = stay_probabilities(stack("action"), stack("common"), stack("trial_reward"))
+    for seed_index, writer in enumerate(writers):
+        writer.scalars(step, {f"Stay/{cell}": p for cell, p in zip(STAY_CELLS, probs[seed_index])})
+
+
+def open_windows(recent, done, log_every):
+    """The episodes of `recent` that belong to logging windows still open after episode `done`."""
+    return recent[len(recent) - max(done % REWARD_LOG_EVERY, done % log_every) :]
 
 
 def _read_events(path):

@@ -82,6 +82,17 @@ def groups(seeds, size):
     return [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
 
 
+def init_from_paths(run, seeds):
+    """The newest checkpoint of each of `seeds` in the run folder `run`; FileNotFoundError naming a missing seed."""
+    from twostep import run_layout
+
+    newest = {int(path.split(os.sep)[-2].rsplit("_", 1)[1]): path for path in run_layout.latest_checkpoints(run)}
+    missing = [seed for seed in seeds if seed not in newest]
+    if missing:
+        raise FileNotFoundError(f"--init-from {run!r} has no checkpoints of seeds {missing} (it has seeds {sorted(newest)})")
+    return [newest[seed] for seed in seeds]
+
+
 def group_file(folder, seeds):
     return os.path.join(folder, f"group_{'-'.join(str(s) for s in seeds)}.json")
 
@@ -95,9 +106,10 @@ def _write_atomically(path, write):
 # ---------------------------------------------------------------- one group: a Ray task
 
 
-def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides):
+def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides, init_from=None):
     """Train (or resume) one group of seeds of a configuration to `episodes`, test it with frozen
-    weights and write its results file; returns one row per seed."""
+    weights and write its results file; returns one row per seed. With `init_from` (a run folder),
+    a fresh group starts from the weights of its seeds' newest checkpoints there (a curriculum)."""
     import numpy as np
 
     import a2c_lstm
@@ -108,6 +120,10 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides)
     state = a2c_lstm.latest_state(task, agent, seeds, folder, shared=True, log=lambda message: None)
     if state.episode == 0:
         _write_hparams(folder, seeds, overrides)
+        if init_from:
+            from twostep import checkpoints
+
+            state = a2c_lstm.warm_start(state, checkpoints.load_models(init_from_paths(init_from, seeds)))
     if state.episode < episodes:
         state = a2c_lstm.train(state, episodes - state.episode, out=folder, run=run, progress=False)
     records = a2c_lstm.evaluate(state, run.test_episodes)
@@ -200,7 +216,7 @@ def _check_reachable(address, timeout=5.0):
 
 
 def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=DEFAULT_GROUP_SIZE, cpus_per_task=1, retries=3,
-              progress=True, say=print):
+              progress=True, say=print, init_from=None):
     """Train every (configuration, group of seeds) not yet finished as a Ray task (Ray must be
     connected), then write `<out>/sweep.csv` (`collect`: every finished group under `out`, so a
     sweep adding configurations to a folder extends its table). Returns (table, failures).
@@ -223,7 +239,7 @@ def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=
             finished = _read_json(group_file(folder, group))
             if finished and finished[0]["episodes"] >= episodes:
                 continue
-        task_ref = remote.remote(task, agent, run, group, episodes, folder, overrides)
+        task_ref = remote.remote(task, agent, run, group, episodes, folder, overrides, init_from)
         pending[task_ref] = (name, group)
     with _Lines(say, total=len(work), initial=len(work) - len(pending), bar=progress) as lines:
         if len(pending) < len(work):
