@@ -78,7 +78,13 @@ INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
-TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")  # records with a trailing axis ([hidden] or [4])
+TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")
+BACKPROP_STEPS = {  # what `rollout(..., backprop=True)` adds per LSTM step for `episode_gradients`: {name: size(hidden)}
+    "input": lambda hidden: env.OBS_SIZE,  # the observation x
+    "gates": lambda hidden: 4 * hidden,  # the gates' pre-activations z
+    "cell": lambda hidden: hidden,  # c after the step
+    "hidden": lambda hidden: hidden,  # h after the step
+}  # records with a trailing axis ([hidden] or [4])
 
 
 def record_types(task: TaskConfig, internals):
@@ -140,12 +146,21 @@ def per_seed_matvec(x, w, bias=None):
     return tf.reshape(y if bias is None else y + bias[:, None], [rows, -1])
 
 
-def lstm_step(params: Params, x, h, c):
-    """TF1 LSTMCell: z = [x, h] W + b; c' = sig(f + 1) c + sig(i) tanh(j); h' = sig(o) tanh(c')."""
-    z = per_seed_matvec(tf.concat([x, h], axis=-1), params.kernel, params.bias)
+def lstm_gates(params: Params, x, h):
+    """The gates' pre-activations z = [x, h] W + b, blocks i, j, f, o (TF1 LSTMCell)."""
+    return per_seed_matvec(tf.concat([x, h], axis=-1), params.kernel, params.bias)
+
+
+def lstm_cell(z, c):
+    """c' = sig(f + 1) c + sig(i) tanh(j); h' = sig(o) tanh(c') (TF1 LSTMCell, forget bias 1): (h', c')."""
     i, j, f, o = tf.split(z, 4, axis=-1)
     c = tf.sigmoid(f + 1.0) * c + tf.sigmoid(i) * tf.tanh(j)
     return tf.sigmoid(o) * tf.tanh(c), c
+
+
+def lstm_step(params: Params, x, h, c):
+    """One TF1 LSTMCell step: (h', c')."""
+    return lstm_cell(lstm_gates(params, x, h), c)
 
 
 def heads(params: Params, h):
@@ -221,13 +236,13 @@ class Carry(NamedTuple):
     trials: dict  # per-trial TensorArrays
 
 
-def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, walk=None, internals=False):
+def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, walk=None, internals=False, backprop=False):
     """Run one episode for every seed. Differentiable in the logits and values.
 
     `walk` [S, trials, 4]: the drifting task's reward probabilities (ignored by Wang et al.'s task).
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
-    [T, S, 2]) for the loss; `trials` holds per-trial records [trials, S] for the analysis
-    (`record_types`).
+    [T, S, 2]) for the loss, and with `backprop` what `episode_gradients` needs (`BACKPROP_STEPS`);
+    `trials` holds per-trial records [trials, S] for the analysis (`record_types`).
     """
     n_seeds = good_state.shape[0]
     hidden = params.policy.shape[1]
@@ -235,6 +250,9 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
     step_shapes = {"logits": [n_seeds, env.N_ACTIONS], "value": [n_seeds], "action": [n_seeds], "reward": [n_seeds]}
     step_types = {"logits": tf.float32, "value": tf.float32, "action": tf.int32, "reward": tf.float32}
     trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4]}
+    if backprop:
+        step_shapes.update({k: [n_seeds, size(hidden)] for k, size in BACKPROP_STEPS.items()})
+        step_types.update({k: tf.float32 for k in BACKPROP_STEPS})
     step_arrays = {k: tf.TensorArray(step_types[k], size=task.steps_per_episode, element_shape=s) for k, s in step_shapes.items()}
     trial_arrays = {
         k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds] + trailing.get(k, []))
@@ -242,9 +260,11 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
     }
 
     def act(x, h, c, u):
-        h, c = lstm_step(params, x, h, c)
+        z = lstm_gates(params, x, h)
+        h, c = lstm_cell(z, c)
         logits, value = heads(params, h)
-        return h, c, logits, value, sample_action(logits, u)
+        action = sample_action(logits, u)
+        return h, c, logits, value, action, {"logits": logits, "value": value, "action": action, "input": x, "gates": z, "cell": c, "hidden": h}
 
     def body(carry: Carry):
         n, u = carry.n, uniforms[:, carry.n]
@@ -254,21 +274,18 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
         # state reached in the previous trial; both arrive here as prev_state
         x = agent_input(carry.prev_state, carry.prev_reward, carry.prev_action, counter, agent.timestep_scale)
-        h, c, logits, value, action = act(x, carry.h, carry.c, u[:, 3])
+        h, c, logits, value, action, step1 = act(x, carry.h, carry.c, u[:, 3])
         chose_with = {"hidden": h, "cell": c}
         reached, common = env.transition(task, action, u[:, 1])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
             x2 = agent_input(reached, tf.zeros([n_seeds]), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
-            h, c, logits2, value2, action2 = act(x2, h, c, u[:, 4])
+            h, c, logits2, value2, action2, step2 = act(x2, h, c, u[:, 4])
             reward = env.draw_reward(task, reached, good, u[:, 2], action2, probs)
-            written = [
-                {"logits": logits, "value": value, "action": action, "reward": tf.zeros_like(reward)},
-                {"logits": logits2, "value": value2, "action": action2, "reward": reward},
-            ]
+            written = [dict(step1, reward=tf.zeros_like(reward)), dict(step2, reward=reward)]
             next_state, last_action, outcome_value = tf.fill([n_seeds], env.S1), action2, value2
         else:
             reward = env.draw_reward(task, reached, good, u[:, 2])
-            written = [{"logits": logits, "value": value, "action": action, "reward": reward}]
+            written = [dict(step1, reward=reward)]
             next_state, last_action, outcome_value = reached, action, value
         steps = carry.steps
         for k, values in enumerate(written):
@@ -342,6 +359,59 @@ def episode_losses(agent: AgentConfig, steps, entropy_weight=None):
     return total, value_loss, policy_loss, entropy
 
 
+def episode_gradients(agent: AgentConfig, params: Params, steps, entropy_weight, rows_per_seed=1):
+    """The gradient of the episodes' total loss (`episode_losses`, averaged over each seed's
+    `rows_per_seed` rows) with respect to the weights, by backpropagation through time written out:
+    the loss's derivatives at every step at once, one reverse pass through the LSTM carrying
+    (dL/dh, dL/dc) with a single matrix-vector product per step, then every weight's gradient as
+    one product over all steps. The same numbers as `tf.GradientTape` on `episode_losses` (tested),
+    without the tape's per-step accumulation of the weights' gradients. `steps` comes from
+    `rollout(..., backprop=True)`."""
+    n_steps, rows = steps["value"].shape
+    n_seeds = rows // rows_per_seed
+    returns, advantages = returns_and_advantages(steps["reward"], steps["value"], agent.gamma, agent.gae_lambda)
+    log_pi = tf.nn.log_softmax(steps["logits"])
+    pi = tf.exp(log_pi)
+    entropy = -tf.reduce_sum(pi * log_pi, axis=-1, keepdims=True)
+    taken = tf.one_hot(steps["action"], env.N_ACTIONS)
+    # d/dlogits of -log pi(a) A - w H is -A (onehot(a) - pi) + w pi (log pi + H); d/dvalue of c/2 (R - v)^2 is c (v - R)
+    d_logits = (-advantages[..., None] * (taken - pi) + entropy_weight * pi * (log_pi + entropy)) / rows_per_seed
+    d_value = agent.value_loss_weight * (steps["value"] - returns) / rows_per_seed
+
+    def by_seed(x):  # [T, S * E, ...] -> [T, S, E, ...]
+        return tf.reshape(x, [n_steps, n_seeds, rows_per_seed] + x.shape[2:])
+
+    hidden = by_seed(steps["hidden"])
+    d_policy = tf.einsum("tseh,tsea->sha", hidden, by_seed(d_logits))
+    d_value_head = tf.einsum("tseh,tse->sh", hidden, by_seed(d_value))[..., None]
+    d_hidden = tf.reshape(
+        tf.einsum("tsea,sha->tseh", by_seed(d_logits), params.policy) + by_seed(d_value)[..., None] * params.value[None, :, None, :, 0],
+        [n_steps, rows, -1],
+    )
+    cell = steps["cell"]
+    cell_before = tf.concat([tf.zeros_like(cell[:1]), cell[:-1]], axis=0)
+    recurrent_kernel = tf.transpose(params.kernel[:, env.OBS_SIZE :], [0, 2, 1])  # [S, 4 hidden, hidden]: how h enters the gates, transposed
+
+    def backward(carry, t):
+        dh_next, dc_next = carry
+        i, j, f, o = tf.split(steps["gates"][t], 4, axis=-1)
+        si, tj, sf, so = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + 1.0), tf.sigmoid(o)
+        tc = tf.tanh(cell[t])
+        dh = d_hidden[t] + dh_next
+        dc = dc_next + dh * so * (1.0 - tc * tc)
+        dz = tf.concat([dc * tj * si * (1.0 - si), dc * si * (1.0 - tj * tj), dc * cell_before[t] * sf * (1.0 - sf), dh * tc * so * (1.0 - so)], -1)
+        dh_before = per_seed_matvec(dz, recurrent_kernel)
+        return (dh_before, dc * sf), dz
+
+    zeros = tf.zeros_like(cell[0])
+    d_gates = tf.scan(lambda carry, t: backward(carry[0], t), tf.range(n_steps), initializer=((zeros, zeros), tf.zeros_like(steps["gates"][0])), reverse=True)[1]
+    hidden_before = tf.concat([tf.zeros_like(steps["hidden"][:1]), steps["hidden"][:-1]], axis=0)
+    inputs = tf.concat([steps["input"], hidden_before], axis=-1)
+    d_kernel = tf.einsum("tsei,tsej->sij", by_seed(inputs), by_seed(d_gates))
+    d_bias = tf.reduce_sum(by_seed(d_gates), axis=[0, 2])
+    return Params(d_kernel, d_bias, d_policy, d_value_head)
+
+
 def per_seed_norm(tensors):
     """Global L2 norm over a list of [S, ...] tensors, one per seed: [S]."""
     squares = [tf.reduce_sum(tf.reshape(tf.square(t), [t.shape[0], -1]), axis=1) for t in tensors]
@@ -382,13 +452,10 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
         row_episodes = episode + tf.tile(tf.range(n_rows, dtype=tf.int64), [n_seeds])
         uniforms = episode_uniforms(task, row_ids, row_episodes)
         walk = episode_walk(task, row_ids, row_episodes) if task.second_stage_choice else None
-        with tf.GradientTape() as tape:
-            tape.watch(params)
-            steps, trials, good_rows = rollout(task, agent, params, tf.repeat(good_state, n_rows), uniforms, walk)
-            losses = episode_losses(agent, steps, linear_decay(agent.entropy_weight, episode, agent.entropy_decay_episodes))
-            per_seed = tf.reduce_mean(tf.reshape(losses[0], [n_seeds, n_rows]), axis=1)
-            summed = tf.reduce_sum(per_seed)  # seeds share no weights: d summed / d w_k = d per_seed_k / d w_k
-        grads = Params(*tape.gradient(summed, list(params)))
+        steps, trials, good_rows = rollout(task, agent, params, tf.repeat(good_state, n_rows), uniforms, walk, backprop=True)
+        entropy_weight = linear_decay(agent.entropy_weight, episode, agent.entropy_decay_episodes)
+        losses = episode_losses(agent, steps, entropy_weight)
+        grads = episode_gradients(agent, params, steps, entropy_weight, n_rows)
         learning_rate = linear_decay(agent.learning_rate, episode, agent.learning_rate_decay_episodes)
         new_params, new_rms, grad_norm = rmsprop_update(agent, params, rms, grads, learning_rate)
 
