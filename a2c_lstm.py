@@ -3,16 +3,19 @@
 The agent is one A3C worker: an LSTM of 48 units (TF1 `LSTMCell` semantics) reading the
 observation, the previous reward, the previous action and the step counter, with a softmax
 policy head and a value head, both linear without bias. After every episode it makes one
-RMSProp update from that episode alone (gamma 0.9, GAE lambda 1, bootstrap 0).
+RMSProp update from that episode alone (gamma 0.9, GAE lambda 1, bootstrap 0); other recipes
+(several episodes per update, GAE lambda < 1, decaying entropy bonus and learning rate) are
+`AgentConfig` fields.
 
 Many seeds train side by side: every weight, optimiser slot and random stream carries a
-leading seed axis, and one whole episode for all seeds (rollout, returns, advantages, loss,
-gradients, update) is one call of a `tf.function(jit_compile=True)`. Seeds never share a
-gradient: seed k trained in a group takes the same actions as seed k trained alone. Random
-draws come from stateless generators keyed by (seed, episode).
+leading seed axis, and one whole update for all seeds (rollout, returns, advantages, loss,
+gradients by backpropagation through time, update) is one call of a `tf.function(jit_compile=True)`.
+Seeds never share a gradient: seed k trained in a group takes the same actions as seed k trained
+alone. Random draws come from stateless generators keyed by (seed, episode).
 
-Checkpoints and the reference's TF1 import are in `checkpoints.py`, the command line in `cli.py`
-(`python a2c_lstm.py train ...` runs it, as `two-step train ...` does once installed).
+Checkpoints, resuming and stopping on a signal are in `checkpoints.py`, TensorBoard scalars in
+`events.py`, the command line in `cli.py` (`python a2c_lstm.py train ...` runs it, as `two-step
+train ...` does once installed).
 """
 
 if __name__ == "__main__":  # the command line parses its flags before TensorFlow loads
@@ -21,29 +24,15 @@ if __name__ == "__main__":  # the command line parses its flags before TensorFlo
     cli.main(prog="a2c_lstm.py")
     raise SystemExit
 
-import contextlib
 import dataclasses
 import functools
-import glob
 import os
-import shutil
-import signal
-import threading
 from typing import NamedTuple
 
 import numpy as np
 
 import two_step_env as env
-from twostep.checkpoints import (
-    BackgroundSaver,
-    CorruptCheckpointError,
-    Params,
-    TrainState,
-    differences,
-    load_model,
-    save_checkpoints,
-    stack_states,
-)
+from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, resume_point
 from twostep.configs import AgentConfig, RunConfig, TaskConfig
 from twostep.events import (
     REWARD_LOG_EVERY,
@@ -54,7 +43,6 @@ from twostep.events import (
     write_stay_probabilities,
 )
 from twostep.quiet_tensorflow import tf
-from twostep.run_layout import checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
@@ -78,13 +66,7 @@ INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
-TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")
-BACKPROP_STEPS = {  # what `rollout(..., backprop=True)` adds per LSTM step for `episode_gradients`: {name: size(hidden)}
-    "input": lambda hidden: env.OBS_SIZE,  # the observation x
-    "gates": lambda hidden: 4 * hidden,  # the gates' pre-activations z
-    "cell": lambda hidden: hidden,  # c after the step
-    "hidden": lambda hidden: hidden,  # h after the step
-}  # records with a trailing axis ([hidden] or [4])
+TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")  # records with a trailing axis ([hidden] or [4])
 
 
 def record_types(task: TaskConfig, internals):
@@ -241,7 +223,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
 
     `walk` [S, trials, 4]: the drifting task's reward probabilities (ignored by Wang et al.'s task).
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
-    [T, S, 2]) for the loss, and with `backprop` what `episode_gradients` needs (`BACKPROP_STEPS`);
+    [T, S, 2]) for the loss, and with `backprop` what `episode_gradients` needs;
     `trials` holds per-trial records [trials, S] for the analysis (`record_types`).
     """
     n_seeds = good_state.shape[0]
@@ -250,9 +232,9 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
     step_shapes = {"logits": [n_seeds, env.N_ACTIONS], "value": [n_seeds], "action": [n_seeds], "reward": [n_seeds]}
     step_types = {"logits": tf.float32, "value": tf.float32, "action": tf.int32, "reward": tf.float32}
     trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4]}
-    if backprop:
-        step_shapes.update({k: [n_seeds, size(hidden)] for k, size in BACKPROP_STEPS.items()})
-        step_types.update({k: tf.float32 for k in BACKPROP_STEPS})
+    if backprop:  # for episode_gradients: the observation, the gates' pre-activations, c and h after each step
+        step_shapes.update(input=[n_seeds, env.OBS_SIZE], gates=[n_seeds, 4 * hidden], cell=[n_seeds, hidden], hidden=[n_seeds, hidden])
+        step_types.update(input=tf.float32, gates=tf.float32, cell=tf.float32, hidden=tf.float32)
     step_arrays = {k: tf.TensorArray(step_types[k], size=task.steps_per_episode, element_shape=s) for k, s in step_shapes.items()}
     trial_arrays = {
         k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds] + trailing.get(k, []))
@@ -540,30 +522,6 @@ def _with_run(state: TrainState, episode, params, rms, good, recent) -> TrainSta
     )
 
 
-class TrainingInterrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived: training stopped at an episode boundary, checkpointed if it had `out`."""
-
-    def __init__(self, signum, state, paths):
-        self.signum, self.state, self.paths = signum, state, paths
-        saved = f"; checkpoints written: {', '.join(paths)}; run the same command again to resume" if paths else ""
-        super().__init__(f"{signal.Signals(signum).name} at episode {state.episode}{saved}")
-
-
-@contextlib.contextmanager
-def _deferred_stop_signals():
-    """While training, SIGINT and SIGTERM only ask the loop to stop at the next episode boundary."""
-    received = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig(), progress=True) -> TrainState:
     """Train every seed of the group for `episodes` more episodes; returns the new state.
 
@@ -598,7 +556,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
-    with bar, _deferred_stop_signals() as stop_signals, BackgroundSaver(out) as saver:
+    with bar, deferred_stop_signals() as stop_signals, BackgroundSaver(out) as saver:
         for episode in range(first, last, per_update):
             params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
             stats = {k: v.numpy()[..., :n_seeds] for k, v in stats.items()}
@@ -675,54 +633,9 @@ def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, in
 
 
 def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=False):
-    """Resume point: the newest intact checkpoint of every seed under `out`, else a fresh state.
-
-    A corrupted checkpoint is reported and skipped for the one before it. Checkpoints of other
-    seeds, another task or another network stop with ValueError instead of mixing runs; with
-    `overwrite`, the run under `out` (checkpoints and TensorBoard runs) is deleted instead.
-    `shared`: `out` is shared with other groups of seeds of the same run (a sweep's groups), so
-    checkpoints of other seeds are theirs, not a mistake.
-    """
-    model_dirs = glob.glob(os.path.join(out, "model_*"))
-    if overwrite:
-        for path in model_dirs + glob.glob(os.path.join(out, "train_*")):
-            shutil.rmtree(path)
-        return init_state(task, agent, seeds)
-    found = seeds_with_checkpoints(out)
-    if found and found != sorted(seeds) and not shared:
-        raise ValueError(
-            f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "
-            "ask for the same seeds, choose another --out, or pass --overwrite"
-        )
-    per_seed = [{int(p.rsplit("-", 1)[1]) for p in existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
-    common_episodes = sorted(set.intersection(*per_seed), reverse=True)
-    for episode in common_episodes:
-        try:
-            state = stack_states([load_model(checkpoint_path(out, s, episode)) for s in seeds])
-        except (CorruptCheckpointError, FileNotFoundError) as error:
-            log(f"{error}; falling back to the checkpoint before it")
-            continue
-        for name, found_config, asked in (("task", state.task, task), ("agent", state.agent, agent)):
-            if found_config != asked:
-                raise ValueError(
-                    f"the checkpoints under {out} have another {name}: {differences(found_config, asked)}; "
-                    "choose another --out, or pass --overwrite"
-                )
-        return state
-    if common_episodes:
-        log(f"WARNING: none of the checkpoints under {out} is intact (episodes {', '.join(map(str, common_episodes))}): "
-            f"seeds {list(seeds)} start again from episode 0")
-    return init_state(task, agent, seeds)
-
-
-def warm_start(state: TrainState, source: TrainState) -> TrainState:
-    """A fresh `state` that starts from the weights and RMSProp slots of `source` (the same seeds
-    and network, trained on another task): a curriculum. ValueError naming what does not match."""
-    if tuple(source.seeds) != tuple(state.seeds):
-        raise ValueError(f"--init-from holds seeds {list(source.seeds)}, not {list(state.seeds)}: ask for the same seeds")
-    if source.agent.hidden != state.agent.hidden:
-        raise ValueError(f"--init-from has hidden={source.agent.hidden}, not {state.agent.hidden}: the networks differ")
-    return dataclasses.replace(state, params=source.params, rms=source.rms)
+    """Resume point: the newest intact checkpoint of every seed under `out` (`checkpoints.resume_point`),
+    else a fresh state."""
+    return resume_point(task, agent, seeds, out, overwrite, log, shared) or init_state(task, agent, seeds)
 
 
 def train_to(state: TrainState, episodes: int, out, **options) -> TrainState:

@@ -211,7 +211,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path, capsys):
     cli.main(["train", *common, "--episodes", "10", "--out", second, "--init-from", first])
     assert "starting from the weights of" in capsys.readouterr().out
     source = checkpoints.load_models(run_layout.latest_checkpoints(first))
-    warm = a2c.warm_start(a2c.init_state(configs.preset("biorxiv-final"), configs.AgentConfig(), [0, 1]), source)
+    warm = checkpoints.warm_start(a2c.init_state(configs.preset("biorxiv-final"), configs.AgentConfig(), [0, 1]), source)
     expected = a2c.train(dataclasses.replace(warm, task=configs.TaskConfig(trials_per_episode=4)), 10, progress=False)
     trained = checkpoints.load_models(run_layout.latest_checkpoints(second))
     for ours, theirs in zip(trained.params, expected.params):

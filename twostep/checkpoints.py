@@ -10,16 +10,24 @@
 - `load_model`: one seed's checkpoint by path (manifest verified), or a TF1 checkpoint of the
   reference reproduction (`load_tf1_checkpoint`, which maps its variable names to ours);
   `load_models`: several seeds' checkpoints as one group.
+- `resume_point`: where a run under a folder resumes (its newest intact checkpoints); `warm_start`:
+  a fresh group starting from another run's weights (a curriculum).
+- `BackgroundSaver`: checkpoints written on a thread beside training; `deferred_stop_signals`,
+  `TrainingInterrupted`: SIGINT and SIGTERM stop training at an episode boundary, with a checkpoint.
 
 Where a run's files are (without TensorFlow) is `run_layout`'s; TensorBoard files are `events`'.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import glob
 import hashlib
 import json
 import os
 import shutil
+import signal
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -27,7 +35,7 @@ import numpy as np
 import two_step_env as env
 from twostep.configs import AgentConfig, TaskConfig, preset, preset_name
 from twostep.quiet_tensorflow import tf
-from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints
+from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 
 CHECKPOINT_PREFIX = "ckpt"
 WINDOWS_FILE = "open_windows.npz"  # per-episode statistics of TensorBoard windows still open at the checkpoint
@@ -294,6 +302,81 @@ def stack_states(states) -> TrainState:
         good_state=concatenate([s.good_state for s in states]),
         recent=[{k: concatenate([s.recent[i][k] for s in states], axis=-1) for k in first.recent[i]} for i in range(len(first.recent))],
     )
+
+
+def resume_point(task, agent, seeds, out, overwrite=False, log=print, shared=False):
+    """The newest intact checkpoint of every seed under `out` as one state, or None to start afresh.
+
+    A corrupted checkpoint is reported and skipped for the one before it. Checkpoints of other
+    seeds, another task or another network stop with ValueError instead of mixing runs; with
+    `overwrite`, the run under `out` (checkpoints and TensorBoard runs) is deleted instead.
+    `shared`: `out` is shared with other groups of seeds of the same run (a sweep's groups), so
+    checkpoints of other seeds are theirs, not a mistake.
+    """
+    model_dirs = glob.glob(os.path.join(out, "model_*"))
+    if overwrite:
+        for path in model_dirs + glob.glob(os.path.join(out, "train_*")):
+            shutil.rmtree(path)
+        return None
+    found = seeds_with_checkpoints(out)
+    if found and found != sorted(seeds) and not shared:
+        raise ValueError(
+            f"{out} holds checkpoints of seeds {found}, not of seeds {list(seeds)}: "
+            "ask for the same seeds, choose another --out, or pass --overwrite"
+        )
+    per_seed = [{int(p.rsplit("-", 1)[1]) for p in existing_checkpoints(os.path.join(out, f"model_{s}"))} for s in seeds]
+    common_episodes = sorted(set.intersection(*per_seed), reverse=True)
+    for episode in common_episodes:
+        try:
+            state = stack_states([load_model(checkpoint_path(out, s, episode)) for s in seeds])
+        except (CorruptCheckpointError, FileNotFoundError) as error:
+            log(f"{error}; falling back to the checkpoint before it")
+            continue
+        for name, found_config, asked in (("task", state.task, task), ("agent", state.agent, agent)):
+            if found_config != asked:
+                raise ValueError(
+                    f"the checkpoints under {out} have another {name}: {differences(found_config, asked)}; "
+                    "choose another --out, or pass --overwrite"
+                )
+        return state
+    if common_episodes:
+        log(f"WARNING: none of the checkpoints under {out} is intact (episodes {', '.join(map(str, common_episodes))}): "
+            f"seeds {list(seeds)} start again from episode 0")
+    return None
+
+
+def warm_start(state: TrainState, source: TrainState) -> TrainState:
+    """A fresh `state` that starts from the weights and RMSProp slots of `source` (the same seeds
+    and network, trained on another task): a curriculum. ValueError naming what does not match."""
+    if tuple(source.seeds) != tuple(state.seeds):
+        raise ValueError(f"--init-from holds seeds {list(source.seeds)}, not {list(state.seeds)}: ask for the same seeds")
+    if source.agent.hidden != state.agent.hidden:
+        raise ValueError(f"--init-from has hidden={source.agent.hidden}, not {state.agent.hidden}: the networks differ")
+    return dataclasses.replace(state, params=source.params, rms=source.rms)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: training stopped at an episode boundary, checkpointed if it had `out`."""
+
+    def __init__(self, signum, state, paths):
+        self.signum, self.state, self.paths = signum, state, paths
+        saved = f"; checkpoints written: {', '.join(paths)}; run the same command again to resume" if paths else ""
+        super().__init__(f"{signal.Signals(signum).name} at episode {state.episode}{saved}")
+
+
+@contextlib.contextmanager
+def deferred_stop_signals():
+    """While training, SIGINT and SIGTERM only ask the loop to stop at the next episode boundary."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class BackgroundSaver:

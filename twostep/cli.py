@@ -196,13 +196,13 @@ def train(parser, args):
     try:
         state = a2c_lstm.latest_state(task, agent, args.seeds, args.out, args.overwrite, log=warn)
         if init_from and state.episode == 0:
-            state = a2c_lstm.warm_start(state, checkpoints.load_models(init_from))
+            state = checkpoints.warm_start(state, checkpoints.load_models(init_from))
             print(f"starting from the weights of {', '.join(init_from)}")
     except (ValueError, OSError) as error:
         parser.error(str(error))
     try:
         state = a2c_lstm.train_to(state, args.episodes, args.out, run=run)
-    except a2c_lstm.TrainingInterrupted as stop:
+    except checkpoints.TrainingInterrupted as stop:
         print(f"\ninterrupted: {stop}", file=sys.stderr)
         sys.exit(128 + stop.signum)
     except OSError as error:

@@ -123,7 +123,7 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides,
         if init_from:
             from twostep import checkpoints
 
-            state = a2c_lstm.warm_start(state, checkpoints.load_models(init_from_paths(init_from, seeds)))
+            state = checkpoints.warm_start(state, checkpoints.load_models(init_from_paths(init_from, seeds)))
     if state.episode < episodes:
         state = a2c_lstm.train(state, episodes - state.episode, out=folder, run=run, progress=False)
     records = a2c_lstm.evaluate(state, run.test_episodes)
