@@ -250,6 +250,42 @@ def hparams_of(run_dir):
 
 
 @pytest.mark.slow
+def test_learning_curves_are_each_seeds_reward_points_in_blocks_with_their_training_time(local_sweep):
+    out, configurations, table, _ = local_sweep
+    curves = sweep.learning_curves(out, every=20)
+    assert len(curves) == len(table) * 2  # blocks (0, 20] and (20, 30] of every seed
+    for name, _, _, _ in configurations:
+        for seed in (0, 1, 2):
+            steps, values = events.read_scalars(os.path.join(out, name, f"train_{seed}"), "Perf/Reward")
+            rows = curves[(curves["configuration"] == name) & (curves["seed"] == seed)]
+            assert list(rows["episode"]) == [20, 30]
+            np.testing.assert_allclose(rows["reward"], [values[steps <= 20].mean(), values[steps > 20].mean()])
+            assert 0 <= rows["training seconds"].iloc[0] <= rows["training seconds"].iloc[1]
+
+
+def test_training_seconds_leave_out_pauses_longer_than_asked():
+    np.testing.assert_allclose(events.training_seconds([100.0, 101.0, 103.0, 500.0, 502.0]), [0, 1, 3, 3, 5])
+    np.testing.assert_allclose(events.training_seconds([100.0, 101.0, 500.0], longest_pause=1000), [0, 1, 400])
+
+
+@pytest.mark.slow
+def test_a_sweep_started_from_a_run_equals_train_started_from_it(local_sweep, tmp_path):
+    out, configurations, _, _ = local_sweep
+    source = os.path.join(out, configurations[0][0])
+    later = sweep.grid("biorxiv-final", [("trials_per_episode", [10]), ("episodes_per_update", [2])])
+    run = configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES)
+    _, failures = sweep.run_sweep(later, (0, 1), 20, str(tmp_path / "sweep"), run=run, group_size=2, progress=False, init_from=source)
+    assert failures == []
+    name, _, task, agent = later[0]
+    fresh = a2c.init_state(task, agent, [1])
+    warm = checkpoints.warm_start(fresh, checkpoints.load_models(sweep.init_from_paths(source, [1])))
+    a2c.train(warm, 20, out=str(tmp_path / "alone"), progress=False, run=run)
+    assert digests(str(tmp_path / "sweep" / name), 1, 20) == digests(str(tmp_path / "alone"), 1, 20)
+    with pytest.raises(FileNotFoundError, match=r"has no checkpoints of seeds \[7\] \(it has seeds \[0, 1, 2\]\)"):
+        sweep.init_from_paths(source, [0, 7])
+
+
+@pytest.mark.slow
 def test_a_seed_from_any_group_equals_train_of_that_seed_alone(local_sweep, tmp_path):
     out, configurations, _, _ = local_sweep
     name, _, task, agent = configurations[1]

@@ -141,15 +141,24 @@ def drop_events_after(run_dir, episode):
 # ---------------------------------------------------------------- reading
 
 
-def read_scalars(run_dir, tag):
-    """(steps, values) of one scalar tag from the TensorBoard event files in `run_dir`."""
+def read_scalars(run_dir, tag, wall_times=False):
+    """(steps, values) of one scalar tag from the TensorBoard event files in `run_dir`; with
+    `wall_times`, (steps, values, the seconds since the epoch at which each point was written)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(run_dir, size_guidance={"tensors": 0})
     events.Reload()
-    points = sorted((e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag))
-    steps, values = zip(*points) if points else ((), ())
-    return np.array(steps), np.array(values)
+    points = sorted((e.step, float(tf.make_ndarray(e.tensor_proto)), e.wall_time) for e in events.Tensors(tag))
+    steps, values, times = zip(*points) if points else ((), (), ())
+    return (np.array(steps), np.array(values)) + ((np.array(times),) if wall_times else ())
+
+
+def training_seconds(wall_times, longest_pause=60.0):
+    """Seconds of training up to each point, from the points' wall times: the gaps between points
+    summed, leaving out any gap longer than `longest_pause` (a run stopped and resumed later, or a
+    sweep's group waiting between two commands)."""
+    gaps = np.diff(np.asarray(wall_times, float), prepend=wall_times[0] if len(wall_times) else 0.0)
+    return np.cumsum(np.where(gaps <= longest_pause, gaps, 0.0))
 
 
 def seed_runs(out):

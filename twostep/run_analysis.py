@@ -185,3 +185,24 @@ def write_daw_comparison(run, episodes=300, seed=0):
     table = daw_comparison(state, episodes, seed)
     table.round(4).to_csv(os.path.join(run, "comparison.csv"))
     return table
+
+
+def daw_agent_scores(run, episodes=300, data_root=None):
+    """What issue 23 asks of an agent trained on the drifting task, for the newest checkpoints of every
+    seed under `run`: reward per trial on fresh 201-trial walks (`episodes` frozen episodes per seed,
+    `a2c_lstm.evaluate`), per seed and mean; and on the 197 walks Kool et al.'s people saw (125 trials,
+    every seed on every walk), per seed and mean. Returns a pandas table, one row per seed and a mean."""
+    import dataclasses
+
+    import pandas as pd
+
+    import a2c_lstm
+    from twostep import checkpoints, datasets
+
+    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+    fresh = a2c_lstm.evaluate(state, episodes)["reward"].mean(axis=(1, 2))
+    kool_walks = datasets.load("kool2016", data_root).records["probs"][:, 0]  # [person, 125, 4]
+    kool_task = dataclasses.replace(state.task, trials_per_episode=kool_walks.shape[1])
+    kool = a2c_lstm.evaluate(state, task=kool_task, reward_probs=kool_walks)["reward"].mean(axis=(1, 2))
+    table = pd.DataFrame({"episode": state.episode, "fresh walks": fresh, "Kool's walks": kool}, index=pd.Index(state.seeds, name="seed"))
+    return pd.concat([table, table.mean().to_frame("mean").T])

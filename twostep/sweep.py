@@ -341,3 +341,22 @@ def collect(out):
 
     rows = [row for path in sorted(glob.glob(os.path.join(out, "*", "group_*.json"))) for row in _read_json(path)]
     return pd.DataFrame(rows).sort_values(["configuration", "seed"]).reset_index(drop=True) if rows else pd.DataFrame()
+
+
+def learning_curves(out, every=100):
+    """A pandas table of the training curves of every finished group under `out` (`collect`), one
+    row per (configuration, seed, `every` episodes): the last episode logged in them, the mean reward
+    per episode over them (`Perf/Reward`) and the seconds of training to their end (`events.training_seconds`)."""
+    import numpy as np
+    import pandas as pd
+
+    from twostep import events
+
+    rows = []
+    for name, seed in collect(out)[["configuration", "seed"]].itertuples(index=False):
+        steps, values, times = events.read_scalars(os.path.join(out, name, f"train_{seed}"), "Perf/Reward", wall_times=True)
+        seconds, block = events.training_seconds(times), (steps - 1) // every
+        for b in np.unique(block):
+            rows.append({"configuration": name, "seed": seed, "episode": int(steps[block == b][-1]),
+                         "reward": values[block == b].mean(), "training seconds": seconds[block == b][-1]})
+    return pd.DataFrame(rows)
