@@ -26,22 +26,14 @@ if __name__ == "__main__":  # the command line parses its flags before TensorFlo
 
 import dataclasses
 import functools
-import os
 from typing import NamedTuple
 
 import numpy as np
 
 import two_step_env as env
-from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, resume_point
-from twostep.configs import AgentConfig, RunConfig, TaskConfig
-from twostep.events import (
-    REWARD_LOG_EVERY,
-    ScalarWriter,
-    drop_events_after,
-    open_windows,
-    write_scalars,
-    write_stay_probabilities,
-)
+from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, input_size, resume_point
+from twostep.configs import DRIFT, AgentConfig, RunConfig, TaskConfig
+from twostep.events import REWARD_LOG_EVERY, open_windows, seed_writers, write_scalars, write_stay_probabilities
 from twostep.quiet_tensorflow import tf
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
@@ -87,7 +79,7 @@ def column_normalised(rng, shape, std):
 def init_seed(agent: AgentConfig, seed: int):
     """One seed's weights (Glorot-uniform LSTM kernel, zero bias, column-normalised heads) and good state."""
     rng = np.random.default_rng([seed, INIT_STREAM])
-    fan_in, fan_out = env.OBS_SIZE + agent.hidden, 4 * agent.hidden
+    fan_in, fan_out = input_size(agent) + agent.hidden, 4 * agent.hidden
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     params = Params(
         kernel=rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
@@ -100,6 +92,8 @@ def init_seed(agent: AgentConfig, seed: int):
 
 def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
     """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
+    if agent.option_input and not task.second_stage_choice:
+        raise ValueError(f"option_input=True needs a task with a choice at the second stage (rewards={DRIFT!r}), not rewards={task.rewards!r}")
     seeds = tuple(int(s) for s in seeds)
     inits = [init_seed(agent, s) for s in seeds]
     params = Params(*(np.stack(ws) for ws in zip(*(p for p, _ in inits))))
@@ -214,6 +208,7 @@ class Carry(NamedTuple):
     prev_state: tf.Tensor  # state the next LSTM step sees [S]
     prev_reward: tf.Tensor  # [S]
     prev_action: tf.Tensor  # one-hot [S, 2], or zeros at an episode's start
+    prev_option: tf.Tensor  # one-hot [S, 4] of the option chosen at the step before (`AgentConfig.option_input`), or zeros
     steps: dict  # per-LSTM-step TensorArrays
     trials: dict  # per-trial TensorArrays
 
@@ -232,9 +227,9 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
     step_shapes = {"logits": [n_seeds, env.N_ACTIONS], "value": [n_seeds], "action": [n_seeds], "reward": [n_seeds]}
     step_types = {"logits": tf.float32, "value": tf.float32, "action": tf.int32, "reward": tf.float32}
     trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4]}
-    if backprop:  # for episode_gradients: the observation, the gates' pre-activations, c and h after each step
-        step_shapes.update(input=[n_seeds, env.OBS_SIZE], gates=[n_seeds, 4 * hidden], cell=[n_seeds, hidden], hidden=[n_seeds, hidden])
-        step_types.update(input=tf.float32, gates=tf.float32, cell=tf.float32, hidden=tf.float32)
+    if backprop:  # for episode_gradients: the observation, the gates' pre-activations and c after each step
+        step_shapes.update(input=[n_seeds, input_size(agent)], gates=[n_seeds, 4 * hidden], cell=[n_seeds, hidden])
+        step_types.update(input=tf.float32, gates=tf.float32, cell=tf.float32)
     step_arrays = {k: tf.TensorArray(step_types[k], size=task.steps_per_episode, element_shape=s) for k, s in step_shapes.items()}
     trial_arrays = {
         k: tf.TensorArray(d, size=n_trials, element_shape=[n_seeds] + trailing.get(k, []))
@@ -246,7 +241,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         h, c = lstm_cell(z, c)
         logits, value = heads(params, h)
         action = sample_action(logits, u)
-        return h, c, logits, value, action, {"logits": logits, "value": value, "action": action, "input": x, "gates": z, "cell": c, "hidden": h}
+        return h, c, logits, value, action, {"logits": logits, "value": value, "action": action, "input": x, "gates": z, "cell": c}
 
     def body(carry: Carry):
         n, u = carry.n, uniforms[:, carry.n]
@@ -256,11 +251,15 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
         # state reached in the previous trial; both arrive here as prev_state
         x = agent_input(carry.prev_state, carry.prev_reward, carry.prev_action, counter, agent.timestep_scale)
+        if agent.option_input:
+            x = tf.concat([x, carry.prev_option], axis=-1)
         h, c, logits, value, action, step1 = act(x, carry.h, carry.c, u[:, 3])
         chose_with = {"hidden": h, "cell": c}
         reached, common = env.transition(task, action, u[:, 1])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
             x2 = agent_input(reached, tf.zeros([n_seeds]), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
+            if agent.option_input:
+                x2 = tf.concat([x2, tf.zeros([n_seeds, len(env.OPTIONS)])], axis=-1)
             h, c, logits2, value2, action2, step2 = act(x2, h, c, u[:, 4])
             reward = env.draw_reward(task, reached, good, u[:, 2], action2, probs)
             written = [dict(step1, reward=tf.zeros_like(reward)), dict(step2, reward=reward)]
@@ -286,7 +285,8 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         if internals:
             record.update(outcome_value=outcome_value, **chose_with)
         trials = {name: carry.trials[name].write(n, record[name]) for name in carry.trials}
-        return (Carry(n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), steps, trials),)
+        option = tf.one_hot(env.option_index(reached, last_action), len(env.OPTIONS)) if agent.option_input else carry.prev_option
+        return (Carry(n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), option, steps, trials),)
 
     zeros = tf.zeros([n_seeds, hidden])
     start = Carry(
@@ -297,6 +297,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         prev_state=tf.fill([n_seeds], env.S1),
         prev_reward=tf.zeros([n_seeds]),
         prev_action=first_action_input(agent, n_seeds),
+        prev_option=tf.zeros([n_seeds, len(env.OPTIONS)]),
         steps=step_arrays,
         trials=trial_arrays,
     )
@@ -363,31 +364,30 @@ def episode_gradients(agent: AgentConfig, params: Params, steps, entropy_weight,
     def by_seed(x):  # [T, S * E, ...] -> [T, S, E, ...]
         return tf.reshape(x, [n_steps, n_seeds, rows_per_seed] + x.shape[2:])
 
-    hidden = by_seed(steps["hidden"])
-    d_policy = tf.einsum("tseh,tsea->sha", hidden, by_seed(d_logits))
-    d_value_head = tf.einsum("tseh,tse->sh", hidden, by_seed(d_value))[..., None]
-    d_hidden = tf.reshape(
-        tf.einsum("tsea,sha->tseh", by_seed(d_logits), params.policy) + by_seed(d_value)[..., None] * params.value[None, :, None, :, 0],
-        [n_steps, rows, -1],
-    )
-    cell = steps["cell"]
-    cell_before = tf.concat([tf.zeros_like(cell[:1]), cell[:-1]], axis=0)
-    recurrent_kernel = tf.transpose(params.kernel[:, env.OBS_SIZE :], [0, 2, 1])  # [S, 4 hidden, hidden]: how h enters the gates, transposed
+    i, j, f, o = tf.split(steps["gates"], 4, axis=-1)
+    si, tj, sf, so, tc = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + 1.0), tf.sigmoid(o), tf.tanh(steps["cell"])
+    hidden_rows = so * tc  # h after each step
+    hidden, d_logits, d_value = by_seed(hidden_rows), by_seed(d_logits), by_seed(d_value)
+    d_policy = tf.einsum("tseh,tsea->sha", hidden, d_logits)
+    d_value_head = tf.einsum("tseh,tse->sh", hidden, d_value)[..., None]
+    policy, value = params.policy[None, :, None], params.value[None, :, None, :, 0]  # [1, S, 1, hidden, 2], [1, S, 1, hidden]
+    d_hidden = tf.reshape(d_logits[..., :1] * policy[..., 0] + d_logits[..., 1:] * policy[..., 1] + d_value[..., None] * value, [n_steps, rows, -1])
+    # everything of the reverse pass that does not depend on what flows back, for all steps at once
+    cell_before = tf.concat([tf.zeros_like(steps["cell"][:1]), steps["cell"][:-1]], axis=0)
+    through_h = so * (1.0 - tc * tc)  # dc/dh
+    gate_factors = tf.concat([tj * si * (1.0 - si), si * (1.0 - tj * tj), cell_before * sf * (1.0 - sf), tc * so * (1.0 - so)], -1)
+    recurrent_kernel = tf.transpose(params.kernel[:, params.kernel.shape[1] - params.policy.shape[1] :], [0, 2, 1])  # [S, 4 hidden, hidden]: how h enters the gates, transposed
 
     def backward(carry, t):
         dh_next, dc_next = carry
-        i, j, f, o = tf.split(steps["gates"][t], 4, axis=-1)
-        si, tj, sf, so = tf.sigmoid(i), tf.tanh(j), tf.sigmoid(f + 1.0), tf.sigmoid(o)
-        tc = tf.tanh(cell[t])
         dh = d_hidden[t] + dh_next
-        dc = dc_next + dh * so * (1.0 - tc * tc)
-        dz = tf.concat([dc * tj * si * (1.0 - si), dc * si * (1.0 - tj * tj), dc * cell_before[t] * sf * (1.0 - sf), dh * tc * so * (1.0 - so)], -1)
-        dh_before = per_seed_matvec(dz, recurrent_kernel)
-        return (dh_before, dc * sf), dz
+        dc = dc_next + dh * through_h[t]
+        dz = tf.concat([dc, dc, dc, dh], -1) * gate_factors[t]
+        return (per_seed_matvec(dz, recurrent_kernel), dc * sf[t]), dz
 
-    zeros = tf.zeros_like(cell[0])
+    zeros = tf.zeros_like(steps["cell"][0])
     d_gates = tf.scan(lambda carry, t: backward(carry[0], t), tf.range(n_steps), initializer=((zeros, zeros), tf.zeros_like(steps["gates"][0])), reverse=True)[1]
-    hidden_before = tf.concat([tf.zeros_like(steps["hidden"][:1]), steps["hidden"][:-1]], axis=0)
+    hidden_before = tf.concat([tf.zeros_like(hidden_rows[:1]), hidden_rows[:-1]], axis=0)
     inputs = tf.concat([steps["input"], hidden_before], axis=-1)
     d_kernel = tf.einsum("tsei,tsej->sij", by_seed(inputs), by_seed(d_gates))
     d_bias = tf.reduce_sum(by_seed(d_gates), axis=[0, 2])
@@ -512,14 +512,8 @@ def _as_run(state: TrainState):
 def _with_run(state: TrainState, episode, params, rms, good, recent) -> TrainState:
     """`state` at `episode` with the run's tensors, the twin of a single seed dropped (as numpy)."""
     n = len(state.seeds)
-    return dataclasses.replace(
-        state,
-        episode=episode,
-        params=Params(*(w.numpy()[:n] for w in params)),
-        rms=Params(*(w.numpy()[:n] for w in rms)),
-        good_state=good.numpy()[:n],
-        recent=list(recent),
-    )
+    params, rms = (Params(*(w.numpy()[:n] for w in p)) for p in (params, rms))
+    return dataclasses.replace(state, episode=episode, params=params, rms=rms, good_state=good.numpy()[:n], recent=list(recent))
 
 
 def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig(), progress=True) -> TrainState:
@@ -547,12 +541,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     train_episode = make_train_episode(state.task, state.agent).get_concrete_function(
         params, rms, good, seed_ids, tf.constant(state.episode, tf.int64))
     n_seeds, window = len(state.seeds), max(REWARD_LOG_EVERY, log_every)
-    writers = []
-    if out:
-        for seed in state.seeds:
-            run_dir = os.path.join(out, f"train_{seed}")
-            drop_events_after(run_dir, state.episode)
-            writers.append(ScalarWriter(run_dir))
+    writers = seed_writers(out, state.seeds, state.episode) if out else []
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
     bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position

@@ -500,3 +500,25 @@ def model_wins_figure(wins):
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def study_curves_figure(curves, arms, x="episode", every=2000, lines=None, trials_per_episode=201):
+    """Training curves of a study's arms (the curves table of `run_analysis.write_daw_study`): for each
+    configuration of `arms` ({configuration: label}) the mean over its seeds of the reward per trial in
+    blocks of `every` episodes, against episodes or against seconds of training (`x`); `lines`
+    {label: value} draws reference levels (the Bayesian learner, the target) across."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9.5, 4.2))
+    for name, label in arms.items():
+        rows = curves[curves["configuration"] == name].assign(block=lambda t: (t["episode"] - 1) // every)
+        blocks = rows.groupby("block").agg(episode=("episode", "max"), seconds=("training seconds", "mean"), reward=("reward", "mean"))
+        ax.plot(blocks["episode" if x == "episode" else "seconds"], blocks["reward"] / trials_per_episode, marker=".", label=label)
+    for k, (label, value) in enumerate((lines or {}).items()):
+        ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{label} ({value:.3f})")
+    ax.set_xlabel("episodes of this stage, per seed" if x == "episode" else "seconds of training, per arm (one core each)")
+    ax.set_ylabel("reward per trial in training")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig

@@ -144,6 +144,34 @@ def test_an_update_from_several_episodes_is_the_mean_of_their_single_episode_gra
         np.testing.assert_allclose(compiled_update, eager_update, rtol=1e-3, atol=1e-4 * scale, err_msg=name)
 
 
+def test_the_option_input_is_the_option_chosen_at_the_step_before_with_its_reward():
+    agent = configs.AgentConfig(option_input=True)
+    state = a2c.init_state(TINY_DRIFT, agent, [0, 1])
+    uniforms, walk = (tf.function(f, jit_compile=True)(TINY_DRIFT, tf.constant([0, 1], tf.int64), tf.constant(0, tf.int64))
+                      for f in (a2c.episode_uniforms, a2c.episode_walk))
+    steps, trials, _ = a2c.rollout(TINY_DRIFT, agent, a2c._as_tensors(state.params), tf.constant(state.good_state), uniforms, walk, backprop=True)
+    options = steps["input"].numpy()[:, :, env.OBS_SIZE :]  # [step, seed, 4]
+    chosen = env.option_index(trials["state"].numpy(), trials["choice2"].numpy())  # [trial, seed]
+    np.testing.assert_array_equal(options[0], 0)  # nothing chosen before the first trial
+    np.testing.assert_array_equal(options[1::2], 0)  # the second-stage step: no reward, no option
+    np.testing.assert_array_equal(options[2::2], np.eye(4)[chosen[:-1]])
+    np.testing.assert_array_equal(steps["input"].numpy()[2::2, :, 3], trials["reward"].numpy()[:-1])  # with its reward
+    with pytest.raises(ValueError, match="option_input=True needs a task with a choice at the second stage"):
+        a2c.init_state(TINY, agent, [0])
+
+
+def test_a_network_given_the_option_input_starts_from_a_run_without_it_computing_the_same():
+    source = a2c.train(a2c.init_state(TINY_DRIFT, AGENT, [0, 1]), 20, progress=False)
+    widened = checkpoints.warm_start(a2c.init_state(TINY_DRIFT, configs.AgentConfig(option_input=True), [0, 1]), source)
+    assert widened.params.kernel.shape == (2, env.OBS_SIZE + 4 + 48, 4 * 48)
+    np.testing.assert_array_equal(widened.params.kernel[:, env.OBS_SIZE : env.OBS_SIZE + 4], 0)
+    before, after = a2c.evaluate(source, 10), a2c.evaluate(widened, 10)
+    np.testing.assert_array_equal(before["action"], after["action"])
+    np.testing.assert_allclose(before["prob"], after["prob"], atol=1e-5)
+    with pytest.raises(ValueError, match="the networks differ"):
+        checkpoints.warm_start(a2c.init_state(TINY_DRIFT, AGENT, [0, 1]), widened)
+
+
 def test_schedules_reach_zero_and_stay_there():
     assert a2c.linear_decay(0.01, tf.constant(5, tf.int64), 0) == 0.01  # 0: constant
     np.testing.assert_allclose([a2c.linear_decay(0.01, tf.constant(e, tf.int64), 10).numpy() for e in (0, 5, 10, 20)], [0.01, 0.005, 0, 0])
@@ -185,8 +213,8 @@ def test_gradient_of_value_loss_matches_finite_differences():
 @pytest.mark.parametrize("task, agent", [
     (configs.preset("biorxiv-final"), AGENT),
     (configs.TaskConfig(trials_per_episode=40, steps_per_trial=2, rewards="drift"),
-     configs.AgentConfig(episodes_per_update=4, gae_lambda=0.8, entropy_decay_episodes=200, learning_rate_decay_episodes=400)),
-], ids=["reference", "batched, annealed, GAE"])
+     configs.AgentConfig(episodes_per_update=4, gae_lambda=0.8, entropy_decay_episodes=200, learning_rate_decay_episodes=400, option_input=True)),
+], ids=["reference", "batched, annealed, GAE, option input"])
 def test_seed_trained_in_a_group_equals_seed_trained_alone(task, agent):
     group = a2c.train(a2c.init_state(task, agent, range(8)), 300, progress=False)
     alone = a2c.train(a2c.init_state(task, agent, [3]), 300, progress=False)
@@ -312,7 +340,8 @@ def test_timestep_scale_scales_only_the_counter_input():
 
 
 @pytest.mark.parametrize("field, value", [("timestep_scale", -0.5), ("learning_rate", -1e-3), ("hidden", 0), ("episodes_per_update", 0),
-                                          ("gae_lambda", 1.5), ("entropy_decay_episodes", -1), ("learning_rate_decay_episodes", 2.5)])
+                                          ("gae_lambda", 1.5), ("entropy_decay_episodes", -1), ("learning_rate_decay_episodes", 2.5),
+                                          ("option_input", 1)])
 def test_invalid_agent_config_names_field_and_value(field, value):
     with pytest.raises(ValueError, match=f"AgentConfig.{field}={value!r}: expected"):
         configs.AgentConfig(**{field: value})

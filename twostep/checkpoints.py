@@ -119,9 +119,15 @@ def save_checkpoints(state: TrainState, out):
     return paths
 
 
+def input_size(agent: AgentConfig):
+    """Numbers the network reads at each step: the observation (`two_step_env.OBS_SIZE`), and with
+    `option_input` a one-hot of the four options."""
+    return env.OBS_SIZE + (len(env.OPTIONS) if agent.option_input else 0)
+
+
 def _expected_shapes(agent: AgentConfig):
     return Params(
-        kernel=(env.OBS_SIZE + agent.hidden, 4 * agent.hidden),
+        kernel=(input_size(agent) + agent.hidden, 4 * agent.hidden),
         bias=(4 * agent.hidden,),
         policy=(agent.hidden, env.N_ACTIONS),
         value=(agent.hidden, 1),
@@ -347,11 +353,20 @@ def resume_point(task, agent, seeds, out, overwrite=False, log=print, shared=Fal
 
 def warm_start(state: TrainState, source: TrainState) -> TrainState:
     """A fresh `state` that starts from the weights and RMSProp slots of `source` (the same seeds
-    and network, trained on another task): a curriculum. ValueError naming what does not match."""
+    and network, trained on another task): a curriculum. A network that adds the option input
+    (`option_input`) to `source`'s starts with zero weights on it (RMSProp slots at one), so it
+    computes what `source` computes. ValueError naming what does not match."""
     if tuple(source.seeds) != tuple(state.seeds):
         raise ValueError(f"--init-from holds seeds {list(source.seeds)}, not {list(state.seeds)}: ask for the same seeds")
     if source.agent.hidden != state.agent.hidden:
         raise ValueError(f"--init-from has hidden={source.agent.hidden}, not {state.agent.hidden}: the networks differ")
+    if source.agent.option_input and not state.agent.option_input:
+        raise ValueError("--init-from reads the option input (option_input=True), this network does not: the networks differ")
+    if state.agent.option_input and not source.agent.option_input:  # the new inputs start with zero weights: the same function
+        n_in = env.OBS_SIZE
+        params = source.params._replace(kernel=np.insert(source.params.kernel, [n_in] * len(env.OPTIONS), 0.0, axis=1))
+        rms = source.rms._replace(kernel=np.insert(source.rms.kernel, [n_in] * len(env.OPTIONS), 1.0, axis=1))
+        return dataclasses.replace(state, params=params, rms=rms)
     return dataclasses.replace(state, params=source.params, rms=source.rms)
 
 

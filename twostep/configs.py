@@ -137,6 +137,10 @@ class AgentConfig:
     learning_rate_decay_episodes: int = setting(
         0, "if > 0, the learning rate falls linearly from learning_rate to 0 at this episode; 0 keeps it constant"
     )
+    option_input: bool = setting(
+        False, "the drifting task: with the reward, also feed which of the four options (state x option) was "
+        "chosen at the step before, a one-hot of 4 (zeros elsewhere); otherwise the network must bind the option to the state itself"
+    )
     reference_first_action: bool = setting(
         False, "feed one_hot(0) as the previous action at an episode's first step, as the reference does "
         "(set for its imported TF1 checkpoints); otherwise zeros"
@@ -164,6 +168,8 @@ class AgentConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
                 raise ValueError(f"AgentConfig.{name}={value!r}: expected an integer >= 0 (0: constant)")
+        if not isinstance(self.option_input, bool):
+            raise ValueError(f"AgentConfig.option_input={self.option_input!r}: expected True or False")
         if not isinstance(self.reference_first_action, bool):
             raise ValueError(f"AgentConfig.reference_first_action={self.reference_first_action!r}: expected True or False")
 

@@ -94,6 +94,17 @@ def write_stay_probabilities(writers, window, step):
         writer.scalars(step, {f"Stay/{cell}": p for cell, p in zip(STAY_CELLS, probs[seed_index])})
 
 
+def seed_writers(out, seeds, episode):
+    """A `ScalarWriter` of every seed's run `<out>/train_<seed>`, resumed at `episode`: the points a
+    killed run logged after that checkpoint are dropped first (`drop_events_after`)."""
+    writers = []
+    for seed in seeds:
+        run_dir = os.path.join(out, f"train_{seed}")
+        drop_events_after(run_dir, episode)
+        writers.append(ScalarWriter(run_dir))
+    return writers
+
+
 def open_windows(recent, done, log_every):
     """The episodes of `recent` that belong to logging windows still open after episode `done`."""
     return recent[len(recent) - max(done % REWARD_LOG_EVERY, done % log_every) :]

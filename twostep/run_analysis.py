@@ -206,3 +206,24 @@ def daw_agent_scores(run, episodes=300, data_root=None):
     kool = a2c_lstm.evaluate(state, task=kool_task, reward_probs=kool_walks)["reward"].mean(axis=(1, 2))
     table = pd.DataFrame({"episode": state.episode, "fresh walks": fresh, "Kool's walks": kool}, index=pd.Index(state.seeds, name="seed"))
     return pd.concat([table, table.mean().to_frame("mean").T])
+
+
+def write_daw_study(sweep_out, to, data_root=None, every=100):
+    """The recipe study of the drifting task, from a sweep folder into `to`: `arms.csv`, the sweep's
+    table (one row per configuration and seed, `sweep.collect`) with each seed's `daw_agent_scores`
+    (reward per trial on fresh walks and on Kool's people's walks, at its newest checkpoint), and
+    `curves.csv`, the training curves per `every` episodes with their training time
+    (`sweep.learning_curves`). Returns (arms, curves)."""
+    import os
+
+    from twostep import sweep
+
+    arms = sweep.collect(sweep_out)
+    scores = {name: daw_agent_scores(os.path.join(sweep_out, name), data_root=data_root).drop(index="mean") for name in arms["configuration"].unique()}
+    for column in ("fresh walks", "Kool's walks"):
+        arms[column] = [scores[name].loc[seed, column] for name, seed in zip(arms["configuration"], arms["seed"])]
+    curves = sweep.learning_curves(sweep_out, every)
+    os.makedirs(to, exist_ok=True)
+    arms.to_csv(os.path.join(to, "arms.csv"), index=False)
+    curves.round(4).to_csv(os.path.join(to, "curves.csv"), index=False)
+    return arms, curves
