@@ -438,3 +438,21 @@ def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
             assert digests(os.path.join(str(tmp_path), configurations[0][0]), seed, 20) == digests(alone, seed, 20)
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_the_daw_study_table_scores_every_seed_where_its_checkpoint_plays(tmp_path, data_root):
+    from twostep import run_analysis
+
+    sweep.connect(cpus=2)
+    out = str(tmp_path / "stage")
+    run = configs.RunConfig(save_every=10, log_every=10, test_episodes=5)
+    sweep.run_sweep(sweep.grid("daw-2011", [("trials_per_episode", [8]), ("option_input", [True])]), (0, 1), 20, out, run=run,
+                    group_size=2, progress=False)
+    arms, curves = run_analysis.write_daw_study([out], str(tmp_path / "study"), data_root=data_root, every=10)
+    scores = run_analysis.daw_agent_scores(os.path.join(out, arms["configuration"][0]), data_root=data_root)
+    np.testing.assert_allclose(arms["fresh walks"], scores["fresh walks"].iloc[:2])
+    np.testing.assert_allclose(arms["Kool's walks"], scores["Kool's walks"].iloc[:2])
+    assert scores["episode"].iloc[0] == 20 and list(scores.index) == [0, 1, "mean"]
+    assert list(curves["episode"]) == [10, 20, 10, 20] and set(curves["sweep"]) == {"stage"}
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "study" / "arms.csv"), arms, check_dtype=False)

@@ -208,21 +208,30 @@ def daw_agent_scores(run, episodes=300, data_root=None):
     return pd.concat([table, table.mean().to_frame("mean").T])
 
 
-def write_daw_study(sweep_out, to, data_root=None, every=100):
-    """The recipe study of the drifting task, from a sweep folder into `to`: `arms.csv`, the sweep's
-    table (one row per configuration and seed, `sweep.collect`) with each seed's `daw_agent_scores`
-    (reward per trial on fresh walks and on Kool's people's walks, at its newest checkpoint), and
-    `curves.csv`, the training curves per `every` episodes with their training time
-    (`sweep.learning_curves`). Returns (arms, curves)."""
+def write_daw_study(sweep_outs, to, data_root=None, every=100):
+    """The recipe study of the drifting task, from sweep folders (a chain of stages is one folder per
+    stage) into `to`: `arms.csv`, the sweeps' tables (one row per configuration and seed,
+    `sweep.collect`, with the folder as `sweep`) with each seed's `daw_agent_scores` at its newest
+    checkpoint (reward per trial on fresh walks and on Kool's people's walks), and `curves.csv`, the
+    training curves per `every` episodes with their training time (`sweep.learning_curves`).
+    Returns (arms, curves)."""
     import os
+
+    import pandas as pd
 
     from twostep import sweep
 
-    arms = sweep.collect(sweep_out)
-    scores = {name: daw_agent_scores(os.path.join(sweep_out, name), data_root=data_root).drop(index="mean") for name in arms["configuration"].unique()}
-    for column in ("fresh walks", "Kool's walks"):
-        arms[column] = [scores[name].loc[seed, column] for name, seed in zip(arms["configuration"], arms["seed"])]
-    curves = sweep.learning_curves(sweep_out, every)
+    arms, curves = [], []
+    for out in sweep_outs:
+        table = sweep.collect(out).assign(sweep=os.path.basename(os.path.normpath(out)))
+        for name in table["configuration"].unique():
+            scores = daw_agent_scores(os.path.join(out, name), data_root=data_root)
+            rows = table["configuration"] == name
+            for column in ("fresh walks", "Kool's walks"):
+                table.loc[rows, column] = scores.loc[table.loc[rows, "seed"], column].to_numpy()
+        arms.append(table)
+        curves.append(sweep.learning_curves(out, every).assign(sweep=table["sweep"].iloc[0]))
+    arms, curves = pd.concat(arms, ignore_index=True), pd.concat(curves, ignore_index=True)
     os.makedirs(to, exist_ok=True)
     arms.to_csv(os.path.join(to, "arms.csv"), index=False)
     curves.round(4).to_csv(os.path.join(to, "curves.csv"), index=False)
