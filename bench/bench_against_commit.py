@@ -8,7 +8,9 @@ and a bootstrap 95% interval over rounds. The agent is the shipped daw-2011 run'
 rate 1.4e-3, entropy 0.01); `--set field=value` changes this tree's agent only (a new field the
 commit does not have, such as episodes_per_update).
 
-    python bench/bench_against_commit.py [--commit f4fd526] [--task daw-2011] [--seeds 8] [--episodes 300] [--rounds 6]
+    python bench/bench_against_commit.py [--commit f4fd526] [--task daw-2011] [--seeds 8] [--episodes 304] [--rounds 6]
+
+(`--episodes` must be a multiple of this tree's episodes_per_update; 304 suits 1, 2, 4, 8 and 16.)
 """
 
 import argparse
@@ -58,7 +60,7 @@ def main():
     parser.add_argument("--commit", default="f4fd526", help="the earlier commit (main when issue 23 was filed)")
     parser.add_argument("--task", default="daw-2011")
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--episodes", type=int, default=304)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="this tree's agent only, e.g. episodes_per_update=4")
     args = parser.parse_args()
