@@ -60,3 +60,9 @@ def test_humans_notebook_with_the_fetched_data(data_root):
     overrides = f"DATA_ROOT = {str(data_root)!r}\nFIT_RESTARTS = 1\nSWEEP_REPEATS = 2\nHARTLEY_PLAYS = 2\nCOMPARISON_SUBJECTS = 8"
     notebook = execute("humans.ipynb", overrides)
     assert "8 seeds at episode" in outputs_text(notebook)
+
+
+def test_daw_notebook_reads_the_study_and_scores_the_shipped_agent(data_root):
+    notebook = execute("daw-2011.ipynb", f"DATA_ROOT = {str(data_root)!r}\nEPISODES = 20")
+    text = outputs_text(notebook)
+    assert "22 arms" in text and "8 seeds at episode 40000 (results/daw-2011)" in text

@@ -16,6 +16,10 @@ RUNS = [
     ("results/biorxiv/final-raw-timestep", "biorxiv-final", configs.AgentConfig(), SCAN),
     ("results/arxiv", "arxiv", configs.AgentConfig(), (40000, 80000, 150000)),
     ("results/biorxiv/first-try", "biorxiv-first-try", configs.AgentConfig(), (60000,)),
+    ("results/daw-2011/previous-recipe", "daw-2011", configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01),
+     (10000, 20000, 30000)),
+    ("results/daw-2011", "daw-2011", configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01, episodes_per_update=8,
+                                                         learning_rate_decay_episodes=40000), (10000, 20000, 30000, 40000)),
 ]
 REFERENCE_TAGS = ["Perf/Reward", "Perf/Length", "Perf/Value", "Losses/Value Loss", "Losses/Policy Loss",
                   "Losses/Entropy", "Losses/Grad Norm", "Losses/Var Norm"]
