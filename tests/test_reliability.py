@@ -26,7 +26,8 @@ EPISODES, SAVE_EVERY, LOG_EVERY = 600, 100, 50
 
 
 def command(out, episodes=EPISODES, *extra):
-    return [sys.executable, os.path.join(ROOT, "a2c_lstm.py"), "train", "--task", "arxiv", "--seeds", "0-1",
+    task = [] if "--task" in extra else ["--task", "arxiv"]
+    return [sys.executable, os.path.join(ROOT, "a2c_lstm.py"), "train", *task, "--seeds", "0-1",
             "--episodes", str(episodes), "--save-every", str(SAVE_EVERY), "--log-every", str(LOG_EVERY),
             "--out", str(out), *extra]
 
@@ -69,6 +70,8 @@ MODES = {  # the reference's update, and every training option added since, at o
     "reference": (),
     "batched, annealed, GAE": ("--episodes-per-update", "2", "--entropy-decay-episodes", "300",
                                "--learning-rate-decay-episodes", "500", "--gae-lambda", "0.8"),
+    "drifting task, option input": ("--task", "daw-2011", "--trials-per-episode", "10", "--option-input", "true",
+                                    "--episodes-per-update", "2"),
 }
 
 
