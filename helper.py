@@ -510,10 +510,11 @@ def study_curves_figure(curves, arms, x="episode", every=2000, lines=None, trial
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9.5, 4.2))
-    for name, label in arms.items():
+    for k, (name, label) in enumerate(arms.items()):
         rows = curves[curves["configuration"] == name].assign(block=lambda t: (t["episode"] - 1) // every)
         blocks = rows.groupby("block").agg(episode=("episode", "max"), seconds=("training seconds", "mean"), reward=("reward", "mean"))
-        ax.plot(blocks["episode" if x == "episode" else "seconds"], blocks["reward"] / trials_per_episode, marker=".", label=label)
+        ax.plot(blocks["episode" if x == "episode" else "seconds"], blocks["reward"] / trials_per_episode, marker=".", label=label,
+                color=plt.cm.tab20(k % 20))
     for k, (label, value) in enumerate((lines or {}).items()):
         ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{label} ({value:.3f})")
     ax.set_xlabel("episodes of this stage, per seed" if x == "episode" else "seconds of training, per arm (one core each)")

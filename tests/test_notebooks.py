@@ -65,4 +65,4 @@ def test_humans_notebook_with_the_fetched_data(data_root):
 def test_daw_notebook_reads_the_study_and_scores_the_shipped_agent(data_root):
     notebook = execute("daw-2011.ipynb", f"DATA_ROOT = {str(data_root)!r}\nEPISODES = 20")
     text = outputs_text(notebook)
-    assert "22 arms" in text and "8 seeds at episode 40000 (results/daw-2011)" in text
+    assert "23 arms" in text and "8 seeds at episode 40000 (results/daw-2011)" in text
