@@ -130,3 +130,15 @@ def test_closer_than_reference_compares_distances_to_the_paper_cell_by_cell():
     table = published.means_table({"run a": probs, "run b": probs[:1]}, "biorxiv-final")
     assert list(table.index) == ["run a", "run b", "Wang et al. 2018 (Sim. 4)", "reference TF1 reproduction"]
     np.testing.assert_allclose(table.loc["run a"], [0.99, 0.70, 0.565, 0.90])
+
+
+def test_study_curves_figure_draws_each_arm_in_blocks_against_episodes_or_seconds():
+    import pandas as pd
+
+    curves = pd.DataFrame({"configuration": ["a"] * 4 + ["b"] * 4, "seed": 0, "episode": [100, 200, 300, 400] * 2,
+                           "reward": [100.5, 100.5, 201.0, 201.0, 0.0, 0.0, 0.0, 0.0], "training seconds": [1.0, 2.0, 3.0, 4.0] * 2})
+    for x, first_block_end in (("episode", 200), ("seconds", 1.5)):
+        fig = helper.study_curves_figure(curves, {"a": "arm a", "b": "arm b"}, x=x, every=200, lines={"target": 0.75})
+        arm_a = fig.axes[0].lines[0]
+        assert list(arm_a.get_ydata()) == [0.5, 1.0] and arm_a.get_xdata()[0] == first_block_end
+        assert [line.get_label() for line in fig.axes[0].lines] == ["arm a", "arm b", "target (0.750)"]
