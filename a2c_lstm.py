@@ -327,12 +327,18 @@ def linear_decay(value, episode, over):
     return value * tf.maximum(0.0, 1.0 - tf.cast(episode, tf.float32) / over)
 
 
-def episode_losses(agent: AgentConfig, steps, entropy_weight=None):
+def episode_targets(agent: AgentConfig, steps):
+    """(returns, advantages) [T, S] of the episode's steps, constants for the loss."""
+    return returns_and_advantages(steps["reward"], tf.stop_gradient(steps["value"]), agent.gamma, agent.gae_lambda)
+
+
+def episode_losses(agent: AgentConfig, steps, entropy_weight=None, targets=None):
     """Per-row sums over the episode's steps: (total, value, policy, entropy), each [S]; the
-    entropy bonus weighs `entropy_weight` (default `agent.entropy_weight`)."""
+    entropy bonus weighs `entropy_weight` (default `agent.entropy_weight`); `targets` are
+    `episode_targets`, computed here if not given."""
     entropy_weight = agent.entropy_weight if entropy_weight is None else entropy_weight
     values = steps["value"]
-    returns, advantages = returns_and_advantages(steps["reward"], tf.stop_gradient(values), agent.gamma, agent.gae_lambda)
+    returns, advantages = targets or episode_targets(agent, steps)
     log_pi = tf.nn.log_softmax(steps["logits"])
     log_pi_taken = tf.gather(log_pi, steps["action"], batch_dims=2)
     value_loss = 0.5 * tf.reduce_sum(tf.square(returns - values), axis=0)
@@ -342,17 +348,17 @@ def episode_losses(agent: AgentConfig, steps, entropy_weight=None):
     return total, value_loss, policy_loss, entropy
 
 
-def episode_gradients(agent: AgentConfig, params: Params, steps, entropy_weight, rows_per_seed=1):
+def episode_gradients(agent: AgentConfig, params: Params, steps, entropy_weight, targets, rows_per_seed=1):
     """The gradient of the episodes' total loss (`episode_losses`, averaged over each seed's
     `rows_per_seed` rows) with respect to the weights, by backpropagation through time written out:
     the loss's derivatives at every step at once, one reverse pass through the LSTM carrying
     (dL/dh, dL/dc) with a single matrix-vector product per step, then every weight's gradient as
     one product over all steps. The same numbers as `tf.GradientTape` on `episode_losses` (tested),
     without the tape's per-step accumulation of the weights' gradients. `steps` comes from
-    `rollout(..., backprop=True)`."""
+    `rollout(..., backprop=True)`, `targets` from `episode_targets`."""
     n_steps, rows = steps["value"].shape
     n_seeds = rows // rows_per_seed
-    returns, advantages = returns_and_advantages(steps["reward"], steps["value"], agent.gamma, agent.gae_lambda)
+    returns, advantages = targets
     log_pi = tf.nn.log_softmax(steps["logits"])
     pi = tf.exp(log_pi)
     entropy = -tf.reduce_sum(pi * log_pi, axis=-1, keepdims=True)
@@ -436,8 +442,9 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
         walk = episode_walk(task, row_ids, row_episodes) if task.second_stage_choice else None
         steps, trials, good_rows = rollout(task, agent, params, tf.repeat(good_state, n_rows), uniforms, walk, backprop=True)
         entropy_weight = linear_decay(agent.entropy_weight, episode, agent.entropy_decay_episodes)
-        losses = episode_losses(agent, steps, entropy_weight)
-        grads = episode_gradients(agent, params, steps, entropy_weight, n_rows)
+        targets = episode_targets(agent, steps)
+        losses = episode_losses(agent, steps, entropy_weight, targets)
+        grads = episode_gradients(agent, params, steps, entropy_weight, targets, n_rows)
         learning_rate = linear_decay(agent.learning_rate, episode, agent.learning_rate_decay_episodes)
         new_params, new_rms, grad_norm = rmsprop_update(agent, params, rms, grads, learning_rate)
 
