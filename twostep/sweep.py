@@ -86,7 +86,7 @@ def init_from_paths(run, seeds):
     """The newest checkpoint of each of `seeds` in the run folder `run`; FileNotFoundError naming a missing seed."""
     from twostep import run_layout
 
-    newest = {int(path.split(os.sep)[-2].rsplit("_", 1)[1]): path for path in run_layout.latest_checkpoints(run)}
+    newest = dict(zip(run_layout.seeds_with_checkpoints(run), run_layout.latest_checkpoints(run)))
     missing = [seed for seed in seeds if seed not in newest]
     if missing:
         raise FileNotFoundError(f"--init-from {run!r} has no checkpoints of seeds {missing} (it has seeds {sorted(newest)})")
