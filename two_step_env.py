@@ -40,15 +40,13 @@ agent multiplies the counter by its `AgentConfig.timestep_scale`; the environmen
 import gymnasium as gym
 import numpy as np
 
-from twostep.configs import SWAP_EVERY_TRIAL, TaskConfig, preset
+from twostep.configs import OPTIONS, S1, S2, S3, SWAP_EVERY_TRIAL, TaskConfig, option_index, preset  # noqa: F401 (the task's codes)
 from twostep.quiet_tensorflow import tf
 
-S1, S2, S3 = 0, 1, 2
 N_STATES = 3
 N_ACTIONS = 2
 OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
 STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
-OPTIONS = ("S2 option 0", "S2 option 1", "S3 option 0", "S3 option 1")  # the drifting task's reward probabilities
 
 
 # ---- Daw et al. 2011's drifting reward probabilities (numpy or TensorFlow alike)
@@ -77,11 +75,6 @@ def drift_walk(config: TaskConfig, uniforms, normals):
     for step in np.moveaxis(np.asarray(normals, np.float64), -2, 0):
         probs.append(walk_step(config, probs[-1], step))
     return np.stack(probs, axis=-2)
-
-
-def option_index(state, option):
-    """Index into `OPTIONS` of option 0/1 in state S2/S3 (numpy or TensorFlow)."""
-    return 2 * (state - S2) + option
 
 
 def best_state(probs):

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from twostep import datasets, daw_models  # noqa: E402
+from twostep import box_newton, datasets, daw_models  # noqa: E402
 
 TOLERANCE = 1e-6  # |ours - theirs| below this counts as equal
 
@@ -91,7 +91,7 @@ def plain_objective(spec, records, restarts):
 
 
 def speedup(spec, records, restarts, subset, seed=0):
-    """Seconds per person of `minimize_box` from the same starts: the batched objective on every
+    """Seconds per person of `box_newton.minimize_box` from the same starts: the batched objective on every
     person at once, the plain one on the first `subset` people; and the largest difference
     between their minima on that subset."""
     starts = daw_models.restart_points(spec, len(records["action"]), restarts, np.random.default_rng(seed))
@@ -99,7 +99,7 @@ def speedup(spec, records, restarts, subset, seed=0):
     seconds, minima = [], []
     for make, data, x0 in ((batched_objective, records, starts), (plain_objective, first, starts[:subset])):
         start = time.perf_counter()
-        minima.append(daw_models.minimize_box(make(spec, data, restarts), x0, spec.lower, spec.upper)[1])
+        minima.append(box_newton.minimize_box(make(spec, data, restarts), x0, spec.lower, spec.upper)[1])
         seconds.append((time.perf_counter() - start) / len(x0))
     return seconds, float(np.abs(minima[0][:subset].min(axis=1) - minima[1].min(axis=1)).max())
 

@@ -243,7 +243,6 @@ def test_kool2016_stay_probabilities_are_the_authors(kool):
     per_person = np.array(per_person)
     np.testing.assert_allclose(per_person, kool.authors["stayprobs"], rtol=0, atol=1e-12)
     assert tuple(np.round(per_person.mean(axis=0), 3)) == KOOL_GROUP_STAYPROBS
-    assert two_step_env.S2 == datasets.S2 and two_step_env.S3 == datasets.S3
 
 
 def test_kool2016_sides_reproduce_the_authors_response_stickiness(kool):

@@ -263,3 +263,81 @@ def test_a_nan_reward_on_a_trial_not_marked_missed_is_an_error():
     records["action"][0, 0, 3] = -1
     with pytest.raises(ValueError, match=r"records\['action'\] is -1 at \[subject, episode, trial\] = \[0, 0, 3\]"):
         daw_models.log_likelihood(daw_models.DAW2011, records, theta)
+
+
+# ---------------------------------------------------------------- model evidence
+
+TWO_FREE = daw_models.ModelSpec(  # two free parameters, uniform priors: alpha on [0, 1], beta on [0, 20]
+    "two-free", (daw_models.Parameter("alpha", 0.0, 1.0), daw_models.Parameter("beta", 0.0, 20.0)), (("lambda", 0.5), ("w", 0.5))
+)
+
+
+def evidence_both_ways(loglik):
+    """(`person_log_evidence` at the MAP, the method, and log of the integral of exp(loglik) x prior
+    by quadrature) for a log-likelihood of (alpha, beta) on TWO_FREE's box."""
+    from scipy.integrate import dblquad
+
+    from twostep import box_newton
+
+    def minus_logpost(rows, points):
+        return -(loglik(points[..., 0], points[..., 1]) + daw_models.log_prior(TWO_FREE, points))
+
+    x, f, _, _ = box_newton.minimize_box(minus_logpost, np.array([[[0.5, 10.0], [0.1, 2.0], [0.9, 18.0]]]), TWO_FREE.lower, TWO_FREE.upper)
+    best = x[0, f[0].argmin()][None]
+    _, gradient, hessian = box_newton.derivatives(minus_logpost, np.zeros(1, int), best, TWO_FREE.lower, TWO_FREE.upper)
+    value, method = daw_models.person_log_evidence(TWO_FREE, best[0], -f[0].min(), gradient[0], hessian[0], n_trials=100)
+    peak = -f[0].min()
+    integral, _ = dblquad(lambda b, a: np.exp(loglik(a, b) - np.log(20) - peak), 0, 1, 0, 20, epsabs=1e-12, epsrel=1e-10)
+    return value, method, peak + np.log(integral)
+
+
+def test_evidence_of_an_interior_optimum_is_laplaces():
+    """Binomial in alpha (30 of 50) and a Gaussian in beta: Laplace's error is O(1/n), n = 50 trials."""
+    value, method, exact = evidence_both_ways(lambda a, b: 30 * np.log(a) + 20 * np.log1p(-a) - 0.5 * ((b - 6) / 1.5) ** 2)
+    assert method == "laplace"
+    assert abs(value - exact) < 1 / 50
+
+
+def test_evidence_with_an_optimum_on_a_bound_integrates_one_side():
+    """alpha's likelihood falls from alpha = 0 (the MAP on the bound): the full Laplace formula
+    would count a whole Gaussian there, twice the mass or (at a saddle) any value."""
+    value, method, exact = evidence_both_ways(lambda a, b: -25 * a - 3 * a**2 - 0.5 * ((b - 6) / 1.5) ** 2)
+    assert method == "laplace-reduced"
+    assert abs(value - exact) < 1 / 50
+
+
+def test_evidence_of_a_flat_coordinate_is_its_prior_mass():
+    """A likelihood that ignores beta (as the model-based models ignore lambda): beta integrates
+    to its prior's mass, exactly."""
+    value, method, exact = evidence_both_ways(lambda a, b: 30 * np.log(a) + 20 * np.log1p(-a) + 0 * b)
+    assert method == "laplace-reduced"
+    assert abs(value - exact) < 1 / 50
+
+
+def test_evidence_at_a_saddle_falls_back_to_unit_information():
+    x, hessian = np.array([0.5, 10.0]), np.array([[40.0, 30.0], [30.0, 10.0]])  # det < 0
+    value, method = daw_models.person_log_evidence(TWO_FREE, x, -70.0, np.zeros(2), hessian, n_trials=100)
+    assert method == "unit-information"
+    np.testing.assert_allclose(value, -70.0 + np.log(2 * np.pi) - np.log(100))
+
+
+def test_flat_priors_are_normalised_on_their_bounds():
+    """Daw et al. 2011's seven uniform priors: 0 on [0, 1] (as mfit), -log 20 on [0, 20], -log 40 on [-20, 20]."""
+    theta = np.array([0.5, 0.5, 0.5, 5.0, 5.0, 0.0, 0.5])
+    np.testing.assert_allclose(daw_models.log_prior(daw_models.DAW2011, theta), -2 * np.log(20) - np.log(40))
+
+
+def test_a_spec_must_name_one_set_of_temperatures_and_learning_rates():
+    free = {name: daw_models.Parameter(name, 0.0, 1.0) for name in daw_models.NAMES}
+    with pytest.raises(ValueError, match="exactly one set of temperatures"):  # w beside beta_mb, beta_mf: was ignored
+        daw_models.ModelSpec("x", tuple(free[n] for n in ("alpha", "lambda", "beta_mb", "beta_mf", "beta2", "w")))
+    with pytest.raises(ValueError, match="exactly one set of learning rates"):  # alpha with alpha1: was a KeyError later
+        daw_models.ModelSpec("x", tuple(free[n] for n in ("alpha", "alpha1", "lambda", "beta", "w")))
+    daw_models.ModelSpec("x", tuple(free[n] for n in ("alpha1", "alpha2", "lambda", "beta1", "beta2", "w", "p")))
+
+
+def test_simulate_refuses_probabilities_that_are_not():
+    probs = np.full((1, 1, 5, 4), 0.5)
+    probs[0, 0, 3, 2] = np.nan  # Decker's four oldest files have no walk
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; shape \(1, 1, 5, 4\), nan at \[0, 0, 3, 2\]"):
+        daw_models.simulate(daw_models.DAW2011, np.tile([0.5, 0.5, 0.5, 5.0, 5.0, 0.2, 0.5], (1, 1)), probs, np.random.default_rng(0))

@@ -1,4 +1,5 @@
-"""A whole dataset's fits on Ray (`two-step fit`): the table's layout, and a stopped run keeps its finished people."""
+"""A whole dataset's fits on Ray (`two-step fit`): the table's layout, a stopped run keeps its
+finished people, and a chunk is reused only by a run with its people, data and settings."""
 
 import os
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twostep import cli, daw_models, population_fits
+from twostep import cli, datasets, daw_models, population_fits
 
 pytestmark = pytest.mark.slow  # Ray and many fits
 
@@ -43,14 +44,59 @@ def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(da
         names = daw_models.SPECS[model].names
         others = [name for name in daw_models.NAMES if name not in names]
         assert rows[list(names)].notna().all().all() and rows[others].isna().all().all()
-        assert rows[["subject", "model", "loglik", "logpost", "bic", "log_evidence"]].notna().all().all()
+        assert rows[["subject", "model", "loglik", "logpost", "bic", "log_evidence", "evidence_method", "status"]].notna().all().all()
         assert (rows["logpost"] <= 0).all()
-        np.testing.assert_allclose(rows["bic"], len(names) * np.log(150) - 2 * rows["loglik"])  # Potter: 150 trials each
-    chunk = population_fits.chunk_file(out, "potter2017", "daw2011", 1)
+        np.testing.assert_allclose(rows["bic"], len(names) * np.log(rows["trials"]) - 2 * rows["loglik"])
+    potter = datasets.load("potter2017", data_root)
+    np.testing.assert_array_equal(table.groupby("subject")["trials"].first()[potter.subject], (~potter.records["missed"]).sum(axis=(1, 2)))
+    chunks = sorted(os.listdir(os.path.join(out, "potter2017_fits")))
+    assert len(chunks) == 6 and all(name.startswith(("daw2011_", "daw2011-mf_", "daw2011-mb_")) for name in chunks)
+    chunk = os.path.join(out, "potter2017_fits", next(name for name in chunks if name.startswith("daw2011_0040-0073_")))
     os.remove(chunk)
-    first = os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0))
+    first = os.path.getmtime(os.path.join(out, "potter2017_fits", next(name for name in chunks if name.startswith("daw2011-mf_0000-0039_"))))
     capsys.readouterr()
     cli.main(argv)
     assert "5 of 6 chunks already fitted" in capsys.readouterr().out
-    assert os.path.isfile(chunk) and os.path.getmtime(population_fits.chunk_file(out, "potter2017", "daw2011-mf", 0)) == first
+    assert os.path.isfile(chunk) and sorted(os.listdir(os.path.join(out, "potter2017_fits"))) == chunks
+    assert os.path.getmtime(os.path.join(out, "potter2017_fits", next(name for name in chunks if name.startswith("daw2011-mf_0000-0039_")))) == first
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), table)
+
+
+def chunk_names(digests, chunk_size, model="daw2011-mb", restarts=1, seed=0):
+    chunks = [digests[start : start + chunk_size] for start in range(0, len(digests), chunk_size)]
+    return [population_fits.chunk_key(people, model, restarts, seed) for people in chunks]
+
+
+def test_a_chunk_key_changes_with_its_people_data_model_and_settings(data_root):
+    potter = datasets.load("potter2017", data_root)
+    digests = population_fits.people_digests(potter)
+    assert len(set(digests)) == 74 and population_fits.people_digests(potter) == digests
+    base = chunk_names(digests, 30)
+    assert chunk_names(digests, 30) == base
+    assert chunk_names(digests, 60)[1] == base[2] and not set(chunk_names(digests, 60)[:1]) & set(base)  # the same people: 60-73
+    assert not set(chunk_names(digests, 20)[:3]) & set(base)
+    assert not set(chunk_names(digests, 30, restarts=2)) & set(base)
+    assert not set(chunk_names(digests, 30, seed=1)) & set(base)
+    assert not set(chunk_names(digests, 30, model="daw2011-mf")) & set(base)
+    potter.records["reward"][40, 0, 5] = 1 - potter.records["reward"][40, 0, 5]  # another data folder: one outcome differs
+    changed = population_fits.people_digests(potter)
+    assert [a != b for a, b in zip(changed, digests)] == [i == 40 for i in range(74)]
+    assert [a != b for a, b in zip(chunk_names(changed, 30), base)] == [False, True, False]
+
+
+def test_a_rerun_with_another_chunk_size_fits_everyone_once(data_root, tmp_path, capsys, ray_afterwards):
+    """The issue's case: --chunk-size 30 then 60 gave 60 rows for 74 people (20: 88 rows, 14 twice)."""
+    argv = ["fit", "--data", "potter2017", "--models", "daw2011-mb", "--out", str(tmp_path), "--root", str(data_root),
+            "--restarts", "1", "--cpus", "2"]
+    people = datasets.load("potter2017", data_root).subject
+    said = []
+    for size in ("30", "60", "20", "30"):
+        cli.main([*argv, "--chunk-size", size])
+        table = pd.read_csv(os.path.join(tmp_path, "potter2017_fits.csv"), dtype={"subject": str})
+        assert sorted(table["subject"]) == sorted(people)  # every person once
+        said.append(capsys.readouterr().out)
+    assert "1 of 2 chunks already fitted" in said[1] and "2 chunk files under" in said[1]  # 60 after 30: people 60-73 kept
+    assert "ignored" in said[1] and "already fitted" not in said[0]
+    assert "1 of 4 chunks already fitted" in said[2] and "3 of 3 chunks already fitted" in said[3]
+    cli.main([*argv, "--chunk-size", "30", "--restarts", "2"])
+    assert "chunks already fitted" not in capsys.readouterr().out

@@ -293,6 +293,10 @@ def fit(parser, args):
         parser.error(str(error))
     table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size)
     print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): {os.path.join(args.out, args.data + '_fits.csv')}")
+    capped = table[table["status"] == "iteration cap"]
+    if len(capped):
+        print(f"warning: {len(capped)} fits stopped at the iteration cap (status column): " + ", ".join(
+            f"{model} {', '.join(map(str, rows['subject'][:5]))}" for model, rows in capped.groupby("model")))
 
 
 def data(parser, args):

@@ -14,6 +14,13 @@ SWAP_EVERY_TRIAL = "trial"
 SWAP_EVERY_EPISODE = "episode"
 SWAP_GOOD_STATE = "swap"  # Wang et al.: one good second-stage state, which may swap
 DRIFT = "drift"  # Daw et al. 2011: four drifting reward probabilities, a choice at the second stage
+S1, S2, S3 = 0, 1, 2  # the states: first stage, then the one action 0 reaches commonly, then action 1's
+OPTIONS = ("S2 option 0", "S2 option 1", "S3 option 0", "S3 option 1")  # the drifting task's reward probabilities
+
+
+def option_index(state, option):
+    """Index into `OPTIONS` of option 0/1 in state S2/S3 (numpy or TensorFlow)."""
+    return 2 * (state - S2) + option
 
 
 def setting(default, help):

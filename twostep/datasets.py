@@ -55,7 +55,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import scipy.io
 
-S2, S3 = 1, 2  # two_step_env's state indices (not imported: two_step_env loads TensorFlow)
+from twostep.configs import S2
+
 MANIFEST = json.loads(Path(__file__).with_name("dataset_manifest.json").read_text())
 DATASETS = tuple(MANIFEST)  # ("kool2016", "decker2016", "potter2017")
 RECORD_FILL = {  # every record, with its value on a padded trial
@@ -330,7 +331,10 @@ def load_decker2016(root=None, include_excluded=False):
 
     The authors excluded nobody: their model-fitting driver (mbmf_driver.m) fits every file (from
     trial 10 on, a modelling choice: the records keep every trial) and decker_ages.csv lists all 80.
-    1895_onsets.mat stops at trial 152, whose outcome is not recorded (money NaN): it counts as missed.
+    1895_onsets.mat stops at trial 152, which has both choices but no outcome (money NaN): it counts
+    as missed here, so our likelihood drops the trial, where the authors' (mbmf_lik.m) counts its
+    two choices (the unknown outcome only changes values after the last choice); their
+    log-likelihood of this person has two more choice terms than ours.
     Codes: choice1, choice2 1/2 and state 2/3, 0 (or NaN in the four oldest files) when missed;
     choice1 1 led to state 2 on 69.8% of trials and choice1 2 to state 3 on 70.9% (the task code
     draws state = 2 + xor(rand > 0.7, choice1 - 1); the driver's model uses the same mapping).

@@ -26,25 +26,30 @@ agent's or a person's): "action" (0/1, -1 missed), "state" (S2 = 1, S3 = 2), "ch
 "reward" (0/1, nan when missed), "missed", "side1" (screen side of the chosen first-stage
 option, 0 left, 1 right). Every episode starts with fresh values. `play` runs the equations
 either replaying records (`log_likelihood`) or choosing (`simulate`); `fit` finds MAP (or ML)
-parameters for every subject at once with a batched projected Newton method (`minimize_box`),
-from random restarts and, through `embed`, from the fits of nested models.
+parameters for every subject at once with a batched projected Newton method
+(`box_newton.minimize_box`), from random restarts and, through `embed`, from the fits of nested
+models, and each fit's model evidence (`log_evidence`: Laplace's approximation where it holds).
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln
+from scipy.special import betaln, erfcx, expit, gammaln
 
-S2, S3 = 1, 2  # the second-stage state codes of two_step_env
+from twostep import box_newton
+from twostep.configs import S2, S3, option_index
 NAMES = ("alpha", "alpha1", "alpha2", "lambda", "beta", "beta1", "beta2", "beta_mb", "beta_mf", "w", "p", "rho")
 TEMPERATURES = ({"beta", "w"}, {"beta1", "beta2", "w"}, {"beta_mb", "beta_mf", "beta2"})
 LEARNING_RATES = ({"alpha"}, {"alpha1", "alpha2"})
+OTHERS = {"lambda", "p", "rho"}  # lambda always; the stickiness terms are off when absent
 
 
 @dataclasses.dataclass(frozen=True)
 class Parameter:
-    """A free parameter: bounds, prior ("flat",), ("gamma", shape, scale), ("normal", mean, sd)
-    or ("beta", a, b), and the range random restarts draw their starting points from."""
+    """A free parameter: bounds, prior ("flat",) (uniform on the bounds), ("gamma", shape, scale),
+    ("normal", mean, sd) or ("beta", a, b), and the range random restarts draw their starting
+    points from."""
 
     name: str
     lower: float
@@ -55,8 +60,8 @@ class Parameter:
     def log_prior(self, x):
         kind, *args = self.prior
         with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "flat":  # mfit's @(x) 0
-                return np.zeros_like(x)
+            if kind == "flat":  # the uniform density: mfit's @(x) 0 on [0, 1], -log 20 on [0, 20]
+                return np.full_like(np.asarray(x, np.float64), -np.log(self.upper - self.lower))
             if kind == "gamma":
                 shape, scale = args
                 return np.where(x > 0, (shape - 1) * np.log(x) - x / scale - gammaln(shape) - shape * np.log(scale), -np.inf)
@@ -96,9 +101,12 @@ class ModelSpec:
         given = set(names)
         if len(names) != len(given) or not given <= set(NAMES):
             raise ValueError(f"{self.name}: parameter names {names} repeat or are not among {NAMES}")
-        if sum(s <= given for s in TEMPERATURES) != 1 or sum(s <= given for s in LEARNING_RATES) != 1 or "lambda" not in given:
+        temperatures, rates = given & set().union(*TEMPERATURES), given & set().union(*LEARNING_RATES)
+        if temperatures not in TEMPERATURES or rates not in LEARNING_RATES or "lambda" not in given or given - temperatures - rates - OTHERS:
             raise ValueError(
-                f"{self.name}: parameters {sorted(given)} need lambda, one of {TEMPERATURES} and one of {LEARNING_RATES}"
+                f"{self.name}: parameters {sorted(given)} need lambda, exactly one set of temperatures of "
+                f"{[sorted(s) for s in TEMPERATURES]}, exactly one set of learning rates of {[sorted(s) for s in LEARNING_RATES]}, "
+                f"and besides them only {sorted(OTHERS - {'lambda'})}"
             )
         if self.transitions not in ("fixed", "counts"):
             raise ValueError(f"{self.name}: transitions={self.transitions!r}: expected 'fixed' or 'counts'")
@@ -134,7 +142,7 @@ DAW2011_FREE = tuple(Parameter(n, *UNIT) for n in ("alpha1", "alpha2", "lambda")
     Parameter("p", -20.0, 20.0, init=(-1.0, 1.0)),
     Parameter("w", *UNIT),
 )
-DAW2011 = ModelSpec("daw2011", DAW2011_FREE)  # flat priors within the bounds: MAP = maximum likelihood
+DAW2011 = ModelSpec("daw2011", DAW2011_FREE)  # uniform priors within the bounds: MAP = maximum likelihood
 DAW2011_MF = ModelSpec("daw2011-mf", DAW2011_FREE[:-1], (("w", 0.0),))
 DAW2011_MB = ModelSpec(  # alpha1 and lambda only shape the model-free values, which w = 1 ignores
     "daw2011-mb",
@@ -330,6 +338,10 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
     at random. Returns records [subject, episode, trial] with the keys `log_likelihood` reads plus
     "common", "probs", "side2", "rt1", "rt2" (nan) and "prob" (of the chosen first-stage action)."""
     probs = np.asarray(probs, np.float64)
+    if probs.ndim != 4 or probs.shape[-1] != 4 or not ((probs >= 0) & (probs <= 1)).all():
+        where = np.argwhere(~((probs >= 0) & (probs <= 1)))
+        raise ValueError(f"probs must be [subject, episode, trial, 4] probabilities in [0, 1]; shape {probs.shape}"
+                         + (f", {float(probs[tuple(where[0])])} at {where[0].tolist()}" if len(where) else ""))
     shape = probs.shape[:3]
     layout, layout2 = rng.integers(0, 2, (2,) + shape)
     keys = ("action", "state", "common", "choice2", "reward", "prob")
@@ -341,7 +353,7 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
         common = u[1] < common_prob
         state = np.where((action == 0) == common, S2, S3)
         choice2 = (u[2] < expit(np.where(state == S3, logit2[1], logit2[0]))).astype(np.int64)
-        pay = np.take_along_axis(probs[:, None, :, t], (2 * (state - S2) + choice2)[..., None], -1)[..., 0]
+        pay = np.take_along_axis(probs[:, None, :, t], option_index(state, choice2)[..., None], -1)[..., 0]
         reward = (u[3] < pay).astype(np.float64)
         for key, value in zip(keys, (action, state, common, choice2, reward, expit(np.where(action == 1, logit1, -logit1)))):
             trials[key][:, :, t] = value[:, 0]
@@ -362,137 +374,6 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
 # ---------------------------------------------------------------- fitting
 
 
-def stencil(n):
-    """Offsets (in steps) of the points around a centre: +-e_i, then +(e_i + e_j) and -(e_i + e_j)
-    for each pair i < j. [n (n + 1), n]."""
-    eye = np.eye(n)
-    i, j = np.triu_indices(n, 1)
-    return np.concatenate([eye, -eye, eye[i] + eye[j], -eye[i] - eye[j]])
-
-
-def derivatives(objective, rows, x, lower, upper, step=1e-4, hessian=None):
-    """f, gradient and Hessian of objective at x [B, n], from one batched call.
-
-    objective(rows, points [B, M, n]) -> [B, M]. Central differences (O(step^2)) around x moved
-    inside the bounds by two steps where it is closer to them, so every point lies strictly inside
-    (a prior may vanish on a bound); the gradient is carried back to x through the Hessian.
-    Off-diagonal terms use the points +-(e_i + e_j):
-    H_ij = (f_++ + f_-- - f_+i - f_-i - f_+j - f_-j + 2 f) / (2 step^2). Given a `hessian`
-    [B, n, n], only the 2n + 2 points of the gradient and the diagonal are evaluated and its
-    off-diagonal terms are kept.
-    """
-    n = x.shape[-1]
-    offsets = stencil(n) if hessian is None else stencil(n)[: 2 * n]
-    centre = np.clip(x, lower + 2 * step, upper - 2 * step)
-    f = objective(rows, np.concatenate([x[:, None], centre[:, None], centre[:, None] + step * offsets], axis=1))
-    f_x, f_c, plus, minus = f[:, 0], f[:, 1, None], f[:, 2 : 2 + n], f[:, 2 + n : 2 + 2 * n]
-    if hessian is None:
-        i, j = np.triu_indices(n, 1)
-        both_plus, both_minus = np.split(f[:, 2 + 2 * n :], 2, axis=1)
-        hessian = np.zeros(x.shape + (n,))
-        hessian[:, i, j] = hessian[:, j, i] = (
-            both_plus + both_minus - plus[:, i] - minus[:, i] - plus[:, j] - minus[:, j] + 2 * f_c
-        ) / (2 * step**2)
-    else:
-        hessian = hessian.copy()
-    hessian[:, np.arange(n), np.arange(n)] = (plus - 2 * f_c + minus) / step**2
-    gradient = (plus - minus) / (2 * step) + np.einsum("bij,bj->bi", hessian, x - centre)
-    return f_x, gradient, hessian
-
-
-def newton_direction(gradient, hessian, x, lower, upper, cap=0.25, near=1e-8):
-    """Projected Newton direction (Bertsekas 1982) for a box. A coordinate within `near` (of the
-    box) of a bound its gradient pushes against goes onto that bound and stays; the others take a
-    Newton step on the Hessian with its eigenvalues made positive (|lambda|, at least 1e-4), less
-    any move out of the box, capped to `cap` of the box per step."""
-    margin = near * (upper - lower)
-    at_lower, at_upper = (x <= lower + margin) & (gradient > 0), (x >= upper - margin) & (gradient < 0)
-    free = ~(at_lower | at_upper)
-    reduced = np.where(free[:, :, None] & free[:, None, :], hessian, np.eye(x.shape[-1]))
-    values, vectors = np.linalg.eigh(reduced)
-    values = np.maximum(np.abs(values), 1e-4)  # flat directions (e.g. w when alpha = 0) move little
-    g = np.where(free, gradient, 0.0)
-    direction = -np.einsum("bij,bj->bi", vectors, np.einsum("bji,bj->bi", vectors, g) / values)
-    direction = np.where(((x <= lower) & (direction < 0)) | ((x >= upper) & (direction > 0)), 0.0, direction)
-    direction = direction / np.maximum(1.0, (np.abs(direction) / (cap * (upper - lower))).max(-1, keepdims=True))
-    return np.where(at_lower, lower - x, np.where(at_upper, upper - x, direction))
-
-
-def pattern_points(x, lower, upper, scales=(1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)):
-    """x [B, n] moved along each coordinate by +-scale of the box, clipped to it: [B, 2 n S, n]."""
-    n = x.shape[-1]
-    moves = np.concatenate([scale * np.concatenate([np.eye(n), -np.eye(n)]) for scale in scales]) * (upper - lower)
-    return np.clip(x[:, None] + moves, lower, upper)
-
-
-def minimize_box(objective, x0, lower, upper, iterations=100, tolerance=1e-9, line_steps=6, merge=3e-2, step=1e-4, refresh=2):
-    """Minimise G problems from R starting points each, x0 [G, R, n], within [lower, upper].
-
-    objective(rows, points [B, M, n]) -> [B, M], where rows index the G * R flattened starts
-    (row // R is the problem). All rows run in lock-step: projected Newton steps with
-    finite-difference derivatives (the full Hessian every `refresh` steps; in between the
-    gradient and the Hessian's diagonal, with its off-diagonal terms kept) and a backtracking line
-    search (step sizes 1, 1/4, 1/16, ... tried in one call). A step that gains less than
-    `tolerance` with kept terms is retried with a full Hessian; with a full one, on a problem's
-    best row, a coordinate search (`pattern_points`) takes over for the step: the likelihood has
-    kinks where two second-stage values tie (the max in the model-based values), on which
-    derivatives mislead. A row stops when neither gains `tolerance` (other rows: when Newton does
-    not), or when it comes within `merge` (relative to the box) of a better row of the same
-    problem, whose path it would only repeat.
-    Returns (x [G, R, n], f [G, R], iterations run [G, R]).
-    """
-    x = np.clip(np.array(x0, np.float64), lower, upper).reshape(-1, x0.shape[-1])
-    n_problems, n_starts = x0.shape[:2]
-    f = np.full(len(x), np.inf)
-    hessian = np.zeros(x.shape + x.shape[-1:])
-    age = np.full(len(x), refresh)  # steps since the last full Hessian
-    used = np.zeros(len(x), int)
-    rows = np.arange(len(x))
-    fractions = 0.25 ** np.arange(line_steps)
-    order = np.arange(n_starts)
-    for _ in range(iterations):
-        full = age[rows] >= refresh
-        f0, gradient = np.zeros(len(rows)), np.zeros((len(rows), x.shape[-1]))
-        for part, keep in ((full, False), (~full, True)):
-            if part.any():
-                r = rows[part]
-                f0[part], gradient[part], hessian[r] = derivatives(
-                    objective, r, x[r], lower, upper, step, hessian[r] if keep else None
-                )
-        age[rows] = np.where(full, 0, age[rows]) + 1
-        direction = newton_direction(gradient, hessian[rows], x[rows], lower, upper)
-        trial = np.clip(x[rows, None] + fractions[:, None] * direction[:, None], lower, upper)
-        f_trial = objective(rows, trial)
-        armijo = f_trial <= f0[:, None] + 1e-4 * np.einsum("bmn,bn->bm", trial - x[rows, None], gradient)
-        first = armijo.argmax(axis=1)
-        moved = armijo.any(axis=1)
-        f_new = np.where(moved, f_trial[np.arange(len(rows)), first], f0)
-        x[rows[moved]] = trial[moved, first[moved]]
-        f[rows], used[rows] = f_new, used[rows] + 1
-        stalled = f0 - f_new < tolerance
-        age[rows[stalled & ~full]] = refresh
-        stalled &= full
-        leading = f[rows] <= f.reshape(n_problems, n_starts).min(axis=1)[rows // n_starts]
-        if (stalled & leading).any():
-            stuck = rows[stalled & leading]
-            around = pattern_points(x[stuck], lower, upper)
-            f_around = objective(stuck, around)
-            best = f_around.argmin(axis=1)
-            gain = f[stuck] - f_around[np.arange(len(stuck)), best]
-            polished = gain >= tolerance
-            x[stuck[polished]] = around[polished, best[polished]]
-            f[stuck[polished]] -= gain[polished]
-            stalled[stalled & leading] = ~polished
-        xs, fs = x.reshape(n_problems, n_starts, -1), f.reshape(n_problems, n_starts)
-        close = (np.abs(xs[:, :, None] - xs[:, None]) / (upper - lower)).max(axis=-1) < merge
-        better = (fs[:, None, :] < fs[:, :, None]) | ((fs[:, None, :] == fs[:, :, None]) & (order < order[:, None]))
-        duplicate = (close & better).any(axis=-1).ravel()
-        rows = rows[~stalled & ~duplicate[rows]]
-        if not len(rows):
-            break
-    return x.reshape(x0.shape), f.reshape(n_problems, n_starts), used.reshape(n_problems, n_starts)
-
-
 def restart_points(spec: ModelSpec, n_people, restarts, rng: np.random.Generator):
     """Starting points [P, restarts, n_free], a Latin hypercube in the parameters' init ranges
     per subject: every parameter gets one start in each of `restarts` equal slices of its range
@@ -504,12 +385,69 @@ def restart_points(spec: ModelSpec, n_people, restarts, rng: np.random.Generator
 
 
 def laplace_log_evidence(logpost, hessian, bic):
-    """mfit's log model evidence: logpost + K/2 log 2 pi - 1/2 log det H (H the Hessian of -log
-    posterior at the MAP), or -(bic - K log 2 pi) / 2 where H is degenerate (mfit_bms)."""
+    """mfit_bms's log model evidence, as Kool et al. computed theirs: logpost + K/2 log 2 pi - 1/2
+    log det H (H the Hessian of -log posterior at the MAP), or -(bic - K log 2 pi) / 2 where det H
+    is not positive. (For our fits, `log_evidence`: this formula also passes saddles.)"""
     k = hessian.shape[-1]
     sign, log_det = np.linalg.slogdet(hessian)
     laplace = logpost + 0.5 * (k * np.log(2 * np.pi) - log_det)
     return np.where(sign > 0, laplace, -0.5 * (bic - k * np.log(2 * np.pi)))
+
+
+def bic(loglik, n_free, n_trials):
+    """Schwarz's criterion K log N - 2 loglik, N the trials the likelihood used (mfit counts every
+    trial recorded, missed ones too, and Nussenbaum et al.'s fits the 9 warm-up trials)."""
+    return n_free * np.log(n_trials) - 2 * loglik
+
+
+def one_sided_log_integral(slope, curvature, width):
+    """log of the integral over d in [0, width] of exp(-slope d - curvature d^2 / 2): a posterior
+    whose mode sits on a bound, `slope` its -log density's slope into the box. Where the
+    curvature is not positive, the exponential alone (slope >= 1 / width there)."""
+    if curvature <= 0:
+        return np.log(-np.expm1(-slope * width)) - np.log(slope)
+    z, z_far = slope / np.sqrt(2 * curvature), (slope + curvature * width) / np.sqrt(2 * curvature)
+    inside = erfcx(z) - np.exp(-slope * width - curvature * width**2 / 2) * erfcx(z_far)
+    return 0.5 * np.log(np.pi / (2 * curvature)) + np.log(inside)
+
+
+def person_log_evidence(spec: ModelSpec, x, logpost, gradient, hessian, n_trials, near=1e-6):
+    """One fit's log model evidence, log of the integral of likelihood x prior over the box, and
+    the method that gave it, from its MAP x, log posterior there, and the gradient and Hessian of
+    -log posterior.
+
+    Each coordinate is one of three kinds. Flat: the Laplace width 1/sqrt(H_ii) exceeds the box
+    (and, on a bound, the posterior falls by less than 1 nat across it), as lambda when w = 1 or
+    everything but the stickiness when alpha = 0: integrated against its prior (mass 1 on the box),
+    i.e. its log prior density leaves logpost. On a bound (within `near` of the box): the 1-D
+    integral of the quadratic from the bound inwards (`one_sided_log_integral`, cross terms with
+    the other coordinates left out). Interior: Laplace over their block of H, which must be
+    positive definite. "laplace" where every coordinate is interior (mfit's formula);
+    "laplace-reduced" where some are not; "unit-information" where the interior block is not
+    positive definite (a saddle): Laplace with H = N I, logpost + K/2 (log 2 pi - log N), which is
+    -BIC/2 + K/2 log 2 pi with the log prior kept, as BIC approximates the evidence.
+    """
+    width = spec.upper - spec.lower
+    at_lower = x - spec.lower <= near * width
+    on_bound = at_lower | (spec.upper - x <= near * width)
+    slope = np.where(at_lower, gradient, -gradient)
+    curvature = np.diag(hessian)
+    flat = (curvature * width**2 < 1) & (~on_bound | (slope * width < 1))
+    interior = ~on_bound & ~flat
+    block = hessian[np.ix_(interior, interior)]
+    if interior.any() and np.linalg.eigvalsh(block).min() <= 0:
+        return logpost + 0.5 * len(x) * (np.log(2 * np.pi) - np.log(n_trials)), "unit-information"
+    total = logpost + 0.5 * (interior.sum() * np.log(2 * np.pi) - np.linalg.slogdet(block)[1])
+    total -= sum(spec.free[i].log_prior(x[i]) for i in np.flatnonzero(flat))
+    total += sum(one_sided_log_integral(slope[i], curvature[i], width[i]) for i in np.flatnonzero(on_bound & ~flat))
+    return float(total), "laplace" if interior.all() else "laplace-reduced"
+
+
+def log_evidence(spec: ModelSpec, x, logpost, gradient, hessian, n_trials):
+    """`person_log_evidence` of every fit: x, gradient [P, n], logpost, n_trials [P], hessian
+    [P, n, n] -> (log evidence [P], method [P])."""
+    pairs = [person_log_evidence(spec, *person) for person in zip(x, logpost, gradient, hessian, n_trials)]
+    return np.array([value for value, _ in pairs]), np.array([method for _, method in pairs], dtype=object)
 
 
 def embed(source: ModelSpec, params, target: ModelSpec):
@@ -562,43 +500,53 @@ def fit_nested(specs, records, restarts=16, seed=0, fitted=None):
         yield spec, result
 
 
-def fit(spec: ModelSpec, records, restarts=16, seed=0, prior=True, starts=None, iterations=100):
-    """MAP (prior=True; ML otherwise) fits of every subject of records [P, E, T] at once.
+def fit(spec: ModelSpec, records, restarts=16, seed=0, starts=None, iterations=100):
+    """MAP fits of every subject of records [P, E, T] at once.
 
     Each subject's `restarts` random starting points (`restart_points`), and `starts` [P, m,
     n_free] if given (e.g. `embed` of a nested model's fit), run in lock-step through
-    `minimize_box`; the best is kept. Returns arrays over subjects: "params" [P, n_free] (in
-    spec.names order), "loglik", "logpost", "bic" (K log N - 2 loglik with N every trial
-    recorded, missed ones too, as mfit), "log_evidence" (`laplace_log_evidence`), "hessian"
-    [P, n, n] of -logpost (-loglik for ML) at the optimum, "objective" [P, starts] (the
-    minimised -logpost, or -loglik, where each start stopped) and "iterations" [P, starts].
+    `box_newton.minimize_box`; the best is kept, and a warning names the subjects whose best
+    start was still moving at `iterations`. Returns arrays over subjects: "params" [P, n_free] (in
+    spec.names order), "loglik", "logpost", "trials" (that the likelihood used), "bic" (`bic`),
+    "log_evidence" and "evidence_method" (`log_evidence`), "status" (the best start's,
+    `box_newton`), "hessian" [P, n, n] of -logpost at the optimum, and per start "objective"
+    [P, starts] (the minimised -logpost where it stopped), "iterations" and "statuses".
     """
     inputs = replay_inputs(spec, records)
-    n_people, n = len(inputs["action"]), len(spec.free)
+    n_people = len(inputs["action"])
     x0 = restart_points(spec, n_people, restarts, np.random.default_rng(seed))
     if starts is not None:
         x0 = np.concatenate([x0, np.clip(starts, spec.lower, spec.upper)], axis=1)
 
     def objective(rows, points):
         people = rows // x0.shape[1]
-        loglik = replay_log_likelihood(spec, {k: v[people] for k, v in inputs.items()}, points)
-        return -(loglik + log_prior(spec, points)) if prior else -loglik
+        return -(replay_log_likelihood(spec, {k: v[people] for k, v in inputs.items()}, points) + log_prior(spec, points))
 
-    x, f, used = minimize_box(objective, x0, spec.lower, spec.upper, iterations)
-    best = x[np.arange(n_people), f.argmin(axis=1)]
-    _, _, hessian = derivatives(
+    x, f, used, statuses = box_newton.minimize_box(objective, x0, spec.lower, spec.upper, iterations)
+    best_start = f.argmin(axis=1)
+    best, status = x[np.arange(n_people), best_start], statuses[np.arange(n_people), best_start]
+    capped = np.flatnonzero(status == box_newton.ITERATION_CAP)
+    if len(capped):
+        warnings.warn(f"{spec.name}: the best start of {len(capped)} of {n_people} subjects (positions {capped.tolist()[:10]}"
+                      f"{' ...' if len(capped) > 10 else ''}) was still improving after {iterations} iterations; raise iterations")
+    _, gradient, hessian = box_newton.derivatives(
         lambda rows, p: objective(rows * x0.shape[1], p), np.arange(n_people), best, spec.lower, spec.upper
     )
     loglik = log_likelihood(spec, records, best[:, None])[:, 0]
     logpost = loglik + log_prior(spec, best)
-    bic = n * np.log(inputs["action"].shape[1] * inputs["action"].shape[2]) - 2 * loglik
+    trials = inputs["used"].sum(axis=(1, 2))
+    evidence, method = log_evidence(spec, best, logpost, gradient, hessian, trials)
     return {
         "params": best,
         "loglik": loglik,
         "logpost": logpost,
-        "bic": bic,
-        "log_evidence": laplace_log_evidence(logpost if prior else loglik, hessian, bic),
+        "trials": trials,
+        "bic": bic(loglik, len(spec.free), trials),
+        "log_evidence": evidence,
+        "evidence_method": method,
+        "status": status,
         "hessian": hessian,
         "objective": f,
         "iterations": used,
+        "statuses": statuses,
     }

@@ -3,15 +3,23 @@
     two-step fit --data kool2016 --models kool2016 --out results/humans [--address auto]
 
 Each Ray task fits one model to a chunk of people at once (`daw_models.fit`: the likelihood is
-batched over people and parameter vectors), and leaves `<out>/<dataset>_fits/<model>_<chunk>.csv`;
-a rerun of the same command skips the chunks already written, so a stopped run keeps every
-finished person. `<out>/<dataset>_fits.csv` (written atomically) has one row per person and model:
-`subject` (Kool: the 1-based position in groupdata.subdata; Decker/Potter: the .mat file name),
-`model`, `authors_model` (Kool: 1-12, the position in the authors' results.mat; else empty), every
-parameter of the family (empty where a model lacks it), `loglik`, `logpost`, `bic`, `log_evidence`.
-Embedded Ray on this machine by default, a cluster with `address` (as `sweep`).
+batched over people and parameter vectors), and leaves
+`<out>/<dataset>_fits/<model>_<first>-<last>_<key>.csv` (positions of its people), the key a digest of everything that made it: the
+data (every record of its people), the people, the model, `restarts` and `seed`. A rerun reuses a
+chunk only when its key matches, so a stopped run keeps every finished person, and a rerun with
+other settings, chunk size or data refits rather than mixing old rows in (and says how many files
+it ignored). `<out>/<dataset>_fits.csv` (written atomically, from this run's chunks only) has one
+row per person and model: `subject` (Kool: the 1-based position in groupdata.subdata;
+Decker/Potter: the .mat file name), `model`, `authors_model` (Kool: 1-12, the position in the
+authors' results.mat; else empty), every parameter of the family (empty where a model lacks it),
+`loglik`, `logpost`, `trials` (that the likelihood used), `bic`, `log_evidence`,
+`evidence_method` and `status` (`daw_models.fit`). Embedded Ray on this machine by default, a
+cluster with `address` (as `sweep`).
 """
 
+import glob
+import hashlib
+import json
 import os
 
 from twostep import daw_models
@@ -20,7 +28,9 @@ MODEL_GROUPS = {  # names accepted by --models besides the specs' own
     "kool2016": tuple(spec.name for spec in daw_models.KOOL2016),
     "daw2011": ("daw2011", "daw2011-mf", "daw2011-mb"),
 }
-COLUMNS = ("subject", "model", "authors_model", *daw_models.NAMES, "loglik", "logpost", "bic", "log_evidence")
+COLUMNS = ("subject", "model", "authors_model", *daw_models.NAMES, "loglik", "logpost", "trials", "bic", "log_evidence",
+           "evidence_method", "status")
+RESULTS = ("loglik", "logpost", "trials", "bic", "log_evidence", "evidence_method", "status")  # `daw_models.fit`'s, per person
 
 
 def model_names(text):
@@ -36,8 +46,28 @@ def model_names(text):
     return tuple(dict.fromkeys(names))
 
 
-def chunk_file(out, dataset, model, chunk):
-    return os.path.join(out, f"{dataset}_fits", f"{model}_{chunk:03d}.csv")
+def people_digests(data):
+    """One digest per person of the loaded dataset: their subject name and every record array."""
+    import numpy as np
+
+    digests = []
+    for i, subject in enumerate(data.subject):
+        person = hashlib.sha256(str(subject).encode())
+        for key in sorted(data.records):
+            person.update(key.encode() + np.ascontiguousarray(data.records[key][i]).tobytes())
+        digests.append(person.hexdigest())
+    return digests
+
+
+def chunk_key(digests, model, restarts, seed):
+    """The digest naming a chunk: its people's data, the model and the fit's settings."""
+    settings = json.dumps({"people": list(digests), "model": model, "restarts": restarts, "seed": seed})
+    return hashlib.sha256(settings.encode()).hexdigest()[:12]
+
+
+def chunk_file(out, dataset, model, people, key):
+    """`<out>/<dataset>_fits/<model>_<first>-<last>_<key>.csv`, people by their positions in the dataset."""
+    return os.path.join(out, f"{dataset}_fits", f"{model}_{people[0]:04d}-{people[-1]:04d}_{key}.csv")
 
 
 def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
@@ -58,18 +88,21 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
                          "authors_model": kool.index(model) + 1 if dataset == "kool2016" and model in kool else None})
     for i, name in enumerate(spec.names):
         rows[name] = result["params"][:, i]
-    for key in ("loglik", "logpost", "bic", "log_evidence"):
+    for key in RESULTS:
         rows[key] = result[key]
     rows.reindex(columns=COLUMNS).to_csv(path + ".partial", index=False)
     os.replace(path + ".partial", path)
     return model, result["params"]
 
 
-def fitted_params(path, model):
-    """(model, params [people, n]) from a chunk file already written."""
+def fitted_params(path, model, subjects):
+    """(model, params [people, n]) from a chunk file already written, which must hold `subjects`."""
     import pandas as pd
 
-    return model, pd.read_csv(path)[list(daw_models.SPECS[model].names)].to_numpy()
+    rows = pd.read_csv(path, dtype={"subject": str})
+    if rows["subject"].tolist() != [str(s) for s in subjects]:
+        raise ValueError(f"{path}: holds subjects {rows['subject'].tolist()[:3]}..., not this chunk's {list(subjects)[:3]}...: remove it")
+    return model, rows[list(daw_models.SPECS[model].names)].to_numpy()
 
 
 def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print):
@@ -83,20 +116,26 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
 
     from twostep import datasets
 
-    n_people = len(datasets.load(dataset, root).subject)
+    data = datasets.load(dataset, root)
+    digests, n_people = people_digests(data), len(data.subject)
     os.makedirs(os.path.join(out, f"{dataset}_fits"), exist_ok=True)
     chunks = [tuple(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
     order = sorted(models, key=lambda name: len(daw_models.SPECS[name].free))
+    paths = {(model, k): chunk_file(out, dataset, model, people, chunk_key([digests[p] for p in people], model, restarts, seed))
+             for model in order for k, people in enumerate(chunks)}
     work = [(model, k, people) for model in order for k, people in enumerate(chunks)]
-    todo = [(model, k, people) for model, k, people in work if not os.path.isfile(chunk_file(out, dataset, model, k))]
+    todo = [(model, k, people) for model, k, people in work if not os.path.isfile(paths[model, k])]
     if len(todo) < len(work):
         say(f"{len(work) - len(todo)} of {len(work)} chunks already fitted under {out}: skipped")
+    others = set(glob.glob(os.path.join(out, f"{dataset}_fits", "*.csv"))) - set(paths.values())
+    if others:
+        say(f"{len(others)} chunk files under {os.path.join(out, dataset + '_fits')} are from other settings, people or data: ignored")
     remote = ray.remote(num_cpus=1)(fit_chunk)
     results, pending = {}, {}  # (model, chunk) -> (model, params) or the Ray reference to it
     for model, k, people in work:
-        path = chunk_file(out, dataset, model, k)
+        path = paths[model, k]
         if (model, k, people) not in todo:
-            results[model, k] = fitted_params(path, model)
+            results[model, k] = fitted_params(path, model, [data.subject[p] for p in people])
             continue
         spec = daw_models.SPECS[model]
         nested = [results[other, k] for other in order if (other, k) in results and daw_models.nested(daw_models.SPECS[other], spec)]
@@ -108,7 +147,7 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
             finished, _ = ray.wait(list(pending), num_returns=1)
             ray.get(finished[0])
             bar.update(pending.pop(finished[0]))
-    table = pd.concat([pd.read_csv(chunk_file(out, dataset, model, k)) for model in models for k in range(len(chunks))], ignore_index=True)
+    table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
     path = os.path.join(out, f"{dataset}_fits.csv")
     table.to_csv(path + ".partial", index=False)
     os.replace(path + ".partial", path)
