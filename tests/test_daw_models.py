@@ -50,7 +50,8 @@ def test_kool2016_loglik_and_logpost_at_the_authors_parameters(data_root):
         logpost = loglik + daw_models.log_prior(spec, fit["x"])
         np.testing.assert_allclose(loglik, fit["loglik"], rtol=0, atol=1e-6, err_msg=spec.name)
         np.testing.assert_allclose(logpost, fit["logpost"], rtol=0, atol=1e-6, err_msg=spec.name)
-        np.testing.assert_allclose(len(spec.free) * np.log(125) - 2 * loglik, fit["bic"], rtol=0, atol=1e-5, err_msg=spec.name)
+        # mfit's BIC counts every trial of the session (125), missed ones too; ours the trials fitted
+        np.testing.assert_allclose(daw_models.bic(loglik, len(spec.free), 125), fit["bic"], rtol=0, atol=1e-5, err_msg=spec.name)
 
 
 # ---------------------------------------------------------------- Daw et al. 2011's seven parameters
@@ -341,3 +342,16 @@ def test_simulate_refuses_probabilities_that_are_not():
     probs[0, 0, 3, 2] = np.nan  # Decker's four oldest files have no walk
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]; shape \(1, 1, 5, 4\), nan at \[0, 0, 3, 2\]"):
         daw_models.simulate(daw_models.DAW2011, np.tile([0.5, 0.5, 0.5, 5.0, 5.0, 0.2, 0.5], (1, 1)), probs, np.random.default_rng(0))
+
+
+def test_bic_counts_the_trials_each_likelihood_used(data_root):
+    """Decker's 1895_onsets.mat has 152 trials (padded to 200 in the records) and its last has no
+    outcome; Nussenbaum et al.'s fits start at trial 10: N is what is left, not 200."""
+    decker = datasets.load("decker2016", data_root)
+    records = {k: v[decker.subject == "1895_onsets"] for k, v in decker.records.items()}
+    assert records["action"].shape[-1] == 200
+    result = daw_models.fit(daw_models.NUSSENBAUM2020, records, restarts=1)
+    missed = records["missed"][0, 0]
+    assert missed[151:].all() and result["trials"][0] == (~missed[9:]).sum() <= 152 - 9 - 1
+    np.testing.assert_allclose(result["bic"], daw_models.bic(result["loglik"], 6, result["trials"]))
+    np.testing.assert_allclose(result["bic"], 6 * np.log(result["trials"]) - 2 * result["loglik"])
