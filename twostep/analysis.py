@@ -13,8 +13,8 @@ the same code.
   subject, with random restarts, BIC and a profile-likelihood interval for w.
 - `prediction_errors`, `rpe_regression`: the agent's reward prediction errors from its value
   head against those of model-free and model-based learners on the same trials.
-- `decode`: cross-validated linear read-out of a quantity (the ideal observer's belief) from
-  the LSTM's state.
+- `decode`, `decoded`: cross-validated linear read-out of a quantity (the ideal observer's
+  belief) from the LSTM's state: its R^2, its predictions.
 """
 
 import dataclasses
@@ -413,19 +413,28 @@ def rpe_regression(agent_delta, model_deltas):
     return pd.DataFrame(rows).set_index(["subject", "model"])
 
 
-def decode(features, target, groups, folds=5, ridge=1e-3):
-    """Cross-validated R^2 of a linear read-out (ridge regression with intercept) of `target` [N]
-    from `features` [N, d]; `groups` [N] (e.g. episode index) keeps every group in one fold."""
+def decoded(features, target, groups, folds=5, ridge=1e-3):
+    """Cross-validated predictions of `target` [N] (or [N, k], each column on its own) by a linear
+    read-out (ridge regression with intercept) from `features` [N, d]: each group's from a fit to
+    the other folds; `groups` [N] (e.g. episode index) keeps every group in one fold."""
     features, target, groups = np.asarray(features, float), np.asarray(target, float), np.asarray(groups)
     fold_of = np.unique(groups, return_inverse=True)[1] % folds
     predicted = np.empty_like(target)
     for k in range(folds):
         train, test = fold_of != k, fold_of == k
-        mean_x, mean_y = features[train].mean(0), target[train].mean()
+        mean_x, mean_y = features[train].mean(0), target[train].mean(0)
         x = features[train] - mean_x
         weights = np.linalg.solve(x.T @ x + ridge * len(x) * np.eye(x.shape[1]), x.T @ (target[train] - mean_y))
         predicted[test] = (features[test] - mean_x) @ weights + mean_y
-    return 1.0 - np.sum((target - predicted) ** 2) / np.sum((target - target.mean()) ** 2)
+    return predicted
+
+
+def decode(features, target, groups, folds=5, ridge=1e-3):
+    """Cross-validated R^2 of `decoded`'s linear read-out of `target` [N] from `features` [N, d]
+    (for a target [N, k], the R^2 of each column [k])."""
+    target = np.asarray(target, float)
+    predicted = decoded(features, target, groups, folds, ridge)
+    return 1.0 - np.sum((target - predicted) ** 2, axis=0) / np.sum((target - target.mean(0)) ** 2, axis=0)
 
 
 def by_trial_type(x, records):

@@ -6,6 +6,9 @@ Bayesian learner and the ceiling, all played on the same walks and draws.
   the task's own reflected Gaussian walk and Bernoulli rewards; greedy on posterior means.
 - `Oracle`: knows the four reward probabilities of the current trial.
 
+`posterior_means` runs the Bayesian learner's filter on a given history (another agent's), and
+`greedy_reward` scores a greedy choice on any option values against the true probabilities.
+
 `fresh_walks` and `task_draws` give every subject its own walks [episode, trial, 4] and uniforms
 [episode, trial, len(DRAWS)] from (seed, subject) alone, so agents played on the same arrays
 meet the same rewards and transitions (common random numbers). `simulate` returns the project's
@@ -138,6 +141,21 @@ def diffuse(posterior, kernel):
     return (posterior.reshape(-1, kernel.shape[0]) @ kernel).reshape(posterior.shape)
 
 
+def posterior_means(config: TaskConfig, option, reward, grid_size=201):
+    """The Bayesian learner's posterior means [..., trial, 4] of the four reward probabilities at
+    each trial's choice, given the options taken [..., trial] (index into `env.OPTIONS`) and their
+    rewards [..., trial] in earlier trials of the episode: its filter run on a given history (an
+    agent's own), from a uniform prior at each episode's start (as in `simulate`)."""
+    option, reward = np.asarray(option), np.asarray(reward)
+    grid, kernel = walk_grid(config, grid_size), walk_kernel(config, grid_size)
+    posterior = np.full(option.shape[:-1] + (len(env.OPTIONS), grid_size), 1 / grid_size)
+    means = []
+    for n in range(option.shape[-1]):
+        means.append(posterior @ grid)
+        posterior = diffuse(observe(posterior, grid, option[..., n], reward[..., n]), kernel)
+    return np.stack(means, axis=-2)
+
+
 # ---------------------------------------------------------------- choices
 
 
@@ -147,6 +165,24 @@ def first_stage_values(config: TaskConfig, option_values):
     best = option_values.reshape(option_values.shape[:-1] + (2, 2)).max(axis=-1)  # [..., (S2, S3)]
     common, rare = config.common_prob, 1 - config.common_prob
     return np.stack([common * best[..., 0] + rare * best[..., 1], rare * best[..., 0] + common * best[..., 1]], axis=-1)
+
+
+def greedy_reward(config: TaskConfig, option_values, probs, action=None):
+    """The expected reward [...] of one trial played greedily on option values [..., 4] (ties 50/50,
+    as the greedy `BayesianLearner`) when the options pay with probabilities `probs` [..., 4]: over
+    the first-stage action's transitions, the probability of the option it would take in each state.
+    With `action` [...], that first-stage action instead of the greedy one (the second stage greedy)."""
+    values, probs = np.asarray(option_values, float), np.asarray(probs, float)
+    by_state = values.reshape(values.shape[:-1] + (2, 2)), probs.reshape(probs.shape[:-1] + (2, 2))
+    p_option1 = choice_probability(by_state[0][..., 1] - by_state[0][..., 0], np.inf)  # [..., (S2, S3)]
+    state_reward = p_option1 * by_state[1][..., 1] + (1 - p_option1) * by_state[1][..., 0]
+    if action is None:
+        action_values = first_stage_values(config, values)
+        p_action1 = choice_probability(action_values[..., 1] - action_values[..., 0], np.inf)
+    else:
+        p_action1 = np.asarray(action, float)
+    to_s2 = (1 - p_action1) * config.common_prob + p_action1 * (1 - config.common_prob)
+    return to_s2 * state_reward[..., 0] + (1 - to_s2) * state_reward[..., 1]
 
 
 def choice_probability(advantage, inverse_temperature):

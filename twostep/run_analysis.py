@@ -8,6 +8,7 @@ pipelines that first load and evaluate checkpoints live here.
 
 import numpy as np
 
+import two_step_env as env
 from two_step_env import stay_probabilities
 from twostep import agents, analysis, published, run_layout
 
@@ -206,6 +207,113 @@ def daw_agent_scores(run, episodes=300, data_root=None):
     kool = a2c_lstm.evaluate(state, task=kool_task, reward_probs=kool_walks)["reward"].mean(axis=(1, 2))
     table = pd.DataFrame({"episode": state.episode, "fresh walks": fresh, "Kool's walks": kool}, index=pd.Index(state.seeds, name="seed"))
     return pd.concat([table, table.mean().to_frame("mean").T])
+
+
+BELIEF_SCORES = {  # the columns of `daw_belief_scores`: R^2 (over the four, their mean), agreements, rewards per trial
+    "probabilities from the LSTM": "the four true reward probabilities decoded from the LSTM state [h, c]",
+    "probabilities from the Bayesian means": "the same from the Bayesian learner's posterior means: its ceiling",
+    "Bayesian means from the LSTM": "the posterior means decoded from the LSTM state",
+    "Bayesian means from the LSTM, shuffled trials": "the same, each state paired with another trial's means: about 0",
+    "side gap from the LSTM": "the true gap between the sides' best options (S2's best - S3's best) from the LSTM state",
+    "side gap from the Bayesian means": "the same from the posterior means and their gap: its ceiling",
+    "Bayesian side gap from the LSTM": "the posterior means' gap from the LSTM state",
+    "Bayesian side gap from h alone": "the same from the LSTM output h alone, what the policy reads",
+    "agreement with the Bayesian choice": "first-stage choices equal to the greedy one on the posterior means (if strict)",
+    "agreement with the Bayesian choice, the agent's likelier action": "the same for the action its policy gave over 1/2",
+    "agreement with the Bayesian choice, greedy on the LSTM's decoded means": "the same for the greedy choice on them",
+    "reward: agent": "the expected reward of the agent's own choices (the probability of the option taken)",
+    "reward: greedy on the LSTM's decoded means": "the expected reward of greedy choices on the means decoded from the LSTM",
+    "reward: greedy on the Bayesian means": "the same on the posterior means",
+    "reward: greedy on the true probabilities": "the same on the true probabilities: the oracle on these trials",
+    "reward: the agent's first stage, greedy second on the LSTM's decoded means": "its first-stage choices, then greedy ones",
+    "reward: the agent's first stage, greedy second on the Bayesian means": "the same, greedy on the posterior means",
+    "reward: Bayesian learner": "the expected reward of the greedy Bayesian learner's own choices on the same walks",
+}
+
+
+def daw_belief_scores(records, task, seed=0, grid_size=201):
+    """What the LSTM state of an agent of the drifting task knows of the four reward probabilities,
+    against the Bayesian learner run on the same history, and what greedy choices on either would
+    earn: a pandas table, one row per seed of records [seed, episode, trial] from
+    `a2c_lstm.evaluate(..., internals=True)`, columns `BELIEF_SCORES`.
+
+    The Bayesian learner's posterior means at each choice (`daw_agents.posterior_means`) follow the
+    options the agent took and the rewards it got, so it is the ideal observer of what the agent saw.
+    Every R^2 is `analysis.decode`'s, cross-validated with whole episodes in a fold (the posterior
+    means as features come with their side gap, the one non-linear quantity the choice needs). The
+    rewards are expected rewards on the agent's trials (`daw_agents.greedy_reward`): one trial
+    played greedily on each estimate, not a rollout that would change what is seen next; with
+    the agent's own first-stage choice and a greedy second stage, they tell the stages apart. The
+    decoded means are the cross-validated predictions (`analysis.decoded`): as the posterior mean
+    is the expectation of the probability given the history, and the LSTM state a function of it,
+    its linear read-out estimates the same read-out of the probabilities, with less noise. `seed`
+    shuffles the control and draws the Bayesian learner's transitions on the agent's walks."""
+    import pandas as pd
+
+    from twostep import daw_agents
+
+    option = env.option_index(np.asarray(records["state"]), np.asarray(records["choice2"]))
+    bayes = daw_agents.posterior_means(task, option, records["reward"], grid_size)
+    (n_seeds, n_episodes, n_trials), n_hidden = option.shape, np.shape(records["hidden"])[-1]
+    groups, rng = np.repeat(np.arange(n_episodes), n_trials), np.random.default_rng(seed)
+
+    def gap(values):
+        return values[..., :2].max(-1) - values[..., 2:].max(-1)
+
+    def preference(values):  # the first-stage value of action 1 - that of action 0
+        return np.diff(daw_agents.first_stage_values(task, values), axis=-1)[..., 0]
+
+    walks = np.asarray(records["probs"], float)
+    draws = daw_agents.task_draws(task, n_seeds, n_episodes, seed)
+    alone = daw_agents.simulate(daw_agents.BayesianLearner(grid_size), task, walks, draws)
+    alone_reward = daw_agents.pick(walks, env.option_index(alone["state"], alone["choice2"])).mean(axis=(1, 2))
+    rows = []
+    for k in range(n_seeds):
+        lstm = np.concatenate([records["hidden"][k], records["cell"][k]], axis=-1).reshape(n_episodes * n_trials, -1)
+        probs, means = np.asarray(records["probs"][k], float).reshape(-1, 4), bayes[k].reshape(-1, 4)
+        bayes_features = np.column_stack([means, gap(means)])
+        decoded_means = analysis.decoded(lstm, means, groups)
+        bayes_preference, decoded_preference = preference(means), preference(decoded_means)
+        strict = np.abs(bayes_preference) > daw_agents.TIE_TOLERANCE
+        all_actions = np.ravel(records["action"][k])
+        action, prob = all_actions[strict], np.ravel(records["prob"][k])[strict]
+        likelier = np.where(prob >= 0.5, action, 1 - action)
+        scores = [
+            analysis.decode(lstm, probs, groups).mean(),
+            analysis.decode(bayes_features, probs, groups).mean(),
+            analysis.decode(lstm, means, groups).mean(),
+            analysis.decode(lstm, means[rng.permutation(len(means))], groups).mean(),
+            analysis.decode(lstm, gap(probs), groups),
+            analysis.decode(bayes_features, gap(probs), groups),
+            analysis.decode(lstm, gap(means), groups),
+            analysis.decode(lstm[:, :n_hidden], gap(means), groups),
+            np.mean((action == 1) == (bayes_preference[strict] > 0)),
+            np.mean((likelier == 1) == (bayes_preference[strict] > 0)),
+            np.mean((decoded_preference[strict] > 0) == (bayes_preference[strict] > 0)),
+            daw_agents.pick(probs, option[k].ravel()).mean(),
+            daw_agents.greedy_reward(task, decoded_means, probs).mean(),
+            daw_agents.greedy_reward(task, means, probs).mean(),
+            daw_agents.greedy_reward(task, probs, probs).mean(),
+            daw_agents.greedy_reward(task, decoded_means, probs, all_actions).mean(),
+            daw_agents.greedy_reward(task, means, probs, all_actions).mean(),
+            alone_reward[k],
+        ]
+        rows.append(dict(zip(BELIEF_SCORES, scores)))
+    return pd.DataFrame(rows)
+
+
+def daw_belief_decoding(run, episodes=300, seed=0):
+    """`daw_belief_scores` of the newest checkpoints of every seed under `run`, on `episodes` frozen
+    episodes per seed on fresh walks: one row per seed and their mean."""
+    import pandas as pd
+
+    import a2c_lstm
+    from twostep import checkpoints
+
+    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+    table = daw_belief_scores(a2c_lstm.evaluate(state, episodes, internals=True), state.task, seed)
+    table.index = pd.Index(state.seeds, name="seed")
+    return pd.concat([table, table.mean().to_frame("mean").T]).rename_axis("seed")
 
 
 def write_daw_study(sweep_outs, to, data_root=None, every=100):
