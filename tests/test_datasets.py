@@ -52,10 +52,10 @@ def damaged_copy(data_root, tmp_path, dataset):
 def test_manifest_pins_each_source_and_names_every_file_once():
     for name, source in datasets.MANIFEST.items():
         assert len(source["commit"]) == 40 and source["papers"] and "no license" in source["license"]
-        names = [path.rsplit("/", 1)[-1] for path in source["files"]]
-        assert len(set(names)) == len(names), f"{name}: two files would share one name in the flat layout"
+        names = [datasets._local_path(source, path) for path in source["files"]]
+        assert len(set(names)) == len(names), f"{name}: two files would share one place in the dataset's folder"
         assert all(len(sha) == 64 and int(sha, 16) >= 0 for sha in source["files"].values())
-    assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77]
+    assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77, 2366]
 
 
 def test_download_url_pins_the_commit_and_quotes_spaces():
@@ -88,10 +88,13 @@ def test_fetch_checks_every_file_and_says_where_from_and_what_to_cite(mirror, tm
     datasets.fetch("all", to=tmp_path, mirror=mirror, log=messages.append)
     for name, source in datasets.MANIFEST.items():
         for path, sha256 in source["files"].items():
-            assert hashlib.sha256((tmp_path / name / path.rsplit("/", 1)[-1]).read_bytes()).hexdigest() == sha256
+            assert hashlib.sha256((tmp_path / name / datasets._local_path(source, path)).read_bytes()).hexdigest() == sha256
     text = "\n".join(messages)
     assert "github.com/wkool/tradeoffs" in text and "github.com/hartleylabnyu/online_two_step_replication" in text
-    assert text.count("cite: ") == 5 and text.count("no license") == 3 and "doi.org/10.1371/journal.pcbi.1005090" in text
+    assert "github.com/ingrdmrtn/gecco_mh" in text and "doi.org/10.7554/eLife.11305" in text
+    assert text.count("cite: ") == 6 and text.count("no license") == 4 and "doi.org/10.1371/journal.pcbi.1005090" in text
+    assert "copying from" in text and "downloaded" not in text
+    assert (tmp_path / "gillan2016" / "twostep_data_study2_individual_csv" / "3570Y55XZPJQZPOYLZCOL50WZE6GYI.csv").is_file()
     assert not list(tmp_path.rglob("*.partial"))
 
 
@@ -101,7 +104,7 @@ def test_fetch_again_keeps_what_is_there_and_replaces_a_damaged_copy(mirror, dat
     messages = []
     datasets.fetch("all", to=tmp_path, mirror=mirror, log=messages.append)
     assert {file: file.stat().st_mtime_ns for file in tmp_path.rglob("*")} == before
-    assert sum("0 files written" in message for message in messages) == 3
+    assert sum("0 files written" in message for message in messages) == 4
     groupdata = tmp_path / "kool2016" / "groupdata.mat"
     original = groupdata.read_bytes()
     groupdata.write_bytes(original[:1000])
@@ -159,7 +162,7 @@ def test_a_truncated_mat_file_fails(data_root, tmp_path):
         file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
         with pytest.raises(DatasetError) as error:
             datasets.load(dataset, tmp_path)
-        one_line_naming(error, str(file), "not a readable MATLAB file")
+        one_line_naming(error, str(file), "not a readable MATLAB file", f"rerun two-step data fetch {dataset}")
 
 
 def test_a_mat_file_lacking_a_field_fails(data_root, tmp_path):
@@ -304,3 +307,116 @@ def test_decker2016_pads_the_short_session_with_missed_trials(data_root):
     short = data.subject.tolist().index("1895_onsets")
     assert data.records["missed"][short, 0, 151:].all() and not data.records["missed"][short, 0, :151].all()
     assert (data.records["action"][short, 0, 152:] == -1).all() and np.isnan(data.records["reward"][short, 0, 152:]).all()
+
+
+# ---- Gillan et al. 2016 ----
+
+GILLAN_FUSED = "3570Y55XZPJQZPOYLZCOL50WZE6GYI"  # study 2: trial 1 fused onto the previous line
+
+
+@pytest.fixture(scope="module")
+def gillan(data_root):
+    return datasets.load("gillan2016", data_root, include_excluded=True)
+
+
+def test_gillan2016_people_studies_and_scores(gillan):
+    """548 + 1,413 people with a self-report (the papers' samples), 400 without, excluded; one walk for all."""
+    study = gillan.scores["study"]
+    assert gillan.records["action"].shape == (2361, 1, 200)
+    assert (study == 1).sum() == 649 and (study == 2).sum() == 1712
+    assert gillan.included[study == 1].sum() == 548 and gillan.included[study == 2].sum() == 1413
+    assert len(gillan.excluded) == 400 and all("no self-report" in reason for reason in gillan.excluded.values())
+    analysed = gillan.select(gillan.included)
+    assert analysed.records["missed"].sum(axis=(1, 2)).max() <= 20
+    assert np.array_equal(analysed.records["probs"], np.broadcast_to(analysed.records["probs"][:1], analysed.records["probs"].shape))
+    two = analysed.scores["study"] == 2
+    for name in ("Factor1", "Factor2", "Factor3"):
+        assert np.isnan(analysed.scores[name][~two]).all() and not np.isnan(analysed.scores[name][two]).any()
+        np.testing.assert_allclose(analysed.scores[name][two].mean(), 0, atol=1e-6)  # z-scored over study 2
+    for name in ("age", "iq", "gender", "oci", "stai", "sds"):
+        assert not np.isnan(analysed.scores[name]).any()
+    assert set(np.unique(analysed.scores["gender"])) == {-1.0, 1.0}
+    np.testing.assert_array_equal(analysed.age, analysed.scores["age"])
+    digits = [s for s in analysed.subject[~two] if s.isdigit()]
+    assert digits, "study 1 has all-digit ids: kept as text and matched to their self-report rows"
+
+
+def test_gillan2016_records_follow_the_project_conventions(gillan):
+    r = {k: v[gillan.included] for k, v in gillan.records.items()}
+    made = r["action"] >= 0
+    assert np.array_equal(r["common"][made], r["state"][made] == r["action"][made] + 1)
+    assert np.isnan(r["reward"][r["missed"]]).all() and np.isin(r["reward"][~r["missed"]], (0, 1)).all()
+    second_only = made & (r["choice2"] < 0)
+    assert second_only.any() and (r["missed"][second_only]).all() and np.isin(r["state"][second_only], (1, 2)).all()
+    assert np.nanmax(r["rt1"]) < 10 and np.nanmedian(r["rt1"]) > 0.2  # seconds
+    assert np.array_equal(r["side1"][made], r["action"][made])  # stimulus 1 is always on the left
+
+
+def test_gillan2016_reads_the_trial_fused_onto_the_previous_line(gillan, data_root):
+    """Its trial-1 row lost its number and sits at the end of an 'Equity,Equity,3' line: trial 1
+    is read there (a missed first stage, whose selected-stimulus column reads 2)."""
+    person = list(gillan.subject).index(GILLAN_FUSED)
+    text = (data_root / "gillan2016" / "twostep_data_study2_individual_csv" / f"{GILLAN_FUSED}.csv").read_text()
+    assert "\nEquity,Equity,31,0.742621470936," in text
+    assert gillan.records["action"][person, 0, 0] == -1 and gillan.records["missed"][person, 0, 0]
+    np.testing.assert_array_equal(gillan.records["probs"][person, 0, 0], gillan.records["probs"][0, 0, 0])
+    assert (gillan.records["action"][person, 0, 1:] >= 0).sum() > 150
+
+
+GILLAN_TRIAL = "{t},0.5,0.5,0.5,0.5,{r1},{s1},600,{tr},{r2},{s2},{state},700,{reward},1"
+
+
+def gillan_file(rows=None, head="AgeDropdown,57\n10555972,INSTRUCT,twostep_instruct_9,44895\n"):
+    """A task file: instruction rows, then 200 trials (a made, common, rewarded choice of stimulus 1
+    each, unless `rows` {trial: row text} says otherwise)."""
+    rows = rows or {}
+    made = dict(r1="left", s1=1, tr="true", r2="right", s2=2, state=2, reward=1)
+    return head + "".join(rows.get(t, GILLAN_TRIAL.format(t=t, **made)) + "\n" for t in range(1, 201))
+
+
+def gillan_folder(tmp_path, files):
+    """A gillan2016 folder with `files` {(study, id): text} and a self-report row for each."""
+    folder = tmp_path / "gillan2016"
+    for study in (1, 2):
+        (folder / f"twostep_data_study{study}_individual_csv").mkdir(parents=True)
+        columns = datasets.GILLAN_SCORES[f"self_report_study{study}.csv"]
+        ids = [i for s, i in files if s == study]
+        lines = [",".join(['""', '"subj.x"' if study == 1 else '"subj"', *(f'"{c}"' for c in columns)])]
+        lines += [",".join([f'"{n}"', f'"{i}"', *("1" for _ in columns)]) for n, i in enumerate(ids, 1)]
+        (folder / f"self_report_study{study}.csv").write_text("\n".join(lines) + "\n")
+    for (study, name), text in files.items():
+        (folder / f"twostep_data_study{study}_individual_csv" / f"{name}.csv").write_text(text)
+    return tmp_path
+
+
+def test_gillan2016_each_quirk_of_the_files_is_read(tmp_path):
+    missed_first = GILLAN_TRIAL.format(t=3, r1=-1, s1=2, tr=-1, r2=-1, s2=2, state=-1, reward=-1)
+    missed_second = GILLAN_TRIAL.format(t=4, r1="right", s1=2, tr="false", r2=-1, s2=2, state=2, reward=-1)
+    loops = "x,1\n\ninstructionLoop\na,INSTRUCT,twostep_instruct_0,1\n\ninstructionLoop\n\ninstructionLoop\n"
+    fused = gillan_file().replace("twostep_instruct_9,44895\n1,", "twostep_instruct_9,44895\nEquity,Equity,3")
+    root = gillan_folder(tmp_path, {(1, "00123"): gillan_file({3: missed_first, 4: missed_second}),
+                                    (2, "LOOPS"): gillan_file(head=loops), (2, "FUSED"): fused})
+    data = datasets.load("gillan2016", root)
+    assert list(data.subject) == ["00123", "FUSED", "LOOPS"] and data.records["action"].shape == (3, 1, 200)
+    r = {k: v[0, 0] for k, v in data.records.items()}
+    assert (r["action"][2], r["state"][2], r["choice2"][2], r["missed"][2]) == (-1, -1, -1, True)  # not stimulus 2
+    assert (r["action"][3], r["state"][3], r["common"][3], r["choice2"][3], r["missed"][3]) == (1, 1, False, -1, True)
+    assert np.isnan(r["reward"][3]) and r["side1"][3] == 1 and r["side2"][3] == -1
+    assert (r["action"][0], r["state"][0], r["choice2"][0], r["reward"][0], r["rt1"][0]) == (0, 1, 1, 1.0, 0.6)
+    assert (data.records["action"][1:, 0] == 0).all()  # the fused trial 1 and the file with its loops
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda text: text.rsplit("200,", 1)[0], ["trials 1..199 (199 rows)", "expected task rows for trials 1..200",
+                                              "rerun two-step data fetch gillan2016"]),
+    (lambda text: text.replace("\n7,0.5,0.5,0.5,0.5,left,1,600,true", "\n7,0.5,0.5,0.5,0.5,left,1,600,false"),
+     ["transition column disagrees", "trial 7"]),
+    (lambda text: text.replace("\n9,0.5,0.5,0.5,0.5,left", "\n9,0.5,0.5,0.5,0.5,up"), ["'stage_1_response'", "'up'", "trial 9"]),
+    (lambda text: text.replace("\n5,0.5,0.5,0.5,0.5,left,1,600,true,right,2,2,700,1", "\n5,0.5,0.5,0.5,0.5,left,1,600,true,right,2,2,700,7"),
+     ["'reward'"]),
+])
+def test_a_damaged_gillan2016_file_fails_on_one_line(tmp_path, damage, words):
+    root = gillan_folder(tmp_path, {(1, "A"): damage(gillan_file())})
+    with pytest.raises(DatasetError) as error:
+        datasets.load("gillan2016", root)
+    one_line_naming(error, "A.csv", *words)

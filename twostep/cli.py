@@ -20,6 +20,7 @@ import sys
 
 from twostep import configs, run_layout
 from twostep.configs import PRESETS, AgentConfig, RunConfig, TaskConfig
+from twostep.datasets import DATASETS
 from twostep.sweep import DEFAULT_GROUP_SIZE
 
 
@@ -160,7 +161,7 @@ def build_parser(prog="two-step"):
     add_config_flags(sweep_cmd, RunConfig)
 
     fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models (smallest first, each also started from the fits of the models nested in it), on Ray")
-    fit_cmd.add_argument("--data", required=True, choices=["kool2016", "decker2016", "potter2017"], help="dataset (fetched with two-step data fetch)")
+    fit_cmd.add_argument("--data", required=True, choices=DATASETS, help="dataset (fetched with two-step data fetch)")
     fit_cmd.add_argument("--models", required=True, help="comma-separated model names or groups, e.g. kool2016 or daw2011,nussenbaum2020")
     fit_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_fits.csv and the chunks in <out>/<data>_fits/")
     fit_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
@@ -172,7 +173,7 @@ def build_parser(prog="two-step"):
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
     fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
-    fetch_cmd.add_argument("dataset", choices=["kool2016", "decker2016", "potter2017", "all"], help="which dataset")
+    fetch_cmd.add_argument("dataset", choices=[*DATASETS, "all"], help="which dataset")
     fetch_cmd.add_argument("--to", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
     fetch_cmd.add_argument("--from", dest="mirror", help="copy from a local mirror of the source repositories instead of downloading")
     return parser

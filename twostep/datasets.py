@@ -58,7 +58,7 @@ import scipy.io
 from twostep.configs import S2
 
 MANIFEST = json.loads(Path(__file__).with_name("dataset_manifest.json").read_text())
-DATASETS = tuple(MANIFEST)  # ("kool2016", "decker2016", "potter2017")
+DATASETS = tuple(MANIFEST)  # ("kool2016", "decker2016", "potter2017", "gillan2016")
 RECORD_FILL = {  # every record, with its value on a padded trial
     "action": -1, "state": -1, "common": False, "reward": np.nan, "choice2": -1, "probs": np.nan,
     "missed": True, "rt1": np.nan, "rt2": np.nan, "side1": -1, "side2": -1, "left1": -1, "left2": -1,
@@ -86,7 +86,7 @@ def download_url(dataset, path):
 
 
 def fetch(dataset, to=None, mirror=None, log=print):
-    """Fetch `dataset` ("kool2016", "decker2016", "potter2017" or "all") into `to`/<dataset>/.
+    """Fetch `dataset` (one of `DATASETS` or "all") into `to`/<dataset>/.
 
     `to` defaults to `data_dir()`. Files come from GitHub at the pinned commit or, with `mirror`,
     from a folder holding one subfolder per source repository (the manifest's `mirror_folder`:
@@ -99,7 +99,7 @@ def fetch(dataset, to=None, mirror=None, log=print):
     for name in _dataset_names(dataset):
         source = MANIFEST[name]
         folder = root / name
-        origin = f"copied from {Path(mirror) / source['mirror_folder']}" if mirror else "downloaded"
+        origin = f"copying from {Path(mirror) / source['mirror_folder']}" if mirror else "downloading"
         log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
             f"{source['commit']}, {origin}, into {folder}")
         for paper in source["papers"]:
@@ -107,7 +107,7 @@ def fetch(dataset, to=None, mirror=None, log=print):
         log(f"  license: {source['license']}")
         written = 0
         for path, sha256 in source["files"].items():
-            target = folder / PurePosixPath(path).name
+            target = folder / _local_path(source, path)
             if target.is_file() and _sha256(target.read_bytes()) == sha256:
                 continue
             content = _read_mirror(mirror, name, path) if mirror else _download(name, path)
@@ -119,6 +119,12 @@ def fetch(dataset, to=None, mirror=None, log=print):
             written += 1
         log(f"  {written} files written, {len(source['files']) - written} already present and checked")
     return root
+
+
+def _local_path(source, path):
+    """Where a source file goes under its dataset's folder: its path below the manifest's `base`
+    folder if there is one (gillan2016 has two folders of per-person files), else its name."""
+    return PurePosixPath(path).relative_to(source["base"]) if "base" in source else PurePosixPath(path).name
 
 
 def _dataset_names(dataset):
@@ -148,7 +154,8 @@ def _download(dataset, path):
         with urllib.request.urlopen(url, timeout=60) as response:
             return response.read()
     except (urllib.error.URLError, OSError) as error:
-        raise DatasetError(f"{url}: download failed ({error}); without network, fetch from a mirror") from error
+        raise DatasetError(f"{url}: download failed ({error}); without a network, copy the files from a local "
+                           f"mirror: two-step data fetch {dataset} --from DIR") from error
 
 
 def _write_atomically(target, content):
@@ -173,7 +180,8 @@ class HumanData:
     `subject`, `age` (years; NaN if not recorded) and `included` (kept by the authors) are [person].
     `excluded` maps every person the authors left out to the reason, whether or not `load` returned
     them (`include_excluded`). `authors` holds per-person numbers the authors computed, [person, ...],
-    NaN where they computed none (kool2016: "stayprobs", in STAY_CELLS order).
+    NaN where they computed none (kool2016: "stayprobs", in STAY_CELLS order). `scores` holds
+    per-person questionnaire scores and covariates [person] (gillan2016), NaN where there are none.
     """
 
     dataset: str
@@ -183,17 +191,20 @@ class HumanData:
     included: np.ndarray
     excluded: dict = field(default_factory=dict)
     authors: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
 
     def select(self, people):
         """The same data restricted to `people` (a boolean mask or indices over the person axis)."""
         return HumanData(self.dataset, {name: values[people] for name, values in self.records.items()},
                          self.subject[people], self.age[people], self.included[people], self.excluded,
-                         {name: values[people] for name, values in self.authors.items()})
+                         {name: values[people] for name, values in self.authors.items()},
+                         {name: values[people] for name, values in self.scores.items()})
 
 
 def load(dataset, root=None, include_excluded=False):
     """Load `dataset` from `root`/<dataset>/ (default `data_dir()`); the people the authors excluded only if asked."""
-    loaders = {"kool2016": load_kool2016, "decker2016": load_decker2016, "potter2017": load_potter2017}
+    loaders = {"kool2016": load_kool2016, "decker2016": load_decker2016, "potter2017": load_potter2017,
+               "gillan2016": load_gillan2016}
     if dataset not in loaders:
         raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(loaders)}")
     return loaders[dataset](root, include_excluded)
@@ -425,6 +436,163 @@ def _read_ages(file):
     return {int(row["subject_id"]): float(row["age"]) for row in rows}
 
 
+GILLAN_TRIALS = 200
+GILLAN_COLUMNS = ("trial", "drift_1", "drift_2", "drift_3", "drift_4", "stage_1_response", "stage_1_selected_stimulus",
+                  "stage_1_rt", "transition", "stage_2_response", "stage_2_selected_stimulus", "stage_2_state",
+                  "stage_2_rt", "reward", "redundant")
+GILLAN_SCORES = {  # self-report file -> {column: name in HumanData.scores}
+    "self_report_study1.csv": {"age": "age", "iq": "iq", "gender": "gender", "sds_total": "sds", "stai_total": "stai",
+                               "oci_total": "oci"},
+    "self_report_study2.csv": {"age": "age", "iq": "iq", "gender": "gender", "lsas_total": "lsas", "bis_total": "bis",
+                               "sds_total": "sds", "scz_total": "scz", "aes_total": "aes", "stai_total": "stai",
+                               "eat_total": "eat", "audit_total": "audit", "oci_total": "oci", "Factor1": "Factor1",
+                               "Factor2": "Factor2", "Factor3": "Factor3"},
+}
+
+
+def load_gillan2016(root=None, include_excluded=False):
+    """Gillan, Kosinski, Whelan, Phelps & Daw 2016: two online studies, 200 trials each, one CSV per person.
+
+    Study 1 (`twostep_data_study1_individual_csv/`, 649 files) and study 2 (`..._study2_...`, 1,712);
+    the authors analysed the people with a self-report row (548 and 1,413): the others are excluded
+    ("no self-report"). `scores` per person: "study" (1 or 2), "age", "iq", "gender" (coded -1/1 as
+    in the files) and the questionnaire totals of their study ("sds", "stai", "oci" in both; study 2
+    also "lsas", "bis", "scz", "aes", "eat", "audit" and the factor scores "Factor1"
+    anxious-depression, "Factor2" compulsive behaviour and intrusive thought, "Factor3" social
+    withdrawal), NaN where the study has none; `age` too. `subject` is the file's stem (some study-1
+    ids are all digits: kept as text).
+
+    A file is instruction rows, then the task's 200 rows of 15 fields (`GILLAN_COLUMNS`): the task
+    rows are found by their shape, trials 1 to 200 in order, or the file is refused. One file
+    (study 2, 3570Y55XZPJQZPOYLZCOL50WZE6GYI) has trial 1 fused onto the end of the previous line
+    without its trial number: a line just before trial 2 ending in 14 fields of a task row is read
+    as trial 1. Every person saw the same walk (drift_1..4 = S2 stimulus 1, S2 stimulus 2, S3
+    stimulus 1, S3 stimulus 2, `probs`); stimulus 1 leads commonly to state 2 (checked on load:
+    action 0 & common -> S2). A missed first stage: the response, transition, state and reward read
+    -1 (the selected-stimulus column still reads 2 and is not the choice): action, state -1. A missed
+    second stage: its response and reward read -1, the transition and state are real: action and
+    state kept, choice2 -1, `missed`. RTs are in ms in the files (seconds here); the stimuli do not
+    change sides (stimulus 1 left), so side = left1/left2 mapping is fixed: left1 = left2 = 0.
+    """
+    folder = _dataset_folder("gillan2016", root)
+    people, subjects, scores, included, excluded = [], [], [], [], {}
+    for study, report in ((1, "self_report_study1.csv"), (2, "self_report_study2.csv")):
+        rows = _read_self_report(folder / report)
+        for file in sorted((folder / f"twostep_data_study{study}_individual_csv").glob("*.csv")):
+            kept = file.stem in rows
+            if not kept:
+                excluded[file.stem] = f"study {study}: no self-report (not analysed by the authors)"
+                if not include_excluded:
+                    continue
+            people.append(_gillan_person(file))
+            subjects.append(file.stem)
+            included.append(kept)
+            scores.append({"study": study, **{name: rows.get(file.stem, {}).get(column, np.nan)
+                                              for column, name in GILLAN_SCORES[report].items()}})
+    if not people:
+        raise DatasetError(f"{folder}: no task files; run datasets.fetch('gillan2016') (two-step data fetch gillan2016)")
+    names = dict.fromkeys(name for names in GILLAN_SCORES.values() for name in names.values())
+    table = {name: np.array([person.get(name, np.nan) for person in scores], float) for name in ("study", *names)}
+    return HumanData("gillan2016", _stack(people), np.array(subjects), table["age"], np.array(included), excluded,
+                     scores=table)
+
+
+def _read_self_report(file):
+    """{subject: {column: float}} from a self-report CSV (its subject column `subj.x` or `subj`)."""
+    if not file.is_file():
+        raise DatasetError(f"{file}: missing; run datasets.fetch('gillan2016') (two-step data fetch gillan2016)")
+    with open(file, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    key = next((k for k in ("subj.x", "subj") if rows and k in rows[0]), None)
+    if not rows:
+        return {}
+    if key is None:
+        raise DatasetError(f"{file}: no subject column ('subj.x' or 'subj')")
+    columns = GILLAN_SCORES[file.name]
+    missing = [c for c in columns if c not in rows[0]]
+    if missing:
+        raise DatasetError(f"{file}: columns {missing} are missing")
+    return {row[key]: {c: float(row[c]) if row[c] not in ("", "NA") else np.nan for c in columns} for row in rows}
+
+
+def _gillan_task_rows(file):
+    """The 200 task rows of a Gillan file as lists of 15 strings, trial 1 to 200 (see `load_gillan2016`)."""
+    with open(file, newline="", encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    trials = [(i, row) for i, row in enumerate(lines) if len(row) == len(GILLAN_COLUMNS) and row[0].isdigit()]
+    if trials and trials[0][1][0] == "2" and trials[0][0] > 0 and len(lines[trials[0][0] - 1]) > len(GILLAN_COLUMNS) - 1:
+        fused = lines[trials[0][0] - 1][-(len(GILLAN_COLUMNS) - 1):]
+        if _is_number(fused[0]):  # drift_1 of a task row, not an instruction row's field
+            trials.insert(0, (trials[0][0] - 1, ["1", *fused]))
+    numbers = [int(row[0]) for _, row in trials]
+    if numbers != list(range(1, GILLAN_TRIALS + 1)):
+        found = f"trials {numbers[0]}..{numbers[-1]} ({len(numbers)} rows)" if numbers else "no task rows"
+        raise DatasetError(f"{file}: expected task rows for trials 1..{GILLAN_TRIALS} in order, found {found}; "
+                           f"rerun two-step data fetch gillan2016 to repair a damaged file")
+    return [row for _, row in trials]
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _gillan_person(file):
+    """One person's task file as records [trial]."""
+    rows = _gillan_task_rows(file)
+    column = {name: np.array([row[i] for row in rows]) for i, name in enumerate(GILLAN_COLUMNS)}
+
+    def number(name):
+        try:
+            return column[name].astype(float)
+        except ValueError as error:
+            raise DatasetError(f"{file}: column '{name}' holds a value that is not a number ({error})") from error
+
+    responded1, responded2 = column["stage_1_response"] != "-1", column["stage_2_response"] != "-1"
+    for name, responded, allowed in (("stage_1_response", responded1, ("left", "right")),
+                                     ("stage_2_response", responded2, ("left", "right")),
+                                     ("transition", responded1, ("true", "false"))):
+        bad = responded & ~np.isin(column[name], allowed)
+        if bad.any():
+            raise DatasetError(f"{file}: column '{name}' holds {column[name][bad][0]!r} at trial {np.argmax(bad) + 1}, "
+                               f"expected one of {allowed} or -1 (missed)")
+    action = np.where(responded1, _coded(number("stage_1_selected_stimulus"), (1, 2), file, "stage_1_selected_stimulus"), -1)
+    state = np.where(responded1, _coded(number("stage_2_state"), (2, 3), file, "stage_2_state") + S2, -1)
+    choice2 = np.where(responded1 & responded2, _coded(number("stage_2_selected_stimulus"), (1, 2), file,
+                                                       "stage_2_selected_stimulus"), -1)
+    common = responded1 & (column["transition"] == "true")
+    disagrees = responded1 & (common != (state == action + S2))
+    if disagrees.any():
+        raise DatasetError(f"{file}: the transition column disagrees with stimulus 1 -> state 2 being common "
+                           f"at trial {np.argmax(disagrees) + 1}")
+    missed = ~responded1 | ~responded2
+    side1, side2 = (np.where(r, (column[name] == "right").astype(int), -1)
+                    for r, name in ((responded1, "stage_1_response"), (responded1 & responded2, "stage_2_response")))
+    for side, choice, name in ((side1, action, "stage_1_response"), (side2, choice2, "stage_2_response")):
+        if (side != choice).any():
+            raise DatasetError(f"{file}: column '{name}' disagrees with stimulus 1 on the left at trial "
+                               f"{np.argmax(side != choice) + 1}")
+    on_screen = np.zeros(GILLAN_TRIALS, int)
+    return {
+        "action": action,
+        "state": state,
+        "common": common,
+        "reward": _reward(number("reward"), missed, file, "reward"),
+        "choice2": choice2,
+        "probs": np.column_stack([number(f"drift_{k}") for k in range(1, 5)]),
+        "missed": missed,
+        "rt1": np.where(responded1, number("stage_1_rt") / 1000, np.nan),
+        "rt2": np.where(responded1 & responded2, number("stage_2_rt") / 1000, np.nan),
+        "side1": side1,
+        "side2": side2,
+        "left1": on_screen,
+        "left2": on_screen,
+    }
+
+
 # ---- Shared checks: one line naming the file and the field ----
 
 
@@ -443,7 +611,8 @@ def _loadmat(file):
         return scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False, mat_dtype=True)
     except Exception as error:  # scipy raises many types on a truncated or corrupt file
         message = " ".join(str(error).split())
-        raise DatasetError(f"{file}: not a readable MATLAB file ({type(error).__name__}: {message})") from error
+        raise DatasetError(f"{file}: not a readable MATLAB file ({type(error).__name__}: {message}); "
+                           f"rerun two-step data fetch {file.parent.name} to repair it") from error
 
 
 def _field(container, name, file, prefix=""):
