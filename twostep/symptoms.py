@@ -1,0 +1,97 @@
+"""Gillan, Kosinski, Whelan, Phelps & Daw 2016 (eLife 5:e11305): how staying after a reward and a
+transition depends on a person's symptom scores, as a mixed-effects logistic regression.
+
+Every pair of consecutive usable trials (neither missed) is a row: `stay` (the first-stage action
+repeated), the earlier trial's `reward` (+1 rewarded, -1 not) and `transition` (+1 common, -1
+rare), the person, and their scores. The paper's model (glmer in R): stay on reward, transition
+and reward x transition, each crossed with the symptom scores and the covariates (age, IQ, gender),
+with per-person random effects of the intercept, reward, transition and reward x transition.
+Scores and covariates are z-scored over the people in the fit (gender as coded, -1/1); the
+model-based signature is `reward:transition`, and a score's effect on it `reward:transition:<score>`.
+
+The fit is GPBoost's `GPModel` (a maintained library, C++ with a Python interface): a Bernoulli
+logit likelihood with grouped random effects, fitted, as glmer fits it, by maximising the Laplace
+approximation of the marginal likelihood, with standard errors of the fixed effects from its
+curvature and p the two-sided normal tail of estimate / SE (glmer's Wald z). One difference: a
+person's four random effects are independent (glmer estimates their correlations too).
+statsmodels' `BinomialBayesMixedGLM`, the other Python option, was tried: its variational fit gave
+every fixed effect the same SD (0.014 on 200 people), blind to the spread between people, so its
+p-values for the scores could not be used.
+"""
+
+import os
+
+import numpy as np
+
+STAY_TERMS = ("reward", "transition", "reward:transition")
+COVARIATES = ("age", "iq", "gender")
+
+
+def stay_trials(records, scores, names):
+    """Rows of consecutive usable trials as a pandas table: subject (a person's position), stay,
+    reward, transition, and each of `names` from `scores` (name -> [person]), z-scored over the
+    people here except gender. records: the project's [person, session, trial] arrays."""
+    import pandas as pd
+
+    action, common, reward, missed = (np.asarray(records[k]) for k in ("action", "common", "reward", "missed"))
+    usable = ~missed[..., 1:] & ~missed[..., :-1]
+    person = np.broadcast_to(np.arange(len(action))[:, None, None], usable.shape)[usable]
+    table = pd.DataFrame({
+        "subject": person,
+        "stay": (action[..., 1:] == action[..., :-1])[usable].astype(float),
+        "reward": np.where(reward[..., :-1][usable] > 0, 1.0, -1.0),
+        "transition": np.where(common[..., :-1][usable], 1.0, -1.0),
+    })
+    for name in names:
+        values = np.asarray(scores[name], float)
+        if np.isnan(values).any():
+            raise ValueError(f"score {name!r} is missing (NaN) for {int(np.isnan(values).sum())} of {len(values)} people")
+        if name != "gender":
+            values = (values - values.mean()) / values.std()
+        table[name] = values[person]
+    return table
+
+
+def formula(names):
+    """The fixed effects: each of STAY_TERMS crossed with the scores and covariates `names`."""
+    return "stay ~ (reward + transition + reward:transition) * (" + " + ".join(names) + ")"
+
+
+def mixed_stay_regression(table, names):
+    """The fit of `formula(names)` with per-person random intercept, reward, transition and
+    reward x transition effects on `stay_trials`' table: a pandas table of fixed effects, columns
+    term, estimate, se, p."""
+    import gpboost
+    import pandas as pd
+    import patsy
+    from scipy.stats import norm
+
+    endog, exog = patsy.dmatrices(formula(names), table, return_type="dataframe")
+    slopes = np.column_stack([table["reward"], table["transition"], table["reward"] * table["transition"]])
+    model = gpboost.GPModel(group_data=table["subject"].to_numpy(), group_rand_coef_data=slopes,
+                            ind_effect_group_rand_coef=[1, 1, 1], likelihood="bernoulli_logit",
+                            num_parallel_threads=os.cpu_count())  # set: GPBoost otherwise prints a note on threads
+    model.fit(y=endog.iloc[:, 0].to_numpy(), X=exog.to_numpy())
+    model.get_cov_pars(std_err=True)  # computes the standard errors get_coef then reports (else NaN)
+    coefficients = model.get_coef(std_err=True)  # rows "Param." and "Std. err.", a column per term
+    estimate, se = coefficients.iloc[0].to_numpy(), coefficients.iloc[1].to_numpy()
+    return pd.DataFrame({"term": [str(c).replace("Intercept", "intercept") for c in exog.columns], "estimate": estimate,
+                         "se": se, "p": 2 * norm.sf(np.abs(estimate / se))})
+
+
+STUDY_SCORES = {1: ("oci", "sds", "stai"), 2: ("Factor1", "Factor2", "Factor3")}  # each study's symptom scores, in one model
+
+
+def gillan_stay_regressions(data):
+    """Both studies' regressions (`mixed_stay_regression`) on a loaded gillan2016 `HumanData`'s
+    analysed people: each study's symptom scores (`STUDY_SCORES`) together with the covariates.
+    A pandas table, columns study, term, estimate, se, p."""
+    import pandas as pd
+
+    tables = []
+    for study, scores in STUDY_SCORES.items():
+        people = data.select(data.included & (data.scores["study"] == study))
+        names = [*scores, *COVARIATES]
+        table = mixed_stay_regression(stay_trials(people.records, people.scores, names), names)
+        tables.append(table.assign(study=study))
+    return pd.concat(tables, ignore_index=True)[["study", "term", "estimate", "se", "p"]]
