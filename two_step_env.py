@@ -293,10 +293,17 @@ def usable_trials(action, reward, missed=None):
     if (bad & ~missed).any():
         where = tuple(int(i) for i in np.argwhere(bad & ~missed)[0])
         raise ValueError(
-            f"action {action[where].item()!r}, reward {reward[where].item()!r} at {list(where)} (a missed trial?): pass missed=records['missed'] "
-            "to leave missed trials out"
+            f"action {action[where].item()!r}, reward {reward[where].item()!r} at {trial_position(where)} (a missed trial?): "
+            "mark missed trials True in records['missed'] (an argument `missed` where a function takes the arrays) to leave them out"
         )
     return ~missed
+
+
+def trial_position(index):
+    """A trial's index named by its axes, as every message of the project names it:
+    "[subject, episode, trial] = [0, 5, 10]" (the last axes of [..., subject, episode, trial])."""
+    axes = ("subject", "episode", "trial")[-len(index):] if len(index) <= 3 else ("...", "subject", "episode", "trial")
+    return f"[{', '.join(axes)}] = {list(index)}"
 
 
 def stay_probabilities(action, common, reward, missed=None):

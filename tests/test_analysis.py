@@ -211,7 +211,7 @@ def test_missed_trials_are_left_out_and_unmarked_ones_are_named():
     missed[0, 0, 10] = True
     holed_action, holed_reward = action.copy(), reward.copy()
     holed_action[0, 0, 10], holed_reward[0, 0, 10] = -1, np.nan
-    with pytest.raises(ValueError, match=r"action -1, reward nan at \[0, 0, 10\] \(a missed trial\?\): pass missed="):
+    with pytest.raises(ValueError, match=r"action -1, reward nan at \[subject, episode, trial\] = \[0, 0, 10\] \(a missed trial\?\): mark missed"):
         env.stay_probabilities(holed_action, common, holed_reward)
     with pytest.raises(ValueError, match="a missed trial"):
         analysis.stay_regression(holed_action, common, holed_reward)
@@ -228,5 +228,10 @@ def test_missed_trials_are_left_out_and_unmarked_ones_are_named():
     assert np.isfinite(table["coef"]).all()
     y, _, _ = analysis.lagged_design(holed_action[0], common[0], holed_reward[0], records["good_state"][0], 2, True, missed[0])
     assert len(y) == 2 * 58 - 3  # trials 10, 11, 12 of episode 0 have the missed trial in their window
-    with pytest.raises(ValueError, match="use twostep.daw_models.fit"):
+    with pytest.raises(ValueError, match=r"a missed trial at \[subject, episode, trial\] = \[0, 0, 10\]: .* use twostep.daw_models.fit"):
         analysis.subject_data(records, 0)
+    unmarked = {k: v for k, v in records.items() if k != "missed"}
+    with pytest.raises(ValueError, match=r"at \[subject, episode, trial\] = \[0, 0, 10\] \(a missed trial\?\): mark missed trials True in records\['missed'\]"):
+        analysis.lagged_regression(unmarked, lags=2)
+    with pytest.raises(ValueError, match=r"a missed trial at \[subject, episode, trial\] = \[0, 0, 10\]: .*daw_models.fit\(daw_models.SPECS\[name\], records\)"):
+        analysis.fit_subjects(unmarked, configs.preset("biorxiv-final"), models=("hybrid",))

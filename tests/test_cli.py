@@ -151,6 +151,14 @@ def test_evaluate_takes_a_run_folder(capsys):
     assert [row.split()[0] for row in rows[1:]] == [str(s) for s in range(8)] + ["mean"]
 
 
+def test_evaluate_gives_the_drifting_task_reward_per_trial_too(capsys):
+    cli.main(["evaluate", "--model", os.path.join(ROOT, "results", "daw-2011", "model_0", "model-40000"), "--episodes", "2"])
+    header, row, _ = capsys.readouterr().out.strip().splitlines()
+    assert "reward/episode  reward/trial" in header and "(2 episodes of 201 trials per seed)" in header
+    per_episode, per_trial = float(row.split()[1]), float(row.split()[2])
+    assert abs(per_episode / 201 - per_trial) < 1e-4 and 0.45 < per_trial < 0.65
+
+
 @pytest.mark.parametrize("other, message", [
     (os.path.join(SHIPPED, "model_0", "model-40000"), "a checkpoint is given twice: "),
     (os.path.join(ROOT, "results", "biorxiv", "final-raw-timestep", "model_1", "model-40000"),

@@ -15,8 +15,10 @@ pytestmark = pytest.mark.slow  # Ray and many fits
 def test_model_names_take_groups_and_name_an_unknown_one():
     assert population_fits.model_names("kool2016") == tuple(s.name for s in daw_models.KOOL2016)
     assert population_fits.model_names("daw2011,nussenbaum2020,daw2011") == ("daw2011", "daw2011-mf", "daw2011-mb", "nussenbaum2020")
-    with pytest.raises(ValueError, match="unknown model 'kool'"):
-        population_fits.model_names("kool")
+    with pytest.raises(ValueError, match="unknown model 'kool2061'") as error:
+        population_fits.model_names("kool2061")
+    named = str(error.value).split("expected one of ")[1].split(", ")
+    assert len(named) == len(set(named)) and {"kool2016", "daw2011", "nussenbaum2020"} <= set(named)
 
 
 @pytest.fixture
@@ -60,6 +62,31 @@ def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(da
     assert os.path.isfile(chunk) and sorted(os.listdir(os.path.join(out, "potter2017_fits"))) == chunks
     assert os.path.getmtime(os.path.join(out, "potter2017_fits", next(name for name in chunks if name.startswith("daw2011-mf_0000-0039_")))) == first
     pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), table)
+    better = table.copy()
+    better.loc[5, "logpost"] += 1.0  # as if the table on disk came from a run with more restarts
+    better.to_csv(os.path.join(out, "potter2017_fits.csv"), index=False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 1 and "holds better fits: this run's log posterior is lower for 1 of 222" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), better)
+    cli.main([*argv, "--overwrite"])
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "potter2017_fits.csv")), table)
+
+
+def test_a_table_is_merged_and_never_replaced_by_worse_fits_unless_asked():
+    def rows(model, logposts, subjects=("a", "b")):
+        return pd.DataFrame({"subject": list(subjects), "model": model, "logpost": logposts}).reindex(columns=population_fits.COLUMNS)
+
+    existing = pd.concat([rows("daw2011", [-10.0, -20.0]), rows("nussenbaum2020", [-11.0, -21.0])], ignore_index=True)
+    merged = population_fits.merged_table(existing, rows("daw2011", [-10.0, -19.0]), "t.csv")  # as good or better: replaced
+    assert merged[["model", "logpost"]].values.tolist() == [["nussenbaum2020", -11.0], ["nussenbaum2020", -21.0],
+                                                           ["daw2011", -10.0], ["daw2011", -19.0]]  # the other model kept
+    with pytest.raises(population_fits.WorseTable, match=r"t.csv holds better fits: .* lower for 1 of 2 person-model pairs \(by up to 0.5\)"):
+        population_fits.merged_table(existing, rows("daw2011", [-10.5, -19.0]), "t.csv")
+    with pytest.raises(population_fits.WorseTable, match="fits of other people for these models"):
+        population_fits.merged_table(existing, rows("daw2011", [-10.0, -20.0], ("a", "c")), "t.csv")
+    forced = population_fits.merged_table(existing, rows("daw2011", [-10.5, -19.0]), "t.csv", overwrite=True)
+    assert forced[forced["model"] == "daw2011"]["logpost"].tolist() == [-10.5, -19.0]
 
 
 def chunk_names(digests, chunk_size, model="daw2011-mb", restarts=1, seed=0):
@@ -87,7 +114,7 @@ def test_a_chunk_key_changes_with_its_people_data_model_and_settings(data_root):
 def test_a_rerun_with_another_chunk_size_fits_everyone_once(data_root, tmp_path, capsys, ray_afterwards):
     """The issue's case: --chunk-size 30 then 60 gave 60 rows for 74 people (20: 88 rows, 14 twice)."""
     argv = ["fit", "--data", "potter2017", "--models", "daw2011-mb", "--out", str(tmp_path), "--root", str(data_root),
-            "--restarts", "1", "--cpus", "2"]
+            "--restarts", "1", "--cpus", "2", "--overwrite"]  # other chunks start elsewhere: a person's fit may differ
     people = datasets.load("potter2017", data_root).subject
     said = []
     for size in ("30", "60", "20", "30"):

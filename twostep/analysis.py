@@ -119,6 +119,7 @@ def lagged_regression(records, lags=5, correct=True):
     if correct and "good_state" not in records and "probs" not in records:
         raise ValueError("lagged_regression(correct=True) needs records['good_state'] or records['probs']; pass correct=False for data without them")
     good_state = records["good_state"] if "good_state" in records else env.best_state(records["probs"]) if correct else None
+    env.usable_trials(records["action"], records["reward"], records.get("missed"))  # names [subject, episode, trial]
     rows = []
     for subject in range(np.shape(records["action"])[0]):
         missed = records["missed"][subject] if "missed" in records else None
@@ -174,9 +175,12 @@ def subject_data(records, subject):
     data = tuple(np.asarray(records[k])[subject] for k in ("action", "state", "reward"))
     if data[0].ndim != 2:
         raise ValueError(f"records must be shaped [subject, episode, trial]; action has shape {np.shape(records['action'])}")
-    if "missed" in records and np.asarray(records["missed"])[subject].any():
-        raise ValueError("these fits replay complete episodes; for people's data with missed trials use twostep.daw_models.fit")
-    env.usable_trials(data[0], data[2])  # a NaN reward or an action of -1 is named, not fitted as nan
+    missed = np.asarray(records["missed"])[subject] if "missed" in records else np.zeros(data[0].shape, bool)
+    incomplete = missed | ~np.isin(data[0], (0, 1)) | np.isnan(np.asarray(data[2], float))
+    if incomplete.any():
+        where = env.trial_position((subject, *np.argwhere(incomplete)[0].tolist()))
+        raise ValueError(f"a missed trial at {where}: these fits replay complete episodes; for data with missed trials "
+                         "use twostep.daw_models.fit(daw_models.SPECS[name], records), which leaves out the trials records['missed'] marks")
     return data
 
 

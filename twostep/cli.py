@@ -169,6 +169,7 @@ def build_parser(prog="two-step"):
     fit_cmd.add_argument("--chunk-size", type=positive_int, default=50, help="people per Ray task")
     fit_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     fit_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
+    fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
 
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
@@ -233,9 +234,10 @@ def evaluate(parser, args):
         np.savez_compressed(args.records, **records)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     rewards = records["reward"].sum(-1).mean(-1)
-    print("seed  reward/episode  " + "  ".join(STAY_CELLS))
+    trials = records["reward"].shape[-1]
+    print("seed  reward/episode  reward/trial  " + "  ".join(STAY_CELLS) + f"   ({args.episodes} episodes of {trials} trials per seed)")
     for seed, reward, p in zip(list(state.seeds) + ["mean"], list(rewards) + [rewards.mean()], list(probs) + [np.nanmean(probs, 0)]):
-        print(f"{seed:>4}  {reward:14.2f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
+        print(f"{seed:>4}  {reward:14.2f}  {reward / trials:12.4f}  " + "  ".join(f"{x:{len(c)}.3f}" for x, c in zip(p, STAY_CELLS)))
     if args.records:
         print(f"records written to {args.records}")
 
@@ -292,7 +294,10 @@ def fit(parser, args):
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
-    table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size)
+    try:
+        table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite)
+    except population_fits.WorseTable as error:
+        parser.exit(1, f"two-step fit: {error}\n")
     print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): {os.path.join(args.out, args.data + '_fits.csv')}")
     capped = table[table["status"] == "iteration cap"]
     if len(capped):

@@ -42,7 +42,7 @@ def model_names(text):
         elif part in daw_models.SPECS:
             names.append(part)
         else:
-            raise ValueError(f"unknown model {part!r}: expected one of {', '.join([*MODEL_GROUPS, *daw_models.SPECS])}")
+            raise ValueError(f"unknown model {part!r}: expected one of {', '.join(dict.fromkeys([*MODEL_GROUPS, *daw_models.SPECS]))}")
     return tuple(dict.fromkeys(names))
 
 
@@ -105,10 +105,10 @@ def fitted_params(path, model, subjects):
     return model, rows[list(daw_models.SPECS[model].names)].to_numpy()
 
 
-def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print):
+def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print, overwrite=False):
     """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
     smallest models first and each started also from the fits of the models nested in it, as
-    `daw_models.fit_nested` does (a task waits for theirs); then write `<out>/<dataset>_fits.csv` from every
+    `daw_models.fit_nested` does (a task waits for theirs); then write `<out>/<dataset>_fits.csv` (`merged_table`) from every
     chunk file. Returns the table."""
     import pandas as pd
     import ray
@@ -149,6 +149,36 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
             bar.update(pending.pop(finished[0]))
     table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
     path = os.path.join(out, f"{dataset}_fits.csv")
+    if os.path.isfile(path):
+        table = merged_table(pd.read_csv(path), table, path, overwrite)
     table.to_csv(path + ".partial", index=False)
     os.replace(path + ".partial", path)
     return table
+
+
+class WorseTable(ValueError):
+    """A run would replace a table's fits with worse ones (or other people's) without `overwrite`."""
+
+
+def merged_table(existing, new, path, overwrite=False):
+    """The table to write over `existing` (at `path`): its rows of models this run did not fit, then
+    this run's. Without `overwrite`, a run whose models' fits are worse than the existing ones
+    (a lower log posterior for some person, by more than 1e-6) or whose people differ from theirs
+    raises WorseTable: a shipped table is not replaced silently by, say, a run with fewer restarts."""
+    import pandas as pd
+
+    existing = existing.astype({"subject": str})
+    new = new.astype({"subject": str})
+    same = existing[existing["model"].isin(new["model"].unique())]
+    if len(same) and not overwrite:
+        joined = same.merge(new, on=["subject", "model"], how="outer", suffixes=("_existing", "_new"), indicator=True)
+        if (joined["_merge"] != "both").any():
+            raise WorseTable(f"{path} holds fits of other people for these models ({(joined['_merge'] != 'both').sum()} "
+                             f"person-model pairs differ): not replaced; pass --overwrite (overwrite=True) or choose another --out")
+        loss = joined["logpost_existing"] - joined["logpost_new"]
+        if (loss > 1e-6).any():
+            raise WorseTable(f"{path} holds better fits: this run's log posterior is lower for {(loss > 1e-6).sum()} of "
+                             f"{len(loss)} person-model pairs (by up to {loss.max():.3g}); not replaced (this run's fits stay in "
+                             f"the chunk files); pass --overwrite (overwrite=True) or choose another --out")
+    kept = existing[~existing["model"].isin(new["model"].unique())]
+    return pd.concat([kept, new], ignore_index=True).reindex(columns=COLUMNS)
