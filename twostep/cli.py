@@ -169,6 +169,9 @@ def build_parser(prog="two-step"):
     fit_cmd.add_argument("--chunk-size", type=positive_int, default=50, help="people per Ray task")
     fit_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     fit_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
+    fit_cmd.add_argument("--empirical-bayes", action="store_true", help="priors estimated from the sample by EM (empirical_bayes), "
+                         "written to <out>/<data>_fits_eb.csv and <out>/<data>_eb/<model>_prior.csv; each model on its own")
+    fit_cmd.add_argument("--iterations", type=positive_int, default=20, help="EM iterations at most (--empirical-bayes)")
     fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
 
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
@@ -294,6 +297,14 @@ def fit(parser, args):
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
+    if args.empirical_bayes:
+        for model in models:
+            table, prior = population_fits.run_empirical_bayes(args.data, model, args.out, args.root, args.restarts, args.chunk_size,
+                                                               iterations=args.iterations)
+            print(f"{model}: {prior['iteration'].nunique()} EM iterations; the prior's last mean / SD of z per parameter: " + ", ".join(
+                f"{row.parameter} {row.mean:.2f}/{row.sd:.2f}" for row in prior[prior["iteration"] == prior["iteration"].max()].itertuples()))
+        print(f"fits under the estimated priors: {os.path.join(args.out, args.data + '_fits_eb.csv')}")
+        return
     try:
         table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite)
     except population_fits.WorseTable as error:

@@ -48,8 +48,10 @@ OTHERS = {"lambda", "p", "rho"}  # lambda always; the stickiness terms are off w
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """A free parameter: bounds, prior ("flat",) (uniform on the bounds), ("gamma", shape, scale),
-    ("normal", mean, sd) or ("beta", a, b), and the range random restarts draw their starting
-    points from."""
+    ("normal", mean, sd), ("beta", a, b) or ("logit-normal", mean, sd) (an empirical prior:
+    `unbounded` z ~ N(mean, sd); its log_prior is z's density, so that the MAP and the log
+    posterior are z's, as in Huys et al.'s emfit, and `person_log_evidence` adds log dz/dx), and
+    the range random restarts draw their starting points from."""
 
     name: str
     lower: float
@@ -72,7 +74,19 @@ class Parameter:
                 a, b = args
                 inside = (x > 0) & (x < 1)
                 return np.where(inside, (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - betaln(a, b), -np.inf)
+            if kind == "logit-normal":  # the density of z = unbounded(x) ~ N(mean, sd): MAP and logpost in z
+                mean, sd = args
+                z, inside = self.unbounded(x), (x > self.lower) & (x < self.upper)
+                return np.where(inside, -0.5 * ((z - mean) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi), -np.inf)
         raise ValueError(f"{self.name}: unknown prior {self.prior!r}")
+
+    def unbounded(self, x):
+        """x in (lower, upper) as z = log((x - lower) / (upper - x)) on the real line."""
+        return np.log(x - self.lower) - np.log(self.upper - x)
+
+    def unbounded_slope(self, x):
+        """dz/dx of `unbounded`."""
+        return (self.upper - self.lower) / ((x - self.lower) * (self.upper - x))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -439,6 +453,7 @@ def person_log_evidence(spec: ModelSpec, x, logpost, gradient, hessian, n_trials
         return logpost + 0.5 * len(x) * (np.log(2 * np.pi) - np.log(n_trials)), "unit-information"
     total = logpost + 0.5 * (interior.sum() * np.log(2 * np.pi) - np.linalg.slogdet(block)[1])
     total -= sum(spec.free[i].log_prior(x[i]) for i in np.flatnonzero(flat))
+    total += sum(np.log(p.unbounded_slope(x[i])) for i, p in enumerate(spec.free) if interior[i] and p.prior[0] == "logit-normal")
     total += sum(one_sided_log_integral(slope[i], curvature[i], width[i]) for i in np.flatnonzero(on_bound & ~flat))
     return float(total), "laplace" if interior.all() else "laplace-reduced"
 

@@ -75,7 +75,6 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
     `nested` ((model name, params [len(people), n]) of models nested in it, `daw_models.nested_starts`);
     write their rows to `path` (atomically). Returns (model, params) for the models it nests in."""
     import numpy as np
-    import pandas as pd
 
     from twostep import datasets
 
@@ -83,16 +82,23 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
     spec = daw_models.SPECS[model]
     records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
     result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=daw_models.nested_starts(spec, dict(nested)))
+    fit_rows(dataset, [data.subject[p] for p in people], spec, result).to_csv(path + ".partial", index=False)
+    os.replace(path + ".partial", path)
+    return model, result["params"]
+
+
+def fit_rows(dataset, subjects, spec, result):
+    """The table's rows (`COLUMNS`) of one model's `daw_models.fit` result for `subjects`."""
+    import pandas as pd
+
     kool = [s.name for s in daw_models.KOOL2016]
-    rows = pd.DataFrame({"subject": [data.subject[p] for p in people], "model": model,
-                         "authors_model": kool.index(model) + 1 if dataset == "kool2016" and model in kool else None})
+    rows = pd.DataFrame({"subject": subjects, "model": spec.name,
+                         "authors_model": kool.index(spec.name) + 1 if dataset == "kool2016" and spec.name in kool else None})
     for i, name in enumerate(spec.names):
         rows[name] = result["params"][:, i]
     for key in RESULTS:
         rows[key] = result[key]
-    rows.reindex(columns=COLUMNS).to_csv(path + ".partial", index=False)
-    os.replace(path + ".partial", path)
-    return model, result["params"]
+    return rows.reindex(columns=COLUMNS)
 
 
 def fitted_params(path, model, subjects):
@@ -182,3 +188,73 @@ def merged_table(existing, new, path, overwrite=False):
                              f"the chunk files); pass --overwrite (overwrite=True) or choose another --out")
     kept = existing[~existing["model"].isin(new["model"].unique())]
     return pd.concat([kept, new], ignore_index=True).reindex(columns=COLUMNS)
+
+
+def fit_under_prior(dataset, root, spec, people, restarts, seed, starts):
+    """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people`, also
+    started from `starts` [len(people), n]: (its table rows, params, Hessians)."""
+    import numpy as np
+
+    from twostep import datasets
+
+    data = datasets.load(dataset, root)
+    records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
+    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=None if starts is None else starts[:, None])
+    return fit_rows(dataset, [data.subject[p] for p in people], spec, result), result["params"], result["hessian"]
+
+
+def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=50, seed=0, iterations=20, tolerance=1e-3,
+                        progress=True, say=print):
+    """`empirical_bayes`' EM for `model` over every person of `dataset`, each E-step a Ray task per
+    chunk of people (Ray must be connected), each person started from their previous MAP and
+    `restarts` random points. Every iteration's prior is written to
+    `<out>/<dataset>_eb/<model>_prior.csv` (mean and SD of each parameter's z; a rerun resumes
+    after the last one); the last E-step's fits (under the prior that step used) to
+    `<out>/<dataset>_fits_eb.csv` (`COLUMNS`, merged per model as `merged_table`). Stops when no mean
+    or SD moves more than `tolerance`. Returns (fits table, prior table)."""
+    import numpy as np
+    import pandas as pd
+    import ray
+    from tqdm import tqdm
+
+    from twostep import datasets, empirical_bayes
+
+    spec = daw_models.SPECS[model]
+    n_people = len(datasets.load(dataset, root).subject)
+    folder = os.path.join(out, f"{dataset}_eb")
+    os.makedirs(folder, exist_ok=True)
+    prior_path = os.path.join(folder, f"{model}_prior.csv")
+    history = pd.read_csv(prior_path) if os.path.isfile(prior_path) else pd.DataFrame()
+    if len(history):
+        say(f"{len(history) // len(spec.names)} EM iterations already under {prior_path}: resuming")
+        last = history[history["iteration"] == history["iteration"].max()].set_index("parameter").loc[list(spec.names)]
+        mean, sd = last["mean"].to_numpy(), last["sd"].to_numpy()
+    else:
+        mean, sd = np.zeros(len(spec.names)), np.full(len(spec.names), empirical_bayes.START_SD)
+    chunks = [list(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
+    remote = ray.remote(num_cpus=1)(fit_under_prior)
+    params = None
+    for iteration in tqdm(range(len(history) // len(spec.names), iterations), desc=f"EM {model}", disable=not progress):
+        under = empirical_bayes.with_prior(spec, mean, sd)
+        starts = [None if params is None else params[chunk] for chunk in chunks]
+        parts = ray.get([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s) for chunk, s in zip(chunks, starts)])
+        rows = pd.concat([part[0] for part in parts], ignore_index=True)
+        params, hessian = np.concatenate([part[1] for part in parts]), np.concatenate([part[2] for part in parts])
+        new_mean, new_sd = empirical_bayes.m_step(*empirical_bayes.posterior_z(spec, params, hessian))
+        moved = max(np.abs(new_mean - mean).max(), np.abs(new_sd - sd).max())
+        history = pd.concat([history, pd.DataFrame({"iteration": iteration, "parameter": spec.names, "mean": new_mean, "sd": new_sd,
+                                                    "summed_logpost": rows["logpost"].sum()})], ignore_index=True)
+        history.to_csv(prior_path + ".partial", index=False)
+        os.replace(prior_path + ".partial", prior_path)
+        mean, sd = new_mean, new_sd
+        if moved < tolerance:
+            break
+    if params is None:  # resumed after the last iteration: one E-step under the last prior gives the table
+        under = empirical_bayes.with_prior(spec, mean, sd)
+        rows = pd.concat([part[0] for part in ray.get([remote.remote(dataset, root, under, chunk, restarts, seed, None)
+                                                      for chunk in chunks])], ignore_index=True)
+    path = os.path.join(out, f"{dataset}_fits_eb.csv")
+    table = merged_table(pd.read_csv(path), rows, path, overwrite=True) if os.path.isfile(path) else rows
+    table.to_csv(path + ".partial", index=False)
+    os.replace(path + ".partial", path)
+    return table, history
