@@ -339,7 +339,8 @@ def draw_run_figures(state, run, out=None, episodes=300):
         side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
         written.append("side_by_side.png")
     print(f"{task_name or 'a task of its own (no preset)'}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
-    print("mean stay probability: " + ", ".join(f"{c} {p:.3f}" for c, p in zip(STAY_CELLS, np.nanmean(probs, 0))))
+    means = [f"{np.nanmean(cell):.3f}" if np.isfinite(cell).any() else "no pairs" for cell in np.asarray(probs).T]
+    print("mean stay probability: " + ", ".join(f"{c} {m}" for c, m in zip(STAY_CELLS, means)))
     print(f"figures written to {out}: {', '.join(written)}")
 
 
@@ -521,5 +522,23 @@ def study_curves_figure(curves, arms, x="episode", every=2000, lines=None, trial
     ax.set_ylabel("reward per trial in training")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def coefficient_figure(table, terms, title="", xlabel="coefficient (95% CI)"):
+    """Coefficients with 95% intervals (estimate +- 1.96 se), one row per term: table has columns
+    term, estimate, se (e.g. `symptoms.mixed_stay_regression`'s); `terms` {term: label} in order."""
+    import matplotlib.pyplot as plt
+
+    rows = table.set_index("term").loc[list(terms)]
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(terms) + 1.2))
+    y = np.arange(len(terms))
+    ax.errorbar(rows["estimate"], y, xerr=1.96 * rows["se"], fmt="o", color="k", capsize=3)
+    ax.axvline(0, color="0.6", lw=1)
+    ax.set_yticks(y, list(terms.values()))
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -235,3 +235,23 @@ def test_missed_trials_are_left_out_and_unmarked_ones_are_named():
         analysis.lagged_regression(unmarked, lags=2)
     with pytest.raises(ValueError, match=r"a missed trial at \[subject, episode, trial\] = \[0, 0, 10\]: .*daw_models.fit\(daw_models.SPECS\[name\], records\)"):
         analysis.fit_subjects(unmarked, configs.preset("biorxiv-final"), models=("hybrid",))
+
+
+def test_a_regression_on_separated_data_says_so_instead_of_warning():
+    """A player who stays after every reward separates the data: no ConvergenceWarning per fit,
+    `converged` False in the result (and `behaviour_table`'s "regressions converged" column)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    common, reward = rng.random((1, 4, 50)) < 0.7, (rng.random((1, 4, 50)) < 0.5).astype(float)
+    action = np.zeros((1, 4, 50), int)
+    for t in range(1, 50):  # stay after a reward, switch after none: separation
+        action[..., t] = np.where(reward[..., t - 1] > 0, action[..., t - 1], 1 - action[..., t - 1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = analysis.stay_regression(action, common, reward)[0]
+    assert not caught and fit["reward x transition"]["converged"] is False
+    fine = analysis.stay_regression(rng.integers(2, size=(1, 4, 50)), common, reward)[0]
+    assert fine["reward"]["converged"] is True
+    table = run_analysis.behaviour_table({"separated": {"action": action, "common": common, "reward": reward}})
+    assert table.loc["separated", "regressions converged"] == 0.0

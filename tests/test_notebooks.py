@@ -66,3 +66,10 @@ def test_daw_notebook_reads_the_study_and_scores_the_shipped_agent(data_root):
     notebook = execute("daw-2011.ipynb", f"DATA_ROOT = {str(data_root)!r}\nEPISODES = 20")
     text = outputs_text(notebook)
     assert "23 arms" in text and "8 seeds at episode 40000 (results/daw-2011)" in text
+
+
+def test_gillan_notebook_with_the_fetched_data(data_root):
+    notebook = execute("gillan.ipynb", f"DATA_ROOT = {str(data_root)!r}\nPLAYS = 4")
+    text = outputs_text(notebook)
+    assert "study 2: 1413 people" in text and "one walk for everyone: True" in text
+    assert "reward:transition:Factor2" in text and "meta-RL agent" in text

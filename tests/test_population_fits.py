@@ -85,6 +85,8 @@ def test_a_table_is_merged_and_never_replaced_by_worse_fits_unless_asked():
         population_fits.merged_table(existing, rows("daw2011", [-10.5, -19.0]), "t.csv")
     with pytest.raises(population_fits.WorseTable, match="fits of other people for these models"):
         population_fits.merged_table(existing, rows("daw2011", [-10.0, -20.0], ("a", "c")), "t.csv")
+    added = population_fits.merged_table(existing, pd.concat([rows("daw2011", [-10.0, -20.0]), rows("daw2011-mb", [-12.0, -22.0])]), "t.csv")
+    assert sorted(added["model"].unique()) == ["daw2011", "daw2011-mb", "nussenbaum2020"]  # a model the table lacks is added
     forced = population_fits.merged_table(existing, rows("daw2011", [-10.5, -19.0]), "t.csv", overwrite=True)
     assert forced[forced["model"] == "daw2011"]["logpost"].tolist() == [-10.5, -19.0]
 

@@ -34,12 +34,25 @@ REGRESSION_TERMS = ("intercept", "reward", "transition", "reward x transition")
 
 
 def _logit_summary(y, design, names):
-    """Fit a logistic regression (statsmodels); {name: {coef, se, ci}} with 95% intervals."""
-    import statsmodels.api as sm
+    """Fit a logistic regression (statsmodels); {name: {coef, se, ci, converged}} with 95% intervals.
+    `converged` is False where the fit did not converge or the data separate (a player who always
+    stays after a reward: the estimate is then where Newton's method stopped), said here rather
+    than in one warning per fit."""
+    import warnings
 
-    fit = sm.Logit(y, design).fit(disp=0)
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = sm.Logit(y, design).fit(disp=0)
+    unsettled = [w for w in caught if issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning))]
+    for other in (w for w in caught if w not in unsettled):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    converged = bool(fit.mle_retvals.get("converged", True)) and not unsettled
     ci = fit.conf_int(0.05)
-    return {name: {"coef": fit.params[i], "se": fit.bse[i], "ci": (ci[i, 0], ci[i, 1])} for i, name in enumerate(names)}
+    return {name: {"coef": fit.params[i], "se": fit.bse[i], "ci": (ci[i, 0], ci[i, 1]), "converged": converged}
+            for i, name in enumerate(names)}
 
 
 def stay_regression(action, common, reward, missed=None):

@@ -175,9 +175,11 @@ def merged_table(existing, new, path, overwrite=False):
 
     existing = existing.astype({"subject": str})
     new = new.astype({"subject": str})
-    same = existing[existing["model"].isin(new["model"].unique())]
+    both = set(existing["model"]) & set(new["model"])
+    same = existing[existing["model"].isin(both)]
     if len(same) and not overwrite:
-        joined = same.merge(new, on=["subject", "model"], how="outer", suffixes=("_existing", "_new"), indicator=True)
+        joined = same.merge(new[new["model"].isin(both)], on=["subject", "model"], how="outer", suffixes=("_existing", "_new"),
+                            indicator=True)
         if (joined["_merge"] != "both").any():
             raise WorseTable(f"{path} holds fits of other people for these models ({(joined['_merge'] != 'both').sum()} "
                              f"person-model pairs differ): not replaced; pass --overwrite (overwrite=True) or choose another --out")

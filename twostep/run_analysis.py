@@ -159,6 +159,7 @@ def behaviour_table(records_by_name):
             "highest subject": per_subject.max(),
             **{f"stay {cell}": p for cell, p in zip(STAY_CELLS, np.nanmean(probs, axis=0))},
             "model-based index": np.mean([fit["reward x transition"]["coef"] for fit in fits]),
+            "regressions converged": np.mean([fit["reward x transition"]["converged"] for fit in fits]),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -184,7 +185,12 @@ def write_daw_comparison(run, episodes=300, seed=0):
 
     state = checkpoints.load_models(run_layout.latest_checkpoints(run))
     table = daw_comparison(state, episodes, seed)
-    table.round(4).to_csv(os.path.join(run, "comparison.csv"))
+    path = os.path.join(run, "comparison.csv")
+    table.round(4).to_csv(path)
+    unsettled = table.index[table["regressions converged"] < 1]
+    print(f"wrote {path}: {len(table)} players x {episodes} episodes on the same walks" + (
+        f"; the stay regression did not converge (the players stay whenever rewarded: the index is where it stopped) for "
+        f"{', '.join(unsettled)}" if len(unsettled) else ""))
     return table
 
 
@@ -344,3 +350,32 @@ def write_daw_study(sweep_outs, to, data_root=None, every=100):
     arms.to_csv(os.path.join(to, "arms.csv"), index=False)
     curves.round(4).to_csv(os.path.join(to, "curves.csv"), index=False)
     return arms, curves
+
+
+def walk_players(state, walk, plays, hybrid_params=None, seed=0):
+    """{name: records [subject, 1, trial]} of the players of one walk of reward probabilities
+    (walk [trial, 4], as every person of Gillan et al. saw the same one): every seed of the meta-RL
+    agent `plays` times ("meta-RL agent", subjects seed-major), the myopic Bayesian learner `plays`
+    times and, given `hybrid_params` [person, 7] (Daw et al. 2011's seven parameters, e.g. people's
+    fits), the hybrid at each person's parameters with their own w and with w = 0 and w = 1."""
+    import dataclasses
+
+    import a2c_lstm
+    from twostep import daw_agents, daw_models
+
+    walk = np.asarray(walk, float)
+    task = dataclasses.replace(state.task, trials_per_episode=len(walk))
+    agent = a2c_lstm.evaluate(state, plays, task=task, reward_probs=np.broadcast_to(walk, (plays, *walk.shape)))
+    players = {"meta-RL agent": {k: np.asarray(v).reshape(-1, 1, *np.shape(v)[2:]) for k, v in agent.items()}}
+    walks = np.broadcast_to(walk, (plays, 1, *walk.shape))
+    players["Bayesian learner (myopic)"] = daw_agents.simulate(daw_agents.BayesianLearner(), task, walks,
+                                                               daw_agents.task_draws(task, plays, 1, seed))
+    if hybrid_params is not None:
+        spec, params = daw_models.DAW2011, np.asarray(hybrid_params, float)
+        people_walks = np.broadcast_to(walk, (len(params), 1, *walk.shape))
+        w = spec.names.index("w")
+        for name, value in (("hybrid, people's parameters", None), ("hybrid, people's parameters, w = 0", 0.0),
+                            ("hybrid, people's parameters, w = 1", 1.0)):
+            theta = params if value is None else np.where(np.arange(params.shape[1]) == w, value, params)
+            players[name] = daw_models.simulate(spec, theta, people_walks, np.random.default_rng([seed, 3]), task.common_prob)
+    return players

@@ -95,3 +95,47 @@ def gillan_stay_regressions(data):
         table = mixed_stay_regression(stay_trials(people.records, people.scores, names), names)
         tables.append(table.assign(study=study))
     return pd.concat(tables, ignore_index=True)[["study", "term", "estimate", "se", "p"]]
+
+
+def person_measures(records):
+    """What the paper's figures show, per person (or simulated play): a pandas table, one row per
+    [subject, episode] of records, with "reward" (the mean reward probability of the options taken,
+    on usable trials), the four stay probabilities (`two_step_env.STAY_CELLS`) and the
+    "model-based index" read off them, ((RC - RR) - (UC - UR)) / 2."""
+    import pandas as pd
+
+    from twostep.configs import option_index
+    from two_step_env import STAY_CELLS, stay_probabilities
+
+    action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
+    missed = np.asarray(records.get("missed", np.zeros(action.shape, bool)))  # simulated players miss nothing
+    probs = np.asarray(records["probs"], float)
+    taken = np.take_along_axis(probs, np.where(missed, 0, option_index(state, choice2))[..., None], -1)[..., 0]
+    reward = np.where(missed, np.nan, taken)
+    stays, _ = stay_probabilities(action[..., None, :], records["common"][..., None, :], records["reward"][..., None, :],
+                                  missed[..., None, :])
+    table = pd.DataFrame({"reward": np.nanmean(reward, axis=-1).ravel()})
+    for k, cell in enumerate(STAY_CELLS):
+        table[f"stay {cell}"] = stays[..., k].ravel()
+    rc, rr, uc, ur = (stays[..., k].ravel() for k in range(4))
+    table["model-based index"] = ((rc - rr) - (uc - ur)) / 2
+    return table
+
+
+def parameter_regression(fits, data, model, parameter, study):
+    """A fitted parameter against a study's symptom scores: ordinary least squares of `parameter`
+    of `model` (from a fits table, `two-step fit`'s columns, subject = the file's stem) on the
+    study's scores (`STUDY_SCORES`) and the covariates, all z-scored but gender, over the analysed
+    people of that study in `data` (gillan2016). A pandas table: term, estimate, se, p."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    people = data.select(data.included & (data.scores["study"] == study))
+    rows = fits[fits["model"] == model].astype({"subject": str}).set_index("subject")
+    y = rows.loc[list(people.subject), parameter].to_numpy(float)
+    names = [*STUDY_SCORES[study], *COVARIATES]
+    columns = {name: np.asarray(people.scores[name], float) for name in names}
+    x = pd.DataFrame({name: v if name == "gender" else (v - v.mean()) / v.std() for name, v in columns.items()})
+    fit = sm.OLS(y, sm.add_constant(x)).fit()
+    return pd.DataFrame({"term": ["intercept", *names], "estimate": fit.params.to_numpy(), "se": fit.bse.to_numpy(),
+                         "p": fit.pvalues.to_numpy()})
