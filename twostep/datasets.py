@@ -99,7 +99,7 @@ def fetch(dataset, to=None, mirror=None, log=print):
     for name in _dataset_names(dataset):
         source = MANIFEST[name]
         folder = root / name
-        origin = f"copying from {Path(mirror) / source['mirror_folder']}" if mirror else "downloading"
+        origin = f"what is missing copied from {Path(mirror) / source['mirror_folder']}" if mirror else "what is missing downloaded"
         log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
             f"{source['commit']}, {origin}, into {folder}")
         for paper in source["papers"]:
