@@ -32,7 +32,8 @@ def _bars(ax, probs, title):
     probs = np.atleast_2d(probs)
     x = np.array([0.0, 0.4, 1.2, 1.6])
     colours = [COMMON_COLOUR, RARE_COLOUR, COMMON_COLOUR, RARE_COLOUR]
-    ax.bar(x, np.nanmean(probs, axis=0), width=0.38, color=colours)
+    means = [cell[np.isfinite(cell)].mean() if np.isfinite(cell).any() else np.nan for cell in probs.T]  # a cell without pairs: no bar
+    ax.bar(x, means, width=0.38, color=colours)
     if probs.shape[0] > 1:
         for k in range(4):
             ax.scatter(np.full(probs.shape[0], x[k]), probs[:, k], color="black", s=10, zorder=3)

@@ -38,7 +38,7 @@ def test_em_recovers_the_population_it_simulated():
     mean, sd, params = np.zeros(4), np.full(4, empirical_bayes.START_SD), None
     for iteration in range(8):
         fit = daw_models.fit(empirical_bayes.with_prior(MB, mean, sd), records, restarts=2, seed=iteration,
-                             starts=None if params is None else params[:, None])
+                             starts=None if params is None else params[:, None], iterations=300)
         params = fit["params"]
         z_map, variance = empirical_bayes.posterior_z(MB, params, fit["hessian"])
         mean, sd = empirical_bayes.m_step(z_map, variance)

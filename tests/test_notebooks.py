@@ -72,4 +72,5 @@ def test_gillan_notebook_with_the_fetched_data(data_root):
     notebook = execute("gillan.ipynb", f"DATA_ROOT = {str(data_root)!r}\nPLAYS = 4")
     text = outputs_text(notebook)
     assert "study 2: 1413 people" in text and "one walk for everyone: True" in text
-    assert "reward:transition:Factor2" in text and "meta-RL agent" in text
+    assert "study 2, reward:transition:Factor2 -0.055" in text and "meta-RL agent: 8 seeds x 4 plays" in text
+    assert "empirical priors: w mean" in text

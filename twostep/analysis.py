@@ -407,7 +407,9 @@ def rpe_regression(agent_delta, model_deltas):
 
     OLS of the agent's prediction errors on every model's (standardised) jointly. Each model's
     coefficient with its 95% CI, its correlation r with the agent's alone, and its unique share
-    of the variance: the R^2 lost when that model is left out of the joint regression.
+    of the variance: the R^2 lost when that model is left out of the joint regression. A model
+    whose prediction errors never vary (its values never change) is left out of the regressions:
+    NaN coefficient and r, unique share 0.
     `model_deltas`: {name: [subject, ...]}. Returns a pandas table indexed by (subject, model).
     """
     import pandas as pd
@@ -421,12 +423,18 @@ def rpe_regression(agent_delta, model_deltas):
         def ols(names):
             return sm.OLS(y, sm.add_constant(np.column_stack([zs[n] for n in names]), has_constant="add")).fit()
 
-        joint = ols(list(zs))
-        ci = joint.conf_int(0.05)
-        for i, (name, z) in enumerate(zs.items(), start=1):
-            unique = joint.rsquared - ols([n for n in zs if n != name]).rsquared if len(zs) > 1 else joint.rsquared
+        varying = [name for name, z in zs.items() if z.any()]
+        joint = ols(varying) if varying else None
+        ci = joint.conf_int(0.05) if varying else None
+        for name, z in zs.items():
+            if name not in varying:
+                rows.append({"subject": subject, "model": name, "coef": np.nan, "ci low": np.nan, "ci high": np.nan, "r": np.nan,
+                             "unique R2": 0.0})
+                continue
+            i = varying.index(name) + 1
+            unique = joint.rsquared - ols([n for n in varying if n != name]).rsquared if len(varying) > 1 else joint.rsquared
             rows.append({"subject": subject, "model": name, "coef": joint.params[i], "ci low": ci[i, 0], "ci high": ci[i, 1],
-                         "r": np.corrcoef(y, z)[0, 1] if z.any() else np.nan, "unique R2": unique})
+                         "r": np.corrcoef(y, z)[0, 1], "unique R2": unique})
     return pd.DataFrame(rows).set_index(["subject", "model"])
 
 
