@@ -5,8 +5,8 @@
     kool = datasets.load("kool2016")          # HumanData; kool.records["action"] is [person, session, trial]
     fits = datasets.load_kool2016_fits()      # the authors' fits of 12 models, per person
 
-Three datasets of people doing Daw et al. 2011's two-step task (70/30 transitions, four drifting
-reward probabilities), from two public GitHub repositories, each pinned at one commit.
+Four datasets of people doing Daw et al. 2011's two-step task (70/30 transitions, four drifting
+reward probabilities), from three public GitHub repositories, each pinned at one commit.
 `dataset_manifest.json` names, for each dataset, the repository, the commit, the papers and every
 file's path with its SHA-256:
 
@@ -15,10 +15,13 @@ file's path with its SHA-256:
 - "decker2016": Decker, Otto, Daw & Hartley 2016: 80 people aged 8 to 25 in the lab, 200 trials.
 - "potter2017": Potter, Bryce & Hartley 2017: 74 people aged 8 to 25 in the lab, 150 trials.
   Both as published with Nussenbaum et al. 2020 (hartleylabnyu/online_two_step_replication).
+- "gillan2016": Gillan, Kosinski, Whelan, Phelps & Daw 2016: two online studies with psychiatric
+  questionnaires, 200 trials; 1,961 people analysed (ingrdmrtn/gecco_mh, folder data_g_2019).
 
-Neither repository has a license: the project never ships these files. `fetch` downloads them from
-GitHub (or copies them from a local mirror of the two repositories), checks every SHA-256, writes
-them to `data_dir()` as `<dataset>/<file name>` and prints the papers to cite.
+No repository has a license: the project never ships these files. `fetch` downloads them from
+GitHub (or copies them from a local mirror of the repositories), checks every SHA-256, writes
+them to `data_dir()` as `<dataset>/<file name>` (gillan2016 keeps its two folders of per-person
+files) and prints the papers to cite.
 
 `load` returns `HumanData`, whose records are numpy arrays [person, session, trial] (one session per
 person here: the session axis has size 1; a person with fewer trials is padded with missed trials),
