@@ -17,6 +17,9 @@ def test_model_names_take_groups_and_name_an_unknown_one():
     assert population_fits.model_names("daw2011,nussenbaum2020,daw2011") == ("daw2011", "daw2011-mf", "daw2011-mb", "nussenbaum2020")
     with pytest.raises(ValueError, match="unknown model 'kool2061'") as error:
         population_fits.model_names("kool2061")
+    assert population_fits.spec_names("daw2011") == ("daw2011",)  # --empirical-bayes: a model, not the group
+    with pytest.raises(ValueError, match=r"unknown model 'kool2016': .*\(groups do not apply here\)"):
+        population_fits.spec_names("kool2016")
     named = str(error.value).split("expected one of ")[1].split(", ")
     assert len(named) == len(set(named)) and {"kool2016", "daw2011", "nussenbaum2020"} <= set(named)
 

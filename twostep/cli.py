@@ -170,7 +170,8 @@ def build_parser(prog="two-step"):
     fit_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     fit_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
     fit_cmd.add_argument("--empirical-bayes", action="store_true", help="priors estimated from the sample by EM (empirical_bayes), "
-                         "written to <out>/<data>_fits_eb.csv and <out>/<data>_eb/<model>_prior.csv; each model on its own")
+                         "written to <out>/<data>_fits_eb.csv and <out>/<data>_eb/<model>_prior.csv; each model on its own, "
+                         "--models naming models, not groups (daw2011 is the seven-parameter model alone)")
     fit_cmd.add_argument("--iterations", type=positive_int, default=20, help="EM iterations at most (--empirical-bayes)")
     fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
 
@@ -291,7 +292,7 @@ def fit(parser, args):
     from twostep import sweep as sweeps
 
     try:
-        models = population_fits.model_names(args.models)
+        models = (population_fits.spec_names if args.empirical_bayes else population_fits.model_names)(args.models)
         run_layout.check_writable(args.out)
         datasets.load(args.data, args.root)  # a missing or broken file is named before Ray starts
         sweeps.connect(args.address, args.cpus)

@@ -65,6 +65,16 @@ def chunk_key(digests, model, restarts, seed):
     return hashlib.sha256(settings.encode()).hexdigest()[:12]
 
 
+def spec_names(text):
+    """'daw2011' or 'daw2011,nussenbaum2020' -> the specs so named, no group expanded (daw2011 is the
+    seven-parameter model alone); ValueError naming an unknown one."""
+    names = [part.strip() for part in text.split(",")]
+    for name in names:
+        if name not in daw_models.SPECS:
+            raise ValueError(f"unknown model {name!r}: expected one of {', '.join(daw_models.SPECS)} (groups do not apply here)")
+    return tuple(dict.fromkeys(names))
+
+
 def chunk_file(out, dataset, model, people, key):
     """`<out>/<dataset>_fits/<model>_<first>-<last>_<key>.csv`, people by their positions in the dataset."""
     return os.path.join(out, f"{dataset}_fits", f"{model}_{people[0]:04d}-{people[-1]:04d}_{key}.csv")
