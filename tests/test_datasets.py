@@ -93,7 +93,7 @@ def test_fetch_checks_every_file_and_says_where_from_and_what_to_cite(mirror, tm
     assert "github.com/wkool/tradeoffs" in text and "github.com/hartleylabnyu/online_two_step_replication" in text
     assert "github.com/ingrdmrtn/gecco_mh" in text and "doi.org/10.7554/eLife.11305" in text
     assert text.count("cite: ") == 6 and text.count("no license") == 4 and "doi.org/10.1371/journal.pcbi.1005090" in text
-    assert "what is missing copied from" in text and "downloading" not in text
+    assert "copying what is missing from" in text and "downloaded" not in text
     assert (tmp_path / "gillan2016" / "twostep_data_study2_individual_csv" / "3570Y55XZPJQZPOYLZCOL50WZE6GYI.csv").is_file()
     assert not list(tmp_path.rglob("*.partial"))
 

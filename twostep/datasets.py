@@ -102,9 +102,9 @@ def fetch(dataset, to=None, mirror=None, log=print):
     for name in _dataset_names(dataset):
         source = MANIFEST[name]
         folder = root / name
-        origin = f"what is missing copied from {Path(mirror) / source['mirror_folder']}" if mirror else "what is missing downloaded"
+        origin = f"copying what is missing from {Path(mirror) / source['mirror_folder']}" if mirror else "downloading what is missing"
         log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
-            f"{source['commit']}, {origin}, into {folder}")
+            f"{source['commit']}; {origin} into {folder}")
         for paper in source["papers"]:
             log(f"  cite: {paper}")
         log(f"  license: {source['license']}")
