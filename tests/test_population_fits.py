@@ -132,3 +132,21 @@ def test_a_rerun_with_another_chunk_size_fits_everyone_once(data_root, tmp_path,
     assert "1 of 4 chunks already fitted" in said[2] and "3 of 3 chunks already fitted" in said[3]
     cli.main([*argv, "--chunk-size", "30", "--restarts", "2"])
     assert "chunks already fitted" not in capsys.readouterr().out
+
+
+def test_empirical_bayes_on_ray_writes_every_iteration_and_resumes(data_root, tmp_path, capsys, ray_afterwards):
+    """Potter's 74 people, daw2011-mb: 2 EM iterations, then a rerun asking 3 keeps the first two
+    and does the third only; the table holds everyone once under the model."""
+    argv = ["fit", "--data", "potter2017", "--models", "daw2011-mb", "--empirical-bayes", "--out", str(tmp_path),
+            "--root", str(data_root), "--restarts", "1", "--chunk-size", "40", "--cpus", "2"]
+    cli.main([*argv, "--iterations", "2"])
+    prior = pd.read_csv(os.path.join(tmp_path, "potter2017_eb", "daw2011-mb_prior.csv"))
+    assert sorted(prior["iteration"].unique()) == [0, 1] and list(prior["parameter"][:4]) == list(daw_models.SPECS["daw2011-mb"].names)
+    table = pd.read_csv(os.path.join(tmp_path, "potter2017_fits_eb.csv"))
+    assert len(table) == 74 and table["subject"].is_unique and (table["model"] == "daw2011-mb").all()
+    capsys.readouterr()
+    cli.main([*argv, "--iterations", "3"])
+    assert "2 EM iterations already under" in capsys.readouterr().out
+    again = pd.read_csv(os.path.join(tmp_path, "potter2017_eb", "daw2011-mb_prior.csv"))
+    pd.testing.assert_frame_equal(again[again["iteration"] < 2], prior)
+    assert sorted(again["iteration"].unique()) == [0, 1, 2]

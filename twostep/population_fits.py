@@ -221,9 +221,10 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     chunk of people (Ray must be connected), each person started from their previous MAP and
     `restarts` random points. Every iteration's prior is written to
     `<out>/<dataset>_eb/<model>_prior.csv` (mean and SD of each parameter's z; a rerun resumes
-    after the last one); the last E-step's fits (under the prior that step used) to
-    `<out>/<dataset>_fits_eb.csv` (`COLUMNS`, merged per model as `merged_table`). Stops when no mean
-    or SD moves more than `tolerance`. Returns (fits table, prior table)."""
+    after the last one, each person started from their fits there); every E-step's fits (under
+    the prior that step used) to `<out>/<dataset>_fits_eb.csv` (`COLUMNS`, merged per model as
+    `merged_table`), before the prior they give. Stops when no mean or SD moves more than
+    `tolerance`. Returns (fits table, prior table)."""
     import numpy as np
     import pandas as pd
     import ray
@@ -232,7 +233,8 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     from twostep import datasets, empirical_bayes
 
     spec = daw_models.SPECS[model]
-    n_people = len(datasets.load(dataset, root).subject)
+    subjects = [str(s) for s in datasets.load(dataset, root).subject]
+    n_people, path = len(subjects), os.path.join(out, f"{dataset}_fits_eb.csv")
     folder = os.path.join(out, f"{dataset}_eb")
     os.makedirs(folder, exist_ok=True)
     prior_path = os.path.join(folder, f"{model}_prior.csv")
@@ -246,12 +248,20 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     chunks = [list(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
     remote = ray.remote(num_cpus=1)(fit_under_prior)
     params = None
+    if len(history) and os.path.isfile(path):  # resuming: start from the last fits written, person by person
+        written = pd.read_csv(path, dtype={"subject": str})
+        written = written[written["model"] == model].set_index("subject")
+        if set(subjects) <= set(written.index):
+            params = written.loc[subjects, list(spec.names)].to_numpy()
     for iteration in tqdm(range(len(history) // len(spec.names), iterations), desc=f"EM {model}", disable=not progress):
         under = empirical_bayes.with_prior(spec, mean, sd)
         starts = [None if params is None else params[chunk] for chunk in chunks]
         parts = ray.get([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s) for chunk, s in zip(chunks, starts)])
         rows = pd.concat([part[0] for part in parts], ignore_index=True)
         params, hessian = np.concatenate([part[1] for part in parts]), np.concatenate([part[2] for part in parts])
+        table = merged_table(pd.read_csv(path), rows, path, overwrite=True) if os.path.isfile(path) else rows
+        table.to_csv(path + ".partial", index=False)  # this E-step's fits, written before the prior that follows from them
+        os.replace(path + ".partial", path)
         new_mean, new_sd = empirical_bayes.m_step(*empirical_bayes.posterior_z(spec, params, hessian))
         moved = max(np.abs(new_mean - mean).max(), np.abs(new_sd - sd).max())
         history = pd.concat([history, pd.DataFrame({"iteration": iteration, "parameter": spec.names, "mean": new_mean, "sd": new_sd,
@@ -261,12 +271,4 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
         mean, sd = new_mean, new_sd
         if moved < tolerance:
             break
-    if params is None:  # resumed after the last iteration: one E-step under the last prior gives the table
-        under = empirical_bayes.with_prior(spec, mean, sd)
-        rows = pd.concat([part[0] for part in ray.get([remote.remote(dataset, root, under, chunk, restarts, seed, None)
-                                                      for chunk in chunks])], ignore_index=True)
-    path = os.path.join(out, f"{dataset}_fits_eb.csv")
-    table = merged_table(pd.read_csv(path), rows, path, overwrite=True) if os.path.isfile(path) else rows
-    table.to_csv(path + ".partial", index=False)
-    os.replace(path + ".partial", path)
-    return table, history
+    return pd.read_csv(path), history
