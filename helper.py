@@ -27,13 +27,19 @@ COMMON_COLOUR, RARE_COLOUR = "tab:blue", "tab:red"
 # ---------------------------------------------------------------- figures
 
 
+def cell_means(probs):
+    """The mean over seeds of each stay cell, probs [seed, 4] -> [4], NaN (without a warning) for a
+    cell no seed has pairs in."""
+    probs = np.atleast_2d(probs)
+    return np.array([cell[np.isfinite(cell)].mean() if np.isfinite(cell).any() else np.nan for cell in probs.T])
+
+
 def _bars(ax, probs, title):
     """Stay-probability bars on one axis: probs [seed, 4] (dots per seed) or [4] (bars only)."""
     probs = np.atleast_2d(probs)
     x = np.array([0.0, 0.4, 1.2, 1.6])
     colours = [COMMON_COLOUR, RARE_COLOUR, COMMON_COLOUR, RARE_COLOUR]
-    means = [cell[np.isfinite(cell)].mean() if np.isfinite(cell).any() else np.nan for cell in probs.T]  # a cell without pairs: no bar
-    ax.bar(x, means, width=0.38, color=colours)
+    ax.bar(x, cell_means(probs), width=0.38, color=colours)  # a cell without pairs: no bar
     if probs.shape[0] > 1:
         for k in range(4):
             ax.scatter(np.full(probs.shape[0], x[k]), probs[:, k], color="black", s=10, zorder=3)
@@ -340,7 +346,7 @@ def draw_run_figures(state, run, out=None, episodes=300):
         side_by_side_figure(probs, task_name).savefig(os.path.join(out, "side_by_side.png"), dpi=120)
         written.append("side_by_side.png")
     print(f"{task_name or 'a task of its own (no preset)'}, {len(state.seeds)} seeds at episode {state.episode}, {episodes} test episodes each")
-    means = [f"{np.nanmean(cell):.3f}" if np.isfinite(cell).any() else "no pairs" for cell in np.asarray(probs).T]
+    means = ["no pairs" if np.isnan(m) else f"{m:.3f}" for m in cell_means(probs)]
     print("mean stay probability: " + ", ".join(f"{c} {m}" for c, m in zip(STAY_CELLS, means)))
     print(f"figures written to {out}: {', '.join(written)}")
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 
-from twostep import daw_models
+from twostep import daw_models, run_layout
 
 MODEL_GROUPS = {  # names accepted by --models besides the specs' own
     "kool2016": tuple(spec.name for spec in daw_models.KOOL2016),
@@ -84,17 +84,23 @@ def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
     """Fit `model` to the people at positions `people` of the loaded dataset, starting also from
     `nested` ((model name, params [len(people), n]) of models nested in it, `daw_models.nested_starts`);
     write their rows to `path` (atomically). Returns (model, params) for the models it nests in."""
+    spec = daw_models.SPECS[model]
+    rows, result = fit_people(dataset, root, spec, people, restarts, seed, daw_models.nested_starts(spec, dict(nested)))
+    run_layout.write_atomically(path, lambda partial: rows.to_csv(partial, index=False))
+    return model, result["params"]
+
+
+def fit_people(dataset, root, spec, people, restarts, seed, starts=None):
+    """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people` of the
+    loaded dataset, also started from `starts` [len(people), m, n]: (its table rows, the result)."""
     import numpy as np
 
     from twostep import datasets
 
     data = datasets.load(dataset, root)
-    spec = daw_models.SPECS[model]
     records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
-    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=daw_models.nested_starts(spec, dict(nested)))
-    fit_rows(dataset, [data.subject[p] for p in people], spec, result).to_csv(path + ".partial", index=False)
-    os.replace(path + ".partial", path)
-    return model, result["params"]
+    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=starts)
+    return fit_rows(dataset, [data.subject[p] for p in people], spec, result), result
 
 
 def fit_rows(dataset, subjects, spec, result):
@@ -164,11 +170,16 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
             ray.get(finished[0])
             bar.update(pending.pop(finished[0]))
     table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
-    path = os.path.join(out, f"{dataset}_fits.csv")
-    if os.path.isfile(path):
-        table = merged_table(pd.read_csv(path), table, path, overwrite)
-    table.to_csv(path + ".partial", index=False)
-    os.replace(path + ".partial", path)
+    return write_merged(os.path.join(out, f"{dataset}_fits.csv"), table, overwrite)
+
+
+def write_merged(path, new, overwrite=False):
+    """Write `new` rows over the table at `path` (`merged_table`; `new` alone if there is none),
+    atomically; returns the table written."""
+    import pandas as pd
+
+    table = merged_table(pd.read_csv(path), new, path, overwrite) if os.path.isfile(path) else new
+    run_layout.write_atomically(path, lambda partial: table.to_csv(partial, index=False))
     return table
 
 
@@ -202,19 +213,6 @@ def merged_table(existing, new, path, overwrite=False):
     return pd.concat([kept, new], ignore_index=True).reindex(columns=COLUMNS)
 
 
-def fit_under_prior(dataset, root, spec, people, restarts, seed, starts):
-    """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people`, also
-    started from `starts` [len(people), n]: (its table rows, params, Hessians)."""
-    import numpy as np
-
-    from twostep import datasets
-
-    data = datasets.load(dataset, root)
-    records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
-    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=None if starts is None else starts[:, None])
-    return fit_rows(dataset, [data.subject[p] for p in people], spec, result), result["params"], result["hessian"]
-
-
 def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=50, seed=0, iterations=20, tolerance=1e-3,
                         progress=True, say=print):
     """`empirical_bayes`' EM for `model` over every person of `dataset`, each E-step a Ray task per
@@ -246,7 +244,7 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     else:
         mean, sd = np.zeros(len(spec.names)), np.full(len(spec.names), empirical_bayes.START_SD)
     chunks = [list(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
-    remote = ray.remote(num_cpus=1)(fit_under_prior)
+    remote = ray.remote(num_cpus=1)(fit_people)
     params = None
     if len(history) and os.path.isfile(path):  # resuming: start from the last fits written, person by person
         written = pd.read_csv(path, dtype={"subject": str})
@@ -255,19 +253,16 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
             params = written.loc[subjects, list(spec.names)].to_numpy()
     for iteration in tqdm(range(len(history) // len(spec.names), iterations), desc=f"EM {model}", disable=not progress):
         under = empirical_bayes.with_prior(spec, mean, sd)
-        starts = [None if params is None else params[chunk] for chunk in chunks]
+        starts = [None if params is None else params[chunk][:, None] for chunk in chunks]
         parts = ray.get([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s) for chunk, s in zip(chunks, starts)])
         rows = pd.concat([part[0] for part in parts], ignore_index=True)
-        params, hessian = np.concatenate([part[1] for part in parts]), np.concatenate([part[2] for part in parts])
-        table = merged_table(pd.read_csv(path), rows, path, overwrite=True) if os.path.isfile(path) else rows
-        table.to_csv(path + ".partial", index=False)  # this E-step's fits, written before the prior that follows from them
-        os.replace(path + ".partial", path)
+        params, hessian = (np.concatenate([part[1][key] for part in parts]) for key in ("params", "hessian"))
+        write_merged(path, rows, overwrite=True)  # this E-step's fits, written before the prior that follows from them
         new_mean, new_sd = empirical_bayes.m_step(*empirical_bayes.posterior_z(spec, params, hessian))
         moved = max(np.abs(new_mean - mean).max(), np.abs(new_sd - sd).max())
         history = pd.concat([history, pd.DataFrame({"iteration": iteration, "parameter": spec.names, "mean": new_mean, "sd": new_sd,
                                                     "summed_logpost": rows["logpost"].sum()})], ignore_index=True)
-        history.to_csv(prior_path + ".partial", index=False)
-        os.replace(prior_path + ".partial", prior_path)
+        run_layout.write_atomically(prior_path, lambda partial: history.to_csv(partial, index=False))
         mean, sd = new_mean, new_sd
         if moved < tolerance:
             break

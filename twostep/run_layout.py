@@ -60,3 +60,10 @@ def check_writable(out):
         os.remove(probe)
     except OSError as error:
         raise OSError(f"--out {out!r} is not writable: {error.strerror or error}") from error
+
+
+def write_atomically(path, write):
+    """`write(partial)` to `path` + ".partial", then renamed into place: the file is complete or absent."""
+    partial = path + ".partial"
+    write(partial)
+    os.replace(partial, path)

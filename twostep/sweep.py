@@ -31,6 +31,7 @@ import os
 import sys
 import time
 
+from twostep import run_layout
 from twostep.configs import FIELDS, AgentConfig, RunConfig, TaskConfig, configs_from, parse_value, preset
 
 DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
@@ -84,8 +85,6 @@ def groups(seeds, size):
 
 def init_from_paths(run, seeds):
     """The newest checkpoint of each of `seeds` in the run folder `run`; FileNotFoundError naming a missing seed."""
-    from twostep import run_layout
-
     newest = dict(zip(run_layout.seeds_with_checkpoints(run), run_layout.latest_checkpoints(run)))
     missing = [seed for seed in seeds if seed not in newest]
     if missing:
@@ -95,12 +94,6 @@ def init_from_paths(run, seeds):
 
 def group_file(folder, seeds):
     return os.path.join(folder, f"group_{'-'.join(str(s) for s in seeds)}.json")
-
-
-def _write_atomically(path, write):
-    partial = path + ".partial"
-    write(partial)
-    os.replace(partial, path)
 
 
 # ---------------------------------------------------------------- one group: a Ray task
@@ -141,7 +134,7 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides,
         row.update({f"stay {cell}": float(p) for cell, p in zip(STAY_CELLS, probs[k])})
         row.update(wall_time=time.time() - start, node=node)
         rows.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
-    _write_atomically(group_file(folder, seeds), lambda path: _write_json(path, rows))
+    run_layout.write_atomically(group_file(folder, seeds), lambda path: _write_json(path, rows))
     return rows
 
 
@@ -224,8 +217,6 @@ def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=
     OSError naming `out` at once if it cannot be written. Says one line per finished group (and one
     for the groups skipped); with `progress`, a bar of the groups stays below those lines where
     stdout and stderr are both a terminal, and is left out in a pipe or a log file."""
-    from twostep import run_layout
-
     run_layout.check_writable(out)  # "--out '<out>' is not writable: <reason>" before any work, as `train` says it
     import ray
 
@@ -260,7 +251,7 @@ def run_sweep(configurations, seeds, episodes, out, run=RunConfig(), group_size=
                 lines.say(f"done {name}, seeds {list(group)}: mean final reward {reward:.1f}, {group_rows[0]['wall_time']:.0f} s")
             lines.advance()
     table = collect(out)
-    _write_atomically(os.path.join(out, "sweep.csv"), lambda path: table.to_csv(path, index=False))
+    run_layout.write_atomically(os.path.join(out, "sweep.csv"), lambda path: table.to_csv(path, index=False))
     return table, failures
 
 
