@@ -32,7 +32,7 @@ import numpy as np
 
 import two_step_env as env
 from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, input_size, resume_point
-from twostep.configs import DRIFT, AgentConfig, RunConfig, TaskConfig
+from twostep.configs import DRIFT, AgentConfig, RunConfig, TaskConfig, preset_name
 from twostep.events import REWARD_LOG_EVERY, open_windows, seed_writers, write_scalars, write_stay_probabilities
 from twostep.quiet_tensorflow import tf
 
@@ -626,6 +626,87 @@ def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, in
         records = evaluate_episodes(params, good, seed_ids, tf.constant(run_walks, tf.float32))
     # [episode, trial, seed, extra] for the records with a trailing axis; the rest [episode, trial, seed]
     return {k: np.moveaxis(v.numpy(), 2 if k in TRAILING_AXIS_RECORDS else -1, 0)[:n_seeds] for k, v in records.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def make_replay_trials(agent: AgentConfig, n_rows: int, n_trials: int):
+    """The compiled loop of `replay_logits`: the drifting task's inputs built as `rollout` builds them
+    from given `trials` ("action", "state", "choice2", "reward", "answered", each [n_trials, n_rows],
+    rows seed-major); a trial not answered leaves the LSTM and the inputs as they were. Returns the
+    logits of 1 over 0 at both steps, [n_trials, n_rows, 2]."""
+
+    def with_option(x, option):
+        return tf.concat([x, option], axis=-1) if agent.option_input else x
+
+    @tf.function(jit_compile=True)
+    def replay_trials(params, trials):
+        def logit_of_one(h):
+            logits, _ = heads(params, h)
+            return logits[:, 1] - logits[:, 0]
+
+        def body(n, h, c, prev_reward, prev_action, prev_option, logits):
+            action, reached, choice2, reward, answered = (trials[name][n] for name in ("action", "state", "choice2", "reward", "answered"))
+            x = agent_input(tf.fill([n_rows], env.S1), prev_reward, prev_action, 2 * n, agent.timestep_scale)
+            h1, c1 = lstm_step(params, with_option(x, prev_option), h, c)
+            x2 = agent_input(reached, tf.zeros([n_rows]), tf.one_hot(action, env.N_ACTIONS), 2 * n + 1, agent.timestep_scale)
+            h2, c2 = lstm_step(params, with_option(x2, tf.zeros_like(prev_option)), h1, c1)
+            option = tf.one_hot(env.option_index(reached, choice2), len(env.OPTIONS)) if agent.option_input else prev_option
+            after = (h2, c2, reward, tf.one_hot(choice2, env.N_ACTIONS), option)
+            before = (h, c, prev_reward, prev_action, prev_option)
+            carried = [tf.where(seed_axis(answered, new), new, old) for new, old in zip(after, before)]
+            return (n + 1, *carried, logits.write(n, tf.stack([logit_of_one(h1), logit_of_one(h2)], axis=-1)))
+
+        zeros = tf.zeros([n_rows, agent.hidden])
+        start = (0, zeros, zeros, tf.zeros([n_rows]), first_action_input(agent, n_rows), tf.zeros([n_rows, len(env.OPTIONS)]),
+                 tf.TensorArray(tf.float32, size=n_trials, element_shape=[n_rows, 2]))
+        *_, logits = tf.while_loop(lambda n, *_: n < n_trials, body, start, maximum_iterations=n_trials)
+        return logits.stack()
+
+    return replay_trials
+
+
+def replay_logits(state: TrainState, records) -> np.ndarray:
+    """The agent as a model of people: every seed reads each person's own trials as its inputs (as
+    `rollout` builds them in the drifting task; the step counter goes on past the task's trials) and
+    gives per trial the logit of choice 1 over choice 0 at the first stage and at the second, in the
+    state the person reached: [seed, person, trial, 2]. `records` holds [person, trial] arrays
+    "action", "state", "choice2", "reward" and "missed" (`twostep.datasets`' codes). A missed trial is
+    skipped: its logits are NaN, the LSTM and the inputs carry on from the last answered trial, the
+    step counter counts it."""
+    task = state.task
+    if not task.second_stage_choice:
+        raise ValueError(
+            f"replay_logits replays people's two choices per trial, so it needs an agent of the drifting task (rewards={DRIFT!r}, "
+            f"steps_per_trial=2, as the daw-2011 preset); this one is of {preset_name(task) or 'a task'} with rewards={task.rewards!r}, "
+            f"steps_per_trial={task.steps_per_trial}, which has no choice at the second stage"
+        )
+    codes = {"action": (0, 1), "state": (env.S2, env.S3), "choice2": (0, 1), "reward": (0, 1)}  # on answered trials
+    absent = [name for name in (*codes, "missed") if name not in records]
+    if absent:
+        raise ValueError(f"records lack {', '.join(map(repr, absent))}: expected [person, trial] arrays {', '.join(map(repr, (*codes, 'missed')))}")
+    shapes = {name: np.shape(records[name]) for name in (*codes, "missed")}
+    if len(set(shapes.values())) != 1 or len(shapes["action"]) != 2 or 0 in shapes["action"]:
+        raise ValueError(f"records have shapes {shapes}: expected one shape [person, trial] for all, with at least one of each")
+    answered = ~np.asarray(records["missed"], bool)
+    for name, allowed in codes.items():
+        wrong = answered & ~np.isin(records[name], allowed)
+        if wrong.any():
+            person, trial = np.argwhere(wrong)[0]
+            raise ValueError(
+                f"records[{name!r}] is {np.asarray(records[name])[person, trial].item()!r} at [person, trial] = [{person}, {trial}]: expected one of "
+                f"{allowed} on an answered trial (mark a missed trial True in records['missed'])"
+            )
+    params, _, good, _ = _as_run(state)
+    n_runs, (n_people, n_trials) = good.shape[0], answered.shape  # the seeds, and a single seed's twin (`_as_run`)
+
+    def trial_rows(values, dtype):  # [person, trial] -> [trial, seed * person]: every seed replays every person
+        return tf.constant(np.tile(np.transpose(values), [1, n_runs]), dtype)
+
+    trials = {name: trial_rows(np.where(answered, records[name], 0), tf.float32 if name == "reward" else tf.int32) for name in codes}
+    logits = make_replay_trials(state.agent, n_runs * n_people, n_trials)(params, dict(trials, answered=trial_rows(answered, tf.bool)))
+    logits = np.moveaxis(logits.numpy().reshape(n_trials, -1, n_people, 2), 0, 2)[: len(state.seeds)]
+    logits[:, ~answered] = np.nan
+    return logits
 
 
 def latest_state(task, agent, seeds, out, overwrite=False, log=print, shared=False):

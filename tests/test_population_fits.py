@@ -127,7 +127,7 @@ def test_a_rerun_with_another_chunk_size_fits_everyone_once(data_root, tmp_path,
         table = pd.read_csv(os.path.join(tmp_path, "potter2017_fits.csv"), dtype={"subject": str})
         assert sorted(table["subject"]) == sorted(people)  # every person once
         said.append(capsys.readouterr().out)
-    assert "1 of 2 chunks already fitted" in said[1] and "2 chunk files under" in said[1]  # 60 after 30: people 60-73 kept
+    assert "1 of 2 chunks already fitted" in said[1] and "2 files under" in said[1]  # 60 after 30: people 60-73 kept
     assert "ignored" in said[1] and "already fitted" not in said[0]
     assert "1 of 4 chunks already fitted" in said[2] and "3 of 3 chunks already fitted" in said[3]
     cli.main([*argv, "--chunk-size", "30", "--restarts", "2"])

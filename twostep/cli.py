@@ -1,4 +1,4 @@
-"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray, fetch data.
+"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray, fetch data, fit and predict people.
 
     two-step train --task biorxiv-final --seeds 0-7 --episodes 40000 --timestep-scale 0.005 --out runs/mine
     two-step evaluate --model runs/mine --episodes 300
@@ -6,6 +6,7 @@
     two-step sweep --task biorxiv-final --set learning_rate=3.5e-4,7e-4 --seeds 0-15 --episodes 20000 --out runs/sweep
     two-step data fetch kool2016
     two-step fit --data kool2016 --models kool2016 --out results/humans
+    two-step predict --data kool2016 --out results/humans
 
 (`python a2c_lstm.py ...` and `python helper.py <run>` run the same commands.) The flags of
 `train` are the fields of `TaskConfig`, `AgentConfig` and `RunConfig` (configs.py), with their
@@ -175,6 +176,20 @@ def build_parser(prog="two-step"):
     fit_cmd.add_argument("--iterations", type=positive_int, default=20, help="EM iterations at most (--empirical-bayes)")
     fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
 
+    predict_cmd = commands.add_parser("predict", formatter_class=defaults, help="held-out prediction of people's choices by the published "
+                                      "models, tiny recurrent networks, the meta-RL agent and baselines (prediction.py), on Ray")
+    predict_cmd.add_argument("--data", required=True, choices=DATASETS, help="dataset (fetched with two-step data fetch)")
+    predict_cmd.add_argument("--models", default="all", help="comma-separated contenders or families (all, published, rnn, agent, baseline)")
+    predict_cmd.add_argument("--out", required=True, help="folder: <out>/prediction.csv, <out>/prediction_people.csv and the tasks' files "
+                             "in <out>/<data>_prediction/")
+    predict_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    predict_cmd.add_argument("--folds", type=positive_int, default=5, help="folds of trials (held-out trials) and of people (held-out people), >= 2")
+    predict_cmd.add_argument("--restarts", type=positive_int, default=8, help="random starting points per person of a published model's fit")
+    predict_cmd.add_argument("--eb-iterations", type=positive_int, default=3, help="EM iterations of the priors estimated from the sample (-eb models)")
+    predict_cmd.add_argument("--seed", type=int, default=0, help="people's folds, restarts and networks' initial weights")
+    predict_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
+    predict_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
+
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
     fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
@@ -317,6 +332,24 @@ def fit(parser, args):
             f"{model} {', '.join(map(str, rows['subject'][:5]))}" for model, rows in capped.groupby("model")))
 
 
+def predict(parser, args):
+    from twostep import datasets, prediction
+    from twostep import sweep as sweeps
+
+    try:
+        models = prediction.contender_names(args.models)
+        config = prediction.PredictionConfig(args.folds, args.restarts, args.seed, args.eb_iterations)
+        run_layout.check_writable(args.out)
+        datasets.load(args.data, args.root)  # a missing or broken file is named before Ray starts
+        sweeps.connect(args.address, args.cpus)
+    except (ValueError, ConnectionError, OSError) as error:
+        parser.error(str(error))
+    board, _ = prediction.run_predictions(args.data, models, args.out, args.root, config)
+    shown = board[board["dataset"] == args.data]
+    print(shown.drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(f"leaderboard: {os.path.join(args.out, 'prediction.csv')}; per person: {os.path.join(args.out, 'prediction_people.csv')}")
+
+
 def data(parser, args):
     from twostep import datasets
 
@@ -330,7 +363,7 @@ def main(argv=None, prog="two-step"):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
-        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "fit": fit, "data": data}[args.command](parser, args)
+        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "fit": fit, "predict": predict, "data": data}[args.command](parser, args)
     except KeyboardInterrupt:  # Ctrl-C before training's own handler is in place (loading TensorFlow, compiling)
         print(f"\n{prog}: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -299,7 +299,9 @@ def _first_bad(records, key, bad):
 
 def replay_inputs(spec: ModelSpec, records):
     """Checked arrays [P, E, T] that `log_likelihood` replays: action, state, choice2, reward,
-    used (not missed and at or after spec.first_trial) and layout (side of action 1). Without
+    used (not missed and at or after spec.first_trial: the learner sees them), fitted (the used
+    trials whose choices the likelihood counts: records["fitted"] if given, e.g. the training
+    trials of a cross-validation fold, else all used) and layout (side of action 1). Without
     "missed", no trial is; "side1" is read only if the spec has response stickiness."""
     action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
     reward = np.asarray(records["reward"], np.float64)
@@ -320,26 +322,30 @@ def replay_inputs(spec: ModelSpec, records):
         if (bad & ~missed).any():
             _first_bad(records, key, bad & ~missed)
     used = ~missed & (np.arange(action.shape[-1]) >= spec.first_trial)
+    fitted = used & np.asarray(records.get("fitted", True), bool)
     return {
         "action": action,
         "state": state,
         "choice2": choice2,
         "reward": reward,
         "used": used,
+        "fitted": fitted,
         "layout": np.where(action == 1, side, 1 - side),
     }
 
 
 def replay_log_likelihood(spec: ModelSpec, inputs, theta):
-    """Log-likelihood [P, K] of `replay_inputs` at parameter vectors theta [P, K, n_free]."""
+    """Log-likelihood [P, K] of `replay_inputs`' fitted trials at parameter vectors theta [P, K, n_free]."""
     recorded = {k: v[:, None] for k, v in inputs.items() if k != "layout"}
     columns = ("action", "state", "choice2", "reward", "used")
-    return play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns)).sum(axis=(2, 3))
+    log_probs = play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns))
+    return (log_probs * recorded["fitted"]).sum(axis=(2, 3))
 
 
 def log_likelihood(spec: ModelSpec, records, theta):
     """log P(first- and second-stage choices | parameters): records [P, E, T] arrays, theta
-    [P, K, n_free] -> [P, K], summed over episodes and the trials each author fitted."""
+    [P, K, n_free] -> [P, K], summed over episodes and the trials each author fitted (and, given
+    records["fitted"], those alone; the learner still learns from every answered trial)."""
     return replay_log_likelihood(spec, replay_inputs(spec, records), theta)
 
 
@@ -549,7 +555,7 @@ def fit(spec: ModelSpec, records, restarts=16, seed=0, starts=None, iterations=1
     )
     loglik = log_likelihood(spec, records, best[:, None])[:, 0]
     logpost = loglik + log_prior(spec, best)
-    trials = inputs["used"].sum(axis=(1, 2))
+    trials = inputs["fitted"].sum(axis=(1, 2))
     evidence, method = log_evidence(spec, best, logpost, gradient, hessian, trials)
     return {
         "params": best,

@@ -17,7 +17,6 @@ authors' results.mat; else empty), every parameter of the family (empty where a 
 cluster with `address` (as `sweep`).
 """
 
-import glob
 import hashlib
 import json
 import os
@@ -146,24 +145,19 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     paths = {(model, k): chunk_file(out, dataset, model, people, chunk_key([digests[p] for p in people], model, restarts, seed))
              for model in order for k, people in enumerate(chunks)}
     work = [(model, k, people) for model in order for k, people in enumerate(chunks)]
-    todo = [(model, k, people) for model, k, people in work if not os.path.isfile(paths[model, k])]
-    if len(todo) < len(work):
-        say(f"{len(work) - len(todo)} of {len(work)} chunks already fitted under {out}: skipped")
-    others = set(glob.glob(os.path.join(out, f"{dataset}_fits", "*.csv"))) - set(paths.values())
-    if others:
-        say(f"{len(others)} chunk files under {os.path.join(out, dataset + '_fits')} are from other settings, people or data: ignored")
+    todo = run_layout.files_to_write(paths, os.path.join(out, f"{dataset}_fits"), "chunks already fitted", say)
     remote = ray.remote(num_cpus=1)(fit_chunk)
     results, pending = {}, {}  # (model, chunk) -> (model, params) or the Ray reference to it
     for model, k, people in work:
         path = paths[model, k]
-        if (model, k, people) not in todo:
+        if (model, k) not in todo:
             results[model, k] = fitted_params(path, model, [data.subject[p] for p in people])
             continue
         spec = daw_models.SPECS[model]
         nested = [results[other, k] for other in order if (other, k) in results and daw_models.nested(daw_models.SPECS[other], spec)]
         results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, *nested)
         pending[reference] = len(people)
-    done_people = sum(len(people) for _, _, people in work) - sum(len(people) for _, _, people in todo)
+    done_people = sum(len(people) for model, k, people in work if (model, k) not in todo)
     with tqdm(total=len(models) * n_people, initial=done_people, unit="fit", disable=not progress) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)

@@ -67,3 +67,16 @@ def write_atomically(path, write):
     partial = path + ".partial"
     write(partial)
     os.replace(partial, path)
+
+
+def files_to_write(paths, folder, done_phrase, say=print):
+    """The keys of `paths` (key -> file under `folder`) whose file is not yet written. Says how many
+    are ("k of n <done_phrase> under <folder>: skipped") and how many other files the folder
+    holds, from other settings, people or data, which a resumed run ignores."""
+    todo = [key for key, path in paths.items() if not os.path.isfile(path)]
+    if len(todo) < len(paths):
+        say(f"{len(paths) - len(todo)} of {len(paths)} {done_phrase} under {folder}: skipped")
+    others = set(glob.glob(os.path.join(folder, "*.csv"))) - set(paths.values())
+    if others:
+        say(f"{len(others)} files under {folder} are from other settings, people or data: ignored")
+    return todo

@@ -1,0 +1,194 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import two_step_env as env
+from twostep import cli, daw_models, prediction
+from twostep.configs import PRESETS, S2, S3
+
+DAW_TASK = PRESETS["daw-2011"]
+CONFIG = prediction.PredictionConfig(n_folds=5, restarts=4)
+TRUTH = np.array([0.5, 0.6, 0.6, 5.0, 4.0, 0.3, 0.5])  # daw2011: alpha1, alpha2, lambda, beta1, beta2, p, w
+
+
+def simulated(people, trials, seed=0, missed=0.05):
+    """Daw 2011 learners at TRUTH on fresh walks, some trials missed."""
+    rng = np.random.default_rng(seed)
+    probs = env.drift_walk(DAW_TASK, rng.random((people, 1, 4)), rng.standard_normal((people, 1, trials - 1, 4)))
+    records = daw_models.simulate(daw_models.DAW2011, np.tile(TRUTH, (people, 1)), probs, rng)
+    gone = rng.random(records["action"].shape) < missed
+    records["action"][gone], records["state"][gone], records["choice2"][gone] = -1, -1, -1
+    records["reward"][gone] = np.nan
+    records["missed"] = gone
+    return records
+
+
+def test_trial_folds_deal_each_persons_answered_trials_in_turn():
+    missed = np.zeros((2, 1, 12), bool)
+    missed[0, 0, [2, 3]] = True
+    folds = prediction.trial_folds(missed, 3)
+    np.testing.assert_array_equal(folds[0, 0], [0, 1, -1, -1, 2, 0, 1, 2, 0, 1, 2, 0])
+    np.testing.assert_array_equal(folds[1, 0], np.arange(12) % 3)
+
+
+@pytest.mark.parametrize("protocol", prediction.PROTOCOLS)
+def test_fold_masks_are_disjoint_and_every_answered_choice_is_tested_once(protocol):
+    records = simulated(12, 40)
+    answered = ~records["missed"]
+    tested = np.zeros(answered.shape, int)
+    for fold in range(CONFIG.n_folds):
+        train, validation, test = prediction.fold_masks(records, protocol, fold, CONFIG)
+        assert not (train & validation).any() and not (train & test).any() and not (validation & test).any()
+        np.testing.assert_array_equal(train | validation | test, answered)
+        tested += test
+        if protocol == "held-out-people":  # a person is wholly in one of the three
+            for mask in (train, validation, test):
+                assert (mask.any(axis=(1, 2)) == (mask == answered).all(axis=(1, 2)) & answered.any(axis=(1, 2))).all()
+    np.testing.assert_array_equal(tested, answered)
+    with pytest.raises(ValueError, match="protocol 'held-out-days'"):
+        prediction.fold_masks(records, "held-out-days", 0, CONFIG)
+
+
+def test_the_likelihood_counts_only_the_fitted_choices_and_equals_the_per_stage_log_probs():
+    records = simulated(4, 60)
+    theta = np.tile(TRUTH, (4, 1)) * np.array([1, 0.5, 1, 1.2, 0.8, 1, 0.6])
+    per_trial = prediction.published_log_probs(daw_models.DAW2011, records, theta)
+    assert (per_trial[records["missed"]] == 0).all() and (per_trial < 0).sum() == 2 * (~records["missed"]).sum()
+    whole = daw_models.log_likelihood(daw_models.DAW2011, records, theta[:, None])[:, 0]
+    np.testing.assert_allclose(whole, per_trial.sum(axis=(1, 2, 3)), rtol=1e-12)
+    train, _, _ = prediction.fold_masks(records, "held-out-trials", 1, CONFIG)
+    part = daw_models.log_likelihood(daw_models.DAW2011, dict(records, fitted=train), theta[:, None])[:, 0]
+    np.testing.assert_allclose(part, (per_trial * train[..., None]).sum(axis=(1, 2, 3)), rtol=1e-12)
+
+
+def test_a_published_model_fitted_on_training_choices_predicts_held_out_ones_nearly_as_well_as_the_truth():
+    """30 simulated people x 200 trials, one fold. Fitting 7 parameters to ~115 training trials
+    (230 choices) costs, by the usual K / 2N, about 0.015 nats per held-out choice over the true
+    parameters; 0.05 allows three times that."""
+    records, people = simulated(30, 200), np.arange(30)
+    train, validation, test = prediction.fold_masks(records, "held-out-trials", 0, CONFIG)
+
+    def held_out_nll(log_probs):
+        scores = prediction.person_scores(prediction.fold_scores(log_probs, test, people, 0))
+        return scores["nll"].mean()
+
+    fitted = held_out_nll(prediction.predict_published("daw2011", records, train, validation, "held-out-trials", CONFIG))
+    truth = held_out_nll(prediction.published_log_probs(daw_models.DAW2011, records, np.tile(TRUTH, (30, 1))))
+    repeat = held_out_nll(prediction.predict_repeat("repeat-last", records, train, validation, "held-out-trials", CONFIG))
+    assert truth - 0.01 < fitted < truth + 0.05 < repeat
+
+
+def test_ridge_logistic_recovers_coefficients_and_honours_weights_and_offsets():
+    """4,000 choices per row: each coefficient's standard error is below 0.04; 0.15 is four of them."""
+    rng = np.random.default_rng(1)
+    beta = np.array([[0.5, -1.0, 2.0], [-0.3, 0.0, 1.0]])
+    x = np.concatenate([np.ones((2, 4000, 1)), rng.standard_normal((2, 4000, 2))], axis=-1)
+    offset = rng.standard_normal((2, 4000))
+    y = rng.random((2, 4000)) < 1 / (1 + np.exp(-(offset + np.einsum("rnk,rk->rn", x, beta))))
+    weights = np.ones((2, 4000))
+    weights[:, ::2] = 0  # half the choices do not count: the estimate must not move if they change
+    estimate = prediction.ridge_logistic(x, y, weights, 1e-6, np.ones(3, bool), offset=offset)
+    np.testing.assert_allclose(estimate, beta, atol=0.15)
+    y[:, ::2] = ~y[:, ::2]
+    np.testing.assert_allclose(prediction.ridge_logistic(x, y, weights, 1e-6, np.ones(3, bool), offset=offset), estimate, atol=1e-10)
+
+
+def three_trials():
+    """One person: trial 0 action 1 common rewarded at S3? No: action 1 goes commonly to S3."""
+    return {
+        "action": np.array([[[1, 0, -1, 0]]]),
+        "state": np.array([[[S3, S3, -1, S2]]]),
+        "common": np.array([[[True, False, False, True]]]),
+        "choice2": np.array([[[0, 1, -1, 1]]]),
+        "reward": np.array([[[1.0, 0.0, np.nan, 1.0]]]),
+        "missed": np.array([[[False, False, True, False]]]),
+    }
+
+
+def test_the_lagged_regressors_and_previous_choices_code_the_last_answered_trials():
+    records = three_trials()
+    stage1, stage2 = prediction.lagged_features(records, 2)
+    assert stage1.shape == (1, 1, 4, 9) and stage2.shape == (1, 1, 4, 5)
+    np.testing.assert_array_equal(stage1[0, 0, :, 0], 1)
+    np.testing.assert_array_equal(stage1[0, 0, 0, 1:], 0)
+    np.testing.assert_array_equal(stage1[0, 0, 1, 1:], [1, 0, 0, 0, 0, 0, 0, 0])  # lag 1: common rewarded, action 1
+    np.testing.assert_array_equal(stage1[0, 0, 3, 1:], [0, 0, 0, -1, 1, 0, 0, 0])  # lag 1 (the missed one skipped): rare omitted, action 0
+    np.testing.assert_array_equal(stage1[0, 0, 2], stage1[0, 0, 3])
+    np.testing.assert_array_equal(stage2[0, 0, 1, 1:], [-1, 0, 0, 0])  # S3 was visited once: choice 0, rewarded
+    np.testing.assert_array_equal(stage2[0, 0, 3, 1:], 0)  # S2 never visited before
+    previous, previous_here = prediction.previous_choices(records)
+    np.testing.assert_array_equal(previous[0, 0], [-1, 1, 0, 0])
+    np.testing.assert_array_equal(previous_here[0, 0], [-1, 0, -1, -1])
+
+
+def test_repeat_last_fits_smoothed_repeat_frequencies():
+    records = three_trials()
+    fitted = ~records["missed"]
+    logit1, logit2 = prediction.repeat_logits(records, fitted, pooled=False)
+    # first stage: trials 1 and 3 have a previous choice; one repeat (trial 3: 0 after 0) -> (1 + 1) / (2 + 2)
+    np.testing.assert_allclose(logit1[0, 0], [0, 0, 0, 0], atol=1e-12)
+    # second stage: trial 1 alone (S3 seen before, choice 0 then 1): no repeat -> 1 / 3, previous choice 0
+    np.testing.assert_allclose(logit2[0, 0, 1], -np.log(0.5))
+
+
+def test_person_scores_and_the_leaderboard_average_people_not_choices():
+    folds = pd.DataFrame({"subject": ["a", "a", "b"], "fold": [0, 1, 0], "n_stage1": [2, 2, 10], "n_stage2": [2, 2, 10],
+                          "logp_stage1": [-1.0, -1.0, -5.0], "logp_stage2": [-2.0, -2.0, -10.0]})
+    people = prediction.person_scores(folds)
+    np.testing.assert_allclose(people["nll_stage1"], [0.5, 0.5])
+    np.testing.assert_allclose(people["nll"], [6 / 8, 15 / 20])
+    people = people.assign(dataset="d", protocol="held-out-trials", model="m", family="baseline")
+    board = prediction.leaderboard(people)
+    assert list(board.columns) == list(prediction.BOARD_COLUMNS) and board["n_people"].item() == 2
+    np.testing.assert_allclose(board["nll"], 0.75)
+    np.testing.assert_allclose(board["likelihood"], np.exp(-0.75))
+
+
+def test_names_and_settings_are_checked_with_what_is_accepted():
+    assert prediction.contender_names("baseline,daw2011") == ("repeat-last", "lagged-regression", "daw2011")
+    assert set(prediction.contender_names("all")) == set(prediction.CONTENDERS)
+    with pytest.raises(ValueError, match="unknown model 'gru-3'.*gru-4"):
+        prediction.contender_names("gru-3")
+    with pytest.raises(ValueError, match="n_folds=1: expected an integer >= 2"):
+        prediction.PredictionConfig(n_folds=1)
+    records = simulated(2, 10)
+    records["side1"] = np.full(records["action"].shape, -1)
+    assert "screen sides" in prediction.unusable("kool2016-hybrid-st-respst", records)
+    assert prediction.unusable("kool2016-hybrid-st", records) is None
+
+
+@pytest.fixture
+def ray_afterwards():
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_the_predict_command_writes_the_leaderboard_and_a_rerun_resumes(data_root, tmp_path, capsys, ray_afterwards):
+    out = str(tmp_path)
+    argv = ["predict", "--data", "potter2017", "--models", "baseline,daw2011-mf,kool2016-mf-respst", "--out", out,
+            "--root", str(data_root), "--folds", "2", "--restarts", "1", "--cpus", "2"]
+    cli.main(argv)
+    printed = capsys.readouterr().out
+    assert "kool2016-mf-respst: not scored on potter2017: response stickiness needs the screen sides" in printed
+    board = pd.read_csv(os.path.join(out, "prediction.csv"))
+    people = pd.read_csv(os.path.join(out, "prediction_people.csv"))
+    assert list(board.columns) == list(prediction.BOARD_COLUMNS) and list(people.columns) == list(prediction.PEOPLE_COLUMNS)
+    assert set(zip(board["protocol"], board["model"])) == {(p, m) for p in prediction.PROTOCOLS for m in ("repeat-last", "lagged-regression")} | {
+        ("held-out-trials", "daw2011-mf")}
+    assert (board["n_people"] == 74).all()
+    trials = people[(people["protocol"] == "held-out-trials") & (people["model"] == "daw2011-mf")]
+    from twostep import datasets
+
+    potter = datasets.load("potter2017", data_root)
+    np.testing.assert_array_equal(trials.set_index("subject").loc[potter.subject, "n_stage1"], (~potter.records["missed"]).sum(axis=(1, 2)))
+    assert (board["nll"] < np.log(2)).all() and np.allclose(board["likelihood"], np.exp(-board["nll"]))
+    files = sorted(os.listdir(os.path.join(out, "potter2017_prediction")))
+    assert len(files) == 2 * 2 * 2 + 2
+    cli.main(argv)
+    assert "10 of 10 tasks already written" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(out, "prediction.csv")), board)

@@ -1,0 +1,536 @@
+"""Which model predicts a person's next choice: held-out negative log-likelihood on people's
+two-step choices, for the published models, tiny recurrent networks, the meta-RL agent and
+simple baselines, all through the same per-trial arrays [person, episode, trial].
+
+    two-step predict --data kool2016 --out results/humans [--address auto]
+
+Two protocols (Ji-An, Benna & Mattar 2025 score both ways):
+- "held-out-trials": each person's answered trials are dealt into `n_folds` interleaved folds
+  (the k-th answered trial into fold k mod n_folds). For test fold k, every model sees every
+  trial's events (it learns from each outcome), but is fitted on the choices of the other folds
+  and scored on fold k's. Fold k + 1 (mod n_folds) is the validation fold: models with
+  hyperparameters (the lagged regression's lags and penalty, a network's stopping step) choose
+  them by the summed validation NLL, then fit on the training folds (the regression refits on
+  training and validation choices); models without hyperparameters fit on both.
+- "held-out-people": people are dealt into `n_folds` folds (a seeded permutation); what is fitted
+  to a population (a network's weights, one parameter vector for everybody) is fitted on the other
+  folds' people, fold k + 1's people validating, and scored on every answered trial of fold k's.
+
+Scores, per person: the summed log-probability of the scored first- and second-stage choices;
+nll_stage1 = -sum / choices, nll_stage2 likewise, nll = both stages' sum over both stages' choices
+(per choice), and the normalised likelihood exp(-nll). A dataset's leaderboard row is the mean of
+its people's values, with the standard error across people.
+
+Each (model, protocol, fold) is one Ray task that writes its people's sums to
+`<out>/<dataset>_prediction/<model>_<protocol>_<fold>_<key>.csv`, the key a digest of the data and
+the settings, so a stopped run resumes; `<out>/prediction_people.csv` (per person) and
+`<out>/prediction.csv` (the leaderboard) are rewritten from them, other datasets' rows kept.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import numpy as np
+from scipy.special import log_expit
+
+from twostep import daw_models, run_layout
+from twostep.configs import S3
+
+PROTOCOLS = ("held-out-trials", "held-out-people")
+FAMILIES = ("published", "rnn", "agent", "baseline")
+RNN_SIZES = (1, 2, 4, 16)
+LAGS = (1, 2, 3, 5)  # the lagged regression's candidate numbers of lags (Miller et al. 2017 use up to 5 and more)
+PENALTIES = (0.1, 1.0, 10.0)  # its candidate L2 penalties on every weight but the bias
+AGENT_RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "daw-2011")
+PEOPLE_COLUMNS = ("dataset", "protocol", "model", "family", "subject", "n_stage1", "n_stage2", "logp_stage1", "logp_stage2",
+                  "nll_stage1", "nll_stage2", "nll")
+BOARD_COLUMNS = ("dataset", "protocol", "model", "family", "n_people", "nll_stage1", "nll_stage2", "nll", "nll_se", "likelihood")
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictionConfig:
+    """The benchmark's settings (every chunk's key holds them)."""
+
+    n_folds: int = 5  # folds of trials (held-out-trials) and of people (held-out-people)
+    restarts: int = 8  # random starting points per person of a published model's MAP fit
+    seed: int = 0  # people's permutation into folds, restarts, networks' initial weights
+    eb_iterations: int = 3  # EM iterations of the priors estimated from the training choices
+
+    def __post_init__(self):
+        for name in ("n_folds", "restarts", "eb_iterations"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < (2 if name == "n_folds" else 1):
+                raise ValueError(f"PredictionConfig.{name}={getattr(self, name)!r}: expected an integer >= {2 if name == 'n_folds' else 1}")
+
+
+# ---------------------------------------------------------------- folds
+
+
+def trial_folds(missed, n_folds):
+    """[P, E, T] -> each answered trial's fold, its rank among the person's answered trials mod
+    n_folds (interleaved: every stretch of the session is in every fold); -1 at missed trials."""
+    answered = ~np.asarray(missed, bool)
+    rank = np.cumsum(answered.reshape(len(answered), -1), axis=1).reshape(answered.shape) - 1
+    return np.where(answered, rank % n_folds, -1)
+
+
+def people_folds(n_people, n_folds, seed):
+    """[P]: each person's fold, from a seeded permutation (folds differ in size by one at most)."""
+    return np.random.default_rng(seed).permutation(n_people) % n_folds
+
+
+def fold_masks(records, protocol, fold, config: PredictionConfig):
+    """(train, validation, test) bool [P, E, T] of test fold `fold` under `protocol`: disjoint,
+    answered trials only."""
+    answered = ~np.asarray(records["missed"], bool)
+    if protocol == "held-out-trials":
+        folds = trial_folds(records["missed"], config.n_folds)
+    elif protocol == "held-out-people":
+        folds = np.broadcast_to(people_folds(len(answered), config.n_folds, config.seed)[:, None, None], answered.shape)
+    else:
+        raise ValueError(f"protocol {protocol!r}: expected one of {PROTOCOLS}")
+    test, validation = folds == fold, folds == (fold + 1) % config.n_folds
+    return answered & ~test & ~validation, answered & validation, answered & test
+
+
+# ---------------------------------------------------------------- logistic regressions (baselines, the agent's read-out)
+
+
+def ridge_logistic(features, choices, weights, penalty, penalised, offset=0.0, iterations=50):
+    """Per-row L2-penalised logistic regressions by Newton's method with step halving (the
+    objective is concave, so it converges from zero): logit = offset [R, N] + features [R, N, K] .
+    beta, choices [R, N] (0/1), weights [R, N] (1 where a choice counts), penalty on the
+    coefficients where `penalised` [K] is True -> coefficients beta [R, K]."""
+    x, y, m = (np.asarray(a, np.float64) for a in (features, choices, weights))
+    ridge = penalty * np.diag(np.asarray(penalised, np.float64))
+    sign = 2 * y - 1
+
+    def objective(beta):  # the penalised log-likelihood per row
+        logit = offset + np.einsum("rnk,rk->rn", x, beta)
+        return (m * log_expit(sign * logit)).sum(axis=1) - 0.5 * np.einsum("rk,kl,rl->r", beta, ridge, beta)
+
+    beta = np.zeros(x.shape[::2])
+    value = objective(beta)
+    for _ in range(iterations):
+        p = np.exp(log_expit(offset + np.einsum("rnk,rk->rn", x, beta)))
+        gradient = np.einsum("rnk,rn->rk", x, m * (y - p)) - beta @ ridge
+        hessian = np.einsum("rnk,rn,rnl->rkl", x, m * p * (1 - p), x) + ridge + 1e-9 * np.eye(len(ridge))
+        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        for _ in range(30):  # halve the rows' steps that would lower the objective
+            trial = objective(beta + step)
+            worse = ~(trial >= value - 1e-12)
+            if not worse.any():
+                break
+            step = np.where(worse[:, None], step / 2, step)
+        step = np.where(worse[:, None], 0.0, step)
+        beta, value = beta + step, np.where(worse, value, trial)
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta
+
+
+def signed_log_probs(logits, choices):
+    """log P(choice) of two-way choices given the logit of option 1 over 0 (0 where choices < 0)."""
+    return np.where(choices >= 0, log_expit(np.where(choices == 1, logits, -logits)), 0.0)
+
+
+def stage_log_probs(logit1, logit2, records):
+    """[P, E, T, 2]: log P of the recorded first- and second-stage choices (0 at missed trials)."""
+    answered = ~np.asarray(records["missed"], bool)
+    action, choice2 = (np.where(answered, records[k], -1) for k in ("action", "choice2"))
+    return np.stack([signed_log_probs(logit1, action), signed_log_probs(logit2, choice2)], axis=-1)
+
+
+# ---------------------------------------------------------------- the contenders
+
+
+def published_log_probs(spec, records, theta):
+    """`spec`'s log P of every recorded choice [P, E, T, 2] at each person's parameters theta [P, n]."""
+    inputs = daw_models.replay_inputs(spec, records)
+    recorded = {k: v[:, None] for k, v in inputs.items() if k != "layout"}
+    logits = np.zeros((2,) + inputs["action"].shape)
+
+    def respond(t, logit1, logit2):
+        state = recorded["state"][..., t]
+        logits[0, ..., t] = logit1[:, 0]
+        logits[1, ..., t] = np.where(state == S3, logit2[1], logit2[0])[:, 0]
+        return tuple(recorded[k][..., t] for k in ("action", "state", "choice2", "reward", "used"))
+
+    daw_models.play(spec, np.asarray(theta, np.float64)[:, None], inputs["layout"], respond)
+    return stage_log_probs(logits[0], logits[1], records)
+
+
+def every_trial(spec):
+    """`spec` predicting every answered trial (Nussenbaum et al. fitted from trial 10 on)."""
+    return dataclasses.replace(spec, first_trial=0)
+
+
+def pooled_records(records, mask):
+    """Everybody's records as the episodes of one subject [1, P * E, T], fitted where `mask`."""
+    return {k: np.asarray(v).reshape((1, -1) + np.shape(v)[2:]) for k, v in dict(records, fitted=mask).items()}
+
+
+def predict_published(name, records, train, validation, protocol, config):
+    """MAP fit of a published model on the training and validation choices: per person (held-out
+    trials) or one parameter vector for everybody (held-out people, people as episodes); "-eb":
+    per person under priors estimated from everybody's training choices, as `empirical_bayes`'
+    EM from its broad start (N(0, START_SD) in z), `eb_iterations` M-steps, then the last E-step."""
+    from twostep import empirical_bayes
+
+    spec = every_trial(daw_models.SPECS[name.removesuffix("-eb")])
+    fitted = train | validation
+    if protocol == "held-out-people":
+        theta = daw_models.fit(spec, pooled_records(records, fitted), config.restarts, config.seed)["params"]
+        return published_log_probs(spec, records, np.repeat(theta, len(fitted), axis=0))
+    if not name.endswith("-eb"):
+        return published_log_probs(spec, records, daw_models.fit(spec, dict(records, fitted=fitted), config.restarts, config.seed)["params"])
+    mean, sd, params = np.zeros(len(spec.free)), np.full(len(spec.free), empirical_bayes.START_SD), None
+    for iteration in range(config.eb_iterations + 1):  # E-steps, each but the last followed by an M-step
+        under = empirical_bayes.with_prior(spec, mean, sd)
+        starts = None if params is None else params[:, None]
+        result = daw_models.fit(under, dict(records, fitted=fitted), config.restarts, config.seed + iteration, starts=starts)
+        params = result["params"]
+        mean, sd = empirical_bayes.m_step(*empirical_bayes.posterior_z(spec, params, result["hessian"]))
+    return published_log_probs(spec, records, params)
+
+
+def previous_choices(records):
+    """[P, E, T] each: the last answered trial's first-stage action before t, and the choice made
+    at the last visit to the state reached at t (-1 where there is none)."""
+    action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
+    answered = ~np.asarray(records["missed"], bool)
+    last_action = np.full(action.shape[:2], -1)
+    last_choice = np.full((2,) + action.shape[:2], -1)  # at S2, S3
+    previous, previous_here = np.full(action.shape, -1), np.full(action.shape, -1)
+    for t in range(action.shape[-1]):
+        at_s3 = (state[..., t] == S3).astype(int)
+        previous[..., t] = last_action
+        previous_here[..., t] = np.take_along_axis(last_choice, at_s3[None], 0)[0]
+        last_action = np.where(answered[..., t], action[..., t], last_action)
+        last_choice = np.where(answered[..., t] & (np.arange(2)[:, None, None] == at_s3), choice2[..., t], last_choice)
+    return previous, previous_here
+
+
+def repeat_logits(records, fitted, pooled):
+    """The repeat-last-choice baseline's logits at both stages: log-odds of repeating the previous
+    first-stage choice, and the choice last made in the state reached, fitted as smoothed frequencies
+    ((repeats + 1) / (choices + 2)) per person, or pooled over everybody; 0 with nothing to repeat."""
+    logits = []
+    for previous, choice in zip(previous_choices(records), (records["action"], records["choice2"])):
+        counted = fitted & (previous >= 0)
+        axes = None if pooled else (1, 2)
+        repeats = (counted & (choice == previous)).sum(axis=axes, keepdims=True)
+        p_repeat = (repeats + 1) / (counted.sum(axis=axes, keepdims=True) + 2)
+        log_odds = np.log(p_repeat) - np.log1p(-p_repeat)
+        logits.append(np.where(previous < 0, 0.0, np.where(previous == 1, log_odds, -log_odds)))
+    return logits
+
+
+def predict_repeat(name, records, train, validation, protocol, config):
+    """Repeat the last choice (with the fitted probability of doing so)."""
+    return stage_log_probs(*repeat_logits(records, train | validation, protocol == "held-out-people"), records)
+
+
+def lagged_features(records, lags):
+    """Miller et al. 2017's lagged regressors. Stage 1 [P, E, T, 1 + 4 lags]: a bias, and for each
+    of the last `lags` answered trials one column per trial type (common or rare transition x
+    rewarded or not), +1 if that trial's first-stage action was 1, -1 if 0. Stage 2 [P, E, T,
+    1 + 2 lags]: a bias, and for each of the last `lags` visits to the state reached, one column
+    per outcome (rewarded or not), +1 / -1 by the choice made there."""
+    action, state, choice2, common = (np.asarray(records[k]) for k in ("action", "state", "choice2", "common"))
+    answered = ~np.asarray(records["missed"], bool)
+    reward = np.nan_to_num(np.asarray(records["reward"], np.float64))
+    shape = action.shape
+    history1 = np.zeros(shape[:2] + (lags, 4))
+    history2 = np.zeros((2,) + shape[:2] + (lags, 2))
+    stage1 = np.zeros(shape + (1 + 4 * lags,))
+    stage2 = np.zeros(shape + (1 + 2 * lags,))
+    stage1[..., 0] = stage2[..., 0] = 1.0
+    for t in range(shape[-1]):
+        at_s3 = (state[..., t] == S3).astype(int)
+        stage1[..., t, 1:] = history1.reshape(shape[:2] + (-1,))
+        stage2[..., t, 1:] = np.take_along_axis(history2, at_s3[None, ..., None, None], 0)[0].reshape(shape[:2] + (-1,))
+        live = answered[..., t]
+        trial_type = 2 * (1 - common[..., t].astype(int)) + (1 - reward[..., t].astype(int))  # CR, CO, RR, RO
+        entry1 = np.eye(4)[trial_type] * (2 * action[..., t] - 1)[..., None]
+        shifted1 = np.concatenate([entry1[:, :, None], history1[:, :, :-1]], axis=2)
+        history1 = np.where(live[..., None, None], shifted1, history1)
+        entry2 = np.eye(2)[1 - reward[..., t].astype(int)] * (2 * choice2[..., t] - 1)[..., None]
+        shifted2 = np.concatenate([np.broadcast_to(entry2[None, :, :, None], (2,) + shape[:2] + (1, 2)), history2[..., :-1, :]], axis=3)
+        visited = live & (np.arange(2)[:, None, None] == at_s3)
+        history2 = np.where(visited[..., None, None], shifted2, history2)
+    return stage1, stage2
+
+
+def regression_log_probs(records, lags, penalty, fitted, pooled):
+    """Log P [P, E, T, 2] of the lagged regressions fitted on `fitted` choices, per person or pooled."""
+    logits = []
+    for features, choice in zip(lagged_features(records, lags), (records["action"], records["choice2"])):
+        rows = (lambda a: a.reshape((1, -1) + a.shape[3:])) if pooled else (lambda a: a.reshape((len(a), -1) + a.shape[3:]))
+        penalised = np.arange(features.shape[-1]) > 0
+        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), penalty, penalised)
+        beta = np.broadcast_to(beta, (len(features), beta.shape[-1]))
+        logits.append(np.einsum("petk,pk->pet", features, beta))
+    return stage_log_probs(*logits, records)
+
+
+def predict_regression(name, records, train, validation, protocol, config):
+    """The lagged logistic regressions, lags and penalty chosen (shared by everybody) by the summed
+    validation NLL of fits on the training choices, then refitted on training and validation."""
+    pooled = protocol == "held-out-people"
+    scores = {(lags, penalty): -(regression_log_probs(records, lags, penalty, train, pooled) * validation[..., None]).sum()
+              for lags in LAGS for penalty in PENALTIES}
+    lags, penalty = min(scores, key=scores.get)
+    return regression_log_probs(records, lags, penalty, train | validation, pooled)
+
+
+def sequences(records):
+    """[P, E, T] records as [P * E, T] sequences, the arrays the networks and the agent read."""
+    keys = ("action", "state", "choice2", "reward", "missed")
+    return {k: np.asarray(records[k]).reshape(-1, np.shape(records[k])[-1]) for k in keys}
+
+
+def agent_logits(records, run=AGENT_RUN):
+    """The trained daw-2011 agents' logits [P, E, T, 2] when they read the person's own history
+    (`a2c_lstm.replay_logits`), averaged over the run's seeds."""
+    import a2c_lstm
+    from twostep import checkpoints
+
+    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+    logits = a2c_lstm.replay_logits(state, sequences(records)).mean(axis=0)
+    return logits.reshape(np.shape(records["action"]) + (2,))
+
+
+def predict_agent(name, records, train, validation, protocol, config):
+    """The meta-RL agent as a model of a person. "agent": its policy as it is, nothing fitted.
+    "agent-fitted": per person (held-out trials) or for everybody (held-out people), at each stage
+    an inverse temperature on the agent's logit and a stickiness to the person's previous choice
+    there (the previous first-stage choice; the last choice in the state reached), fitted on the
+    training and validation choices (a logistic regression on those inputs, with a weak L2
+    penalty of 0.01 pulling the temperatures to 1 and the stickiness to 0)."""
+    logits = np.nan_to_num(agent_logits(records))
+    if name == "agent":
+        return stage_log_probs(logits[..., 0], logits[..., 1], records)
+    repeat = [np.where(previous < 0, 0.0, 2.0 * previous - 1) for previous in previous_choices(records)]
+    fitted, pooled, out = train | validation, protocol == "held-out-people", []
+    for stage, choice in enumerate((records["action"], records["choice2"])):
+        features = np.stack([logits[..., stage], repeat[stage]], axis=-1)
+        rows = (lambda a: a.reshape((1 if pooled else len(a), -1) + a.shape[3:]))  # noqa: E731
+        # logit = (1 + beta) x agent's logit + kappa x repeat: the penalty pulls towards the agent's own policy
+        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), 0.01, np.ones(2, bool),
+                              offset=rows(logits[..., stage]))
+        out.append(logits[..., stage] + np.einsum("petk,pk->pet", features, np.broadcast_to(beta, (len(features), 2))))
+    return stage_log_probs(*out, records)
+
+
+def predict_network(name, records, masks, protocol, config):
+    """Ji-An et al.'s tiny recurrent networks (`tiny_rnn`), trained on people's choices: "gru-<d>"
+    one network of d units for everybody per fold (all folds' networks side by side), stopped at
+    its best validation NLL; "gru-<d>-person" one network per person (held-out trials), every
+    person's side by side. Returns the log P [P, E, T, 2] of each fold's networks."""
+    from twostep import tiny_rnn
+
+    units, per_person = int(name.split("-")[1]), name.endswith("-person")
+    data = tiny_rnn.sequence_inputs(sequences(records))
+    shape = np.shape(records["action"])
+    flat = lambda mask: np.asarray(mask).reshape(-1, shape[-1])  # noqa: E731
+    n = len(data["answered"])
+    rnn = tiny_rnn.RNNConfig(units=units, seed=config.seed)
+    if per_person:
+        members = np.tile(np.arange(n)[:, None], (len(masks), 1))
+        train = np.concatenate([flat(t)[:, None] for t, _ in masks])
+        validation = np.concatenate([flat(v)[:, None] for _, v in masks])
+        weights, _ = tiny_rnn.fit(rnn, data, members, train, validation)
+        log_probs = tiny_rnn.log_probs(weights, data, members)[:, 0].reshape((len(masks), n, shape[-1], 2))
+    else:
+        members = np.broadcast_to(np.arange(n), (len(masks), n))
+        weights, _ = tiny_rnn.fit(rnn, data, members, np.stack([flat(t) for t, _ in masks]), np.stack([flat(v) for _, v in masks]))
+        log_probs = tiny_rnn.log_probs(weights, data, members)
+    return [np.asarray(fold).reshape(shape + (2,)) for fold in log_probs]
+
+
+def one_fold_at_a_time(predict):
+    """A contender fitted fold by fold as the list-of-folds contender the runner calls."""
+
+    def predict_folds(name, records, masks, protocol, config):
+        return [predict(name, records, train, validation, protocol, config) for train, validation in masks]
+
+    return predict_folds
+
+
+@dataclasses.dataclass(frozen=True)
+class Contender:
+    """A model of people's choices: its family, the protocols it is scored under, how it predicts
+    (name, records, [(train, validation) per fold], protocol, config) -> [log P [P, E, T, 2] per
+    fold], and whether one Ray task fits all folds side by side (networks) or one fold each."""
+
+    family: str
+    protocols: tuple
+    predict: object
+    folds_together: bool = False
+
+
+POOLED_PUBLISHED = ("daw2011", "kool2016-hybrid-st", "nussenbaum2020")  # also fitted as one vector for everybody
+CONTENDERS = {
+    **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
+       for name in daw_models.SPECS},
+    **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
+    **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
+    **{f"gru-{units}-person": Contender("rnn", PROTOCOLS[:1], predict_network) for units in (1, 2)},
+    "agent": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
+    "agent-fitted": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
+    "repeat-last": Contender("baseline", PROTOCOLS, one_fold_at_a_time(predict_repeat)),
+    "lagged-regression": Contender("baseline", PROTOCOLS, one_fold_at_a_time(predict_regression)),
+}
+MODEL_GROUPS = {"all": tuple(CONTENDERS), **{family: tuple(n for n, c in CONTENDERS.items() if c.family == family) for family in FAMILIES}}
+
+
+def unusable(model, records):
+    """Why `model` cannot be scored on these records (None if it can): a published model with
+    response stickiness needs the screen side of each first-stage choice."""
+    spec = daw_models.SPECS.get(model.removesuffix("-eb"))
+    answered = ~np.asarray(records["missed"], bool)
+    if spec is not None and spec.uses_sides and not np.isin(np.asarray(records["side1"])[answered], (0, 1)).all():
+        return "response stickiness needs the screen sides (side1), which this dataset does not record"
+    return None
+
+
+def contender_names(text):
+    """'all', a family ('published', 'rnn', 'agent', 'baseline') or names, comma-separated ->
+    contender names; ValueError naming an unknown one."""
+    names = []
+    for part in (p.strip() for p in text.split(",")):
+        if part not in MODEL_GROUPS and part not in CONTENDERS:
+            raise ValueError(f"unknown model {part!r}: expected one of {', '.join([*MODEL_GROUPS, *CONTENDERS])}")
+        names.extend(MODEL_GROUPS.get(part, (part,)))
+    return tuple(dict.fromkeys(names))
+
+
+# ---------------------------------------------------------------- scores
+
+
+def fold_scores(log_probs, test, subjects, fold):
+    """Per person rows of one fold: choices scored and summed log P per stage on `test` trials."""
+    import pandas as pd
+
+    scored = np.where(test[..., None], log_probs, 0.0)
+    return pd.DataFrame({"subject": [str(s) for s in subjects], "fold": fold,
+                         "n_stage1": test.sum(axis=(1, 2)), "n_stage2": test.sum(axis=(1, 2)),
+                         "logp_stage1": scored[..., 0].sum(axis=(1, 2)), "logp_stage2": scored[..., 1].sum(axis=(1, 2))})
+
+
+def person_scores(folds):
+    """Per person NLL per choice from their rows over folds (`fold_scores`): stage 1, stage 2, both."""
+    people = folds.groupby("subject", sort=False)[["n_stage1", "n_stage2", "logp_stage1", "logp_stage2"]].sum().reset_index()
+    people = people[people["n_stage1"] > 0]
+    people["nll_stage1"] = -people["logp_stage1"] / people["n_stage1"]
+    people["nll_stage2"] = -people["logp_stage2"] / people["n_stage2"]
+    people["nll"] = -(people["logp_stage1"] + people["logp_stage2"]) / (people["n_stage1"] + people["n_stage2"])
+    return people
+
+
+def leaderboard(people):
+    """The mean over people of each (dataset, protocol, model)'s NLL per choice, its standard error
+    across people and the normalised likelihood exp(-nll), best first per dataset and protocol."""
+    keys = ["dataset", "protocol", "model", "family"]
+    grouped = people.groupby(keys, sort=False)
+    board = grouped[["nll_stage1", "nll_stage2", "nll"]].mean().reset_index()
+    board["n_people"] = grouped.size().to_numpy()
+    board["nll_se"] = grouped["nll"].sem().to_numpy()
+    board["likelihood"] = np.exp(-board["nll"])
+    return board.sort_values(["dataset", "protocol", "nll"]).reindex(columns=BOARD_COLUMNS).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- the runner
+
+
+def task_key(digests, model, protocol, folds, config):
+    """The digest naming a task's file: the people's data, the contender, protocol, folds, settings."""
+    settings = json.dumps({"people": list(digests), "model": model, "protocol": protocol, "folds": list(folds),
+                           "config": dataclasses.asdict(config)})
+    return hashlib.sha256(settings.encode()).hexdigest()[:12]
+
+
+def task_file(out, dataset, model, protocol, folds, key):
+    """`<out>/<dataset>_prediction/<model>_<protocol>_<folds>_<key>.csv`."""
+    return os.path.join(out, f"{dataset}_prediction", f"{model}_{protocol}_{'-'.join(map(str, folds))}_{key}.csv")
+
+
+def predict_task(dataset, root, model, protocol, folds, config, path):
+    """Fit `model` under `protocol` for test folds `folds` of the dataset and write every person's
+    per-fold sums (`fold_scores`) to `path`, atomically. Returns the number of rows."""
+    import pandas as pd
+
+    from twostep import datasets
+
+    data = datasets.load(dataset, root)
+    records = data.records
+    masks = [fold_masks(records, protocol, fold, config) for fold in folds]
+    predicted = CONTENDERS[model].predict(model, records, [(train, validation) for train, validation, _ in masks], protocol, config)
+    rows = pd.concat([fold_scores(log_probs, test, data.subject, fold) for log_probs, (_, _, test), fold in zip(predicted, masks, folds)])
+    rows = rows[rows["n_stage1"] > 0]
+    run_layout.write_atomically(path, lambda partial: rows.to_csv(partial, index=False))
+    return len(rows)
+
+
+def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), progress=True, say=print):
+    """Every (contender, protocol, fold group) of `models` not yet written, as a Ray task (Ray must
+    be connected); then `<out>/prediction_people.csv` and `<out>/prediction.csv` rewritten with
+    this dataset's rows of these models replaced. Returns (leaderboard, people)."""
+    import pandas as pd
+    import ray
+    from tqdm import tqdm
+
+    from twostep import datasets, population_fits
+
+    data = datasets.load(dataset, root)
+    skipped = {model: unusable(model, data.records) for model in models}
+    for model, why in skipped.items():
+        if why:
+            say(f"{model}: not scored on {dataset}: {why}")
+    models = [model for model in models if not skipped[model]]
+    digests = population_fits.people_digests(data)
+    os.makedirs(os.path.join(out, f"{dataset}_prediction"), exist_ok=True)
+    every_fold = tuple(range(config.n_folds))
+    work = [(model, protocol, folds) for model in models for protocol in CONTENDERS[model].protocols
+            for folds in ([every_fold] if CONTENDERS[model].folds_together else [(k,) for k in every_fold])]
+    paths = {task: task_file(out, dataset, *task, task_key(digests, *task, config)) for task in work}
+    todo = run_layout.files_to_write(paths, os.path.join(out, f"{dataset}_prediction"), "tasks already written", say)
+    remote = ray.remote(num_cpus=1)(predict_task)
+    pending = {remote.remote(dataset, root, *task, config, paths[task]): task for task in todo}
+    with tqdm(total=len(work), initial=len(work) - len(todo), unit="task", disable=not progress) as bar:
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            ray.get(finished[0])
+            task = pending.pop(finished[0])
+            bar.set_postfix_str(f"{task[0]} {task[1]} fold {task[2][0] if len(task[2]) == 1 else 'all'}")
+            bar.update(1)
+    parts = []
+    for model in models:
+        for protocol in CONTENDERS[model].protocols:
+            folds = pd.concat([pd.read_csv(paths[task], dtype={"subject": str}) for task in work if task[:2] == (model, protocol)])
+            scores = person_scores(folds)
+            scores.insert(0, "dataset", dataset)
+            scores.insert(1, "protocol", protocol)
+            scores.insert(2, "model", model)
+            scores.insert(3, "family", CONTENDERS[model].family)
+            parts.append(scores)
+    return write_tables(out, pd.concat(parts, ignore_index=True).reindex(columns=PEOPLE_COLUMNS))
+
+
+def write_tables(out, new):
+    """Merge `new` per-person rows into `<out>/prediction_people.csv` (replacing the rows of their
+    dataset, protocol and model) and rewrite the leaderboard `<out>/prediction.csv` from it."""
+    import pandas as pd
+
+    path = os.path.join(out, "prediction_people.csv")
+    people = new
+    if os.path.isfile(path):
+        old = pd.read_csv(path, dtype={"subject": str})
+        replaced = old.set_index(["dataset", "protocol", "model"]).index.isin(new.set_index(["dataset", "protocol", "model"]).index)
+        people = pd.concat([old[~replaced], new], ignore_index=True)
+    board = leaderboard(people)
+    run_layout.write_atomically(path, lambda partial: people.to_csv(partial, index=False))
+    run_layout.write_atomically(os.path.join(out, "prediction.csv"), lambda partial: board.to_csv(partial, index=False))
+    return board, people
