@@ -549,3 +549,99 @@ def coefficient_figure(table, terms, title="", xlabel="coefficient (95% CI)"):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+FAMILY_COLOURS = {"published": "k", "extended": "tab:purple", "rnn": "tab:blue", "agent": "tab:red", "baseline": "0.55"}
+
+
+def leaderboard_figure(board, protocol, datasets):
+    """One panel per dataset: each model's held-out NLL per choice (mean over people, 95% interval
+    1.96 SE) under `protocol`, best at the top, coloured by family (`prediction.leaderboard`)."""
+    import matplotlib.pyplot as plt
+
+    rows = [board[(board["dataset"] == d) & (board["protocol"] == protocol)].sort_values("nll") for d in datasets]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 0.24 * max(map(len, rows)) + 1.4), squeeze=False)
+    for ax, dataset, table in zip(axes[0], datasets, rows):
+        y = np.arange(len(table))
+        for family, colour in FAMILY_COLOURS.items():
+            mine = (table["family"] == family).to_numpy()
+            ax.errorbar(table["nll"][mine], y[mine], xerr=1.96 * table["nll_se"][mine], fmt="o", ms=4, color=colour, label=family)
+        ax.set_yticks(y, table["model"], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(f"{dataset} ({protocol})", fontsize=9)
+        ax.set_xlabel("held-out NLL per choice")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def paired_difference_figure(differences, reference_by_dataset, top=12):
+    """One panel per dataset: the `top` models' mean per-person NLL difference from the best
+    published model (`prediction.paired_differences`) with its 95% interval; left of 0 is better."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(differences), figsize=(4.2 * len(differences), 0.3 * top + 1.4), squeeze=False)
+    for ax, (dataset, table) in zip(axes[0], differences.items()):
+        table = table.head(top)
+        y = np.arange(len(table))
+        colours = [FAMILY_COLOURS[f] for f in table["family"]]
+        ax.errorbar(table["mean_difference"], y, xerr=[table["mean_difference"] - table["ci_low"], table["ci_high"] - table["mean_difference"]],
+                    fmt="none", ecolor="0.6")
+        ax.scatter(table["mean_difference"], y, c=colours, s=18, zorder=3)
+        ax.axvline(0, color="0.6", lw=1)
+        ax.set_yticks(y, table["model"], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(f"{dataset}: minus {reference_by_dataset[dataset]}", fontsize=8)
+        ax.set_xlabel("NLL difference per choice (95% CI)")
+    fig.tight_layout()
+    return fig
+
+
+def size_figure(board, sizes, datasets):
+    """The everybody networks' held-out NLL against their number of units, per dataset and
+    protocol, with the best published model's NLL as a dashed line."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.2), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for protocol, style in (("held-out-trials", "o-"), ("held-out-people", "s--")):
+            rows = board[(board["dataset"] == dataset) & (board["protocol"] == protocol)].set_index("model")
+            names = [f"gru-{d}" for d in sizes if f"gru-{d}" in rows.index]
+            if names:
+                ax.errorbar([int(n.split("-")[1]) for n in names], rows.loc[names, "nll"], yerr=1.96 * rows.loc[names, "nll_se"],
+                            fmt=style, color="tab:blue", label=f"networks, {protocol}")
+            published_rows = rows[rows["family"] == "published"]
+            if len(published_rows):
+                ax.axhline(published_rows["nll"].min(), ls="--" if protocol == "held-out-people" else "-", color="k", lw=1,
+                           label=f"best published, {protocol}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("units")
+        ax.set_title(dataset, fontsize=9)
+    axes[0, 0].set_ylabel("held-out NLL per choice")
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def logit_dynamics_figure(panels):
+    """Ji-An et al.'s phase portraits: for each model (a panel), the change of the first-stage
+    logit from one trial to the next against its value, coloured by the trial between (common or
+    rare transition x rewarded or not), for trials where action 1 (filled) or action 0 (open) was
+    chosen. `panels` {title: (logit [n], change [n], trial_type [n] 0-3, action [n])}."""
+    import matplotlib.pyplot as plt
+
+    colours, labels = ("tab:blue", "tab:cyan", "tab:red", "tab:orange"), ("common, reward", "common, none", "rare, reward", "rare, none")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.8 * len(panels), 3.6), squeeze=False, sharey=True)
+    for ax, (title, (logit, change, kind, action)) in zip(axes[0], panels.items()):
+        for k in range(4):
+            for a, face in ((1, colours[k]), (0, "none")):
+                mine = (kind == k) & (action == a)
+                ax.scatter(logit[mine], change[mine], s=4, facecolors=face, edgecolors=colours[k], lw=0.5, alpha=0.5,
+                           label=labels[k] if a == 1 else None)
+        ax.axhline(0, color="0.6", lw=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("logit of action 1 at trial t")
+    axes[0, 0].set_ylabel("logit change to trial t + 1")
+    axes[0, 0].legend(fontsize=6, markerscale=3)
+    fig.tight_layout()
+    return fig

@@ -159,6 +159,79 @@ def test_names_and_settings_are_checked_with_what_is_accepted():
     assert prediction.unusable("kool2016-hybrid-st", records) is None
 
 
+def test_choice_logits_invert_the_log_probs_of_the_recorded_choices():
+    records = simulated(3, 30)
+    logits = np.random.default_rng(2).normal(0, 3, records["action"].shape + (2,))
+    recovered = prediction.choice_logits(prediction.stage_log_probs(logits[..., 0], logits[..., 1], records), records)
+    answered = ~records["missed"]
+    np.testing.assert_allclose(recovered[answered], logits[answered], atol=1e-6)
+    assert (recovered[~answered] == 0).all()
+
+
+def test_same_side_marks_where_action_1_is_shown_on_the_side_last_chosen():
+    records = dict(three_trials(), side1=np.array([[[0, 0, -1, 1]]]))
+    # trial 0 chose side 0; at trial 1 action 0 is on side 0, so action 1 is on side 1 (-1); trial 2 is missed;
+    # trial 3 chose action 0 on side 1, so action 1 is on side 0, the side chosen at trial 1 (+1)
+    np.testing.assert_array_equal(prediction.same_side(records)[0, 0], [0, -1, 0, 1])
+
+
+def test_the_person_readout_fits_training_choices_at_least_as_well_as_the_policy_it_reads():
+    """Its coefficients at zero are the policy itself, and the penalty is 0.01 x their squares."""
+    records = simulated(6, 80)
+    records["side1"] = np.random.default_rng(3).integers(0, 2, records["action"].shape)
+    policy = prediction.published_log_probs(daw_models.DAW2011, records, np.tile(TRUTH * [1, 1, 1, 2, 2, 1, 1], (6, 1)))
+    logits = prediction.choice_logits(policy, records)
+    train, _, test = prediction.fold_masks(records, "held-out-trials", 0, CONFIG)
+    read = prediction.person_readout(logits, records, train, pooled=False)
+    assert ((read * train[..., None]).sum(axis=(1, 2)) >= (policy * train[..., None]).sum(axis=(1, 2)) - 1e-9).all()
+    assert np.isfinite(read).all() and (read[test] < 0).all()
+
+
+def test_logit_dynamics_pairs_each_answered_trial_with_the_next():
+    records = three_trials()
+    logits = np.zeros((1, 1, 4, 2))
+    logits[0, 0, :, 0] = [0.5, 1.0, 9.0, -1.0]
+    logit, change, kind, action = prediction.logit_dynamics(logits, records)
+    np.testing.assert_array_equal(logit, [0.5, 1.0])
+    np.testing.assert_array_equal(change, [0.5, -2.0])  # trial 1 is followed by trial 3 (trial 2 was missed)
+    np.testing.assert_array_equal(kind, [0, 3])
+    np.testing.assert_array_equal(action, [1, 0])
+
+
+def test_paired_differences_are_person_by_person():
+    people = pd.DataFrame({"dataset": "d", "protocol": "held-out-trials", "subject": np.repeat(["a", "b", "c", "d"], 2),
+                           "model": ["ref", "new"] * 4, "family": ["published", "rnn"] * 4,
+                           "nll": [0.6, 0.55, 0.5, 0.45, 0.7, 0.66, 0.4, 0.41]})
+    table = prediction.paired_differences(people, "d", "held-out-trials", "ref")
+    row = table.iloc[0]
+    assert row["model"] == "new" and row["n_people"] == 4 and row["better_fraction"] == 0.75
+    np.testing.assert_allclose(row["mean_difference"], np.mean([-0.05, -0.05, -0.04, 0.01]))
+    assert row["ci_low"] < row["mean_difference"] < row["ci_high"]
+
+
+def test_the_networks_and_the_agent_predict_every_fold(monkeypatch):
+    """Short training (50 steps, one start): every contender of the two families gives finite
+    log-probabilities, negative at answered trials, for every fold."""
+    from twostep import tiny_rnn
+
+    monkeypatch.setattr(prediction, "NETWORK_STARTS", 1)
+    config = tiny_rnn.RNNConfig
+    monkeypatch.setattr(tiny_rnn, "RNNConfig", lambda **fields: config(**fields, max_steps=50, steps_per_check=25))
+    records = simulated(6, 60)
+    records["side1"] = np.random.default_rng(4).integers(0, 2, records["action"].shape)
+    answered = ~records["missed"]
+    for protocol in prediction.PROTOCOLS:
+        masks = [prediction.fold_masks(records, protocol, fold, CONFIG)[:2] for fold in range(2)]
+        for name in ("gru-2", "gru-16-fitted", "gru-2-person", "agent", "agent-fitted"):
+            if protocol not in prediction.CONTENDERS[name].protocols:
+                continue
+            folds = prediction.CONTENDERS[name].predict(name, records, masks, protocol, CONFIG)
+            assert len(folds) == 2
+            for log_probs in folds:
+                assert log_probs.shape == records["action"].shape + (2,) and np.isfinite(log_probs).all()
+                assert (log_probs[answered] < 0).all() and (log_probs[~answered] == 0).all()
+
+
 @pytest.fixture
 def ray_afterwards():
     yield

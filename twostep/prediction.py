@@ -39,8 +39,9 @@ from twostep import daw_models, run_layout
 from twostep.configs import S3
 
 PROTOCOLS = ("held-out-trials", "held-out-people")
-FAMILIES = ("published", "rnn", "agent", "baseline")
+FAMILIES = ("published", "extended", "rnn", "agent", "baseline")
 RNN_SIZES = (1, 2, 4, 16)
+NETWORK_STARTS = 3  # initial weights per network, the best kept by validation NLL
 LAGS = (1, 2, 3, 5)  # the lagged regression's candidate numbers of lags (Miller et al. 2017 use up to 5 and more)
 PENALTIES = (0.1, 1.0, 10.0)  # its candidate L2 penalties on every weight but the bias
 AGENT_RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "daw-2011")
@@ -175,16 +176,22 @@ def predict_published(name, records, train, validation, protocol, config):
     """MAP fit of a published model on the training and validation choices: per person (held-out
     trials) or one parameter vector for everybody (held-out people, people as episodes); "-eb":
     per person under priors estimated from everybody's training choices, as `empirical_bayes`'
-    EM from its broad start (N(0, START_SD) in z), `eb_iterations` M-steps, then the last E-step."""
+    EM from its broad start (N(0, START_SD) in z), `eb_iterations` M-steps, then the last E-step;
+    "+readout" (a model of ours, family "extended"): the fitted model's second-stage logits read per
+    person by `person_readout` on the same choices, which adds second-stage stickiness (which no
+    published model has) and refits that stage's temperature; the first stage as fitted."""
     from twostep import empirical_bayes
 
-    spec = every_trial(daw_models.SPECS[name.removesuffix("-eb")])
+    spec = every_trial(daw_models.SPECS[name.removesuffix("-eb").removesuffix("+readout")])
     fitted = train | validation
     if protocol == "held-out-people":
         theta = daw_models.fit(spec, pooled_records(records, fitted), config.restarts, config.seed)["params"]
         return published_log_probs(spec, records, np.repeat(theta, len(fitted), axis=0))
     if not name.endswith("-eb"):
-        return published_log_probs(spec, records, daw_models.fit(spec, dict(records, fitted=fitted), config.restarts, config.seed)["params"])
+        log_probs = published_log_probs(spec, records, daw_models.fit(spec, dict(records, fitted=fitted), config.restarts, config.seed)["params"])
+        if name.endswith("+readout"):  # the second stage read anew, the first as fitted
+            log_probs[..., 1] = person_readout(choice_logits(log_probs, records), records, fitted, False)[..., 1]
+        return log_probs
     mean, sd, params = np.zeros(len(spec.free)), np.full(len(spec.free), empirical_bayes.START_SD), None
     for iteration in range(config.eb_iterations + 1):  # E-steps, each but the last followed by an M-step
         under = empirical_bayes.with_prior(spec, mean, sd)
@@ -302,52 +309,85 @@ def agent_logits(records, run=AGENT_RUN):
     return logits.reshape(np.shape(records["action"]) + (2,))
 
 
+def same_side(records):
+    """[P, E, T]: +1 where first-stage action 1 is shown on the side chosen at the last answered
+    trial, -1 where it is not, 0 before any (or without screen sides): Kool et al.'s response
+    stickiness regressor for action 1."""
+    side1, action = np.asarray(records["side1"]), np.asarray(records["action"])
+    answered = ~np.asarray(records["missed"], bool) & np.isin(side1, (0, 1))
+    layout = np.where(action == 1, side1, 1 - side1)  # the screen side of action 1 on each trial
+    previous = np.full(action.shape[:2], -1)
+    out = np.zeros(action.shape)
+    for t in range(action.shape[-1]):
+        out[..., t] = np.where((previous < 0) | ~answered[..., t], 0.0, np.where(layout[..., t] == previous, 1.0, -1.0))
+        previous = np.where(answered[..., t], side1[..., t], previous)
+    return out
+
+
+def person_readout(logits, records, fitted, pooled):
+    """Log P [P, E, T, 2] of a policy's logits [P, E, T, 2] read per person (or, pooled, for
+    everybody) with, at each stage, an inverse temperature on the logit and stickiness to the
+    person's previous choice there (the previous first-stage choice, and response stickiness to
+    its screen side where sides are recorded; the last choice in the state reached), fitted on
+    `fitted` choices: a logistic regression on those inputs, offset by the logit, with a weak L2
+    penalty of 0.01 pulling the temperatures to 1 and the stickiness to 0."""
+    repeat = [np.where(previous < 0, 0.0, 2.0 * previous - 1) for previous in previous_choices(records)]
+    out = []
+    for stage, (choice, extra) in enumerate(((records["action"], [repeat[0], same_side(records)]), (records["choice2"], [repeat[1]]))):
+        features = np.stack([logits[..., stage], *extra], axis=-1)
+        rows = (lambda a: a.reshape((1 if pooled else len(a), -1) + a.shape[3:]))  # noqa: E731
+        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), 0.01, np.ones(features.shape[-1], bool),
+                              offset=rows(logits[..., stage]))
+        out.append(logits[..., stage] + np.einsum("petk,pk->pet", features, np.broadcast_to(beta, (len(features), beta.shape[-1]))))
+    return stage_log_probs(*out, records)
+
+
 def predict_agent(name, records, train, validation, protocol, config):
     """The meta-RL agent as a model of a person. "agent": its policy as it is, nothing fitted.
-    "agent-fitted": per person (held-out trials) or for everybody (held-out people), at each stage
-    an inverse temperature on the agent's logit and a stickiness to the person's previous choice
-    there (the previous first-stage choice; the last choice in the state reached), fitted on the
-    training and validation choices (a logistic regression on those inputs, with a weak L2
-    penalty of 0.01 pulling the temperatures to 1 and the stickiness to 0)."""
+    "agent-fitted": read per person (held-out trials) or for everybody (held-out people) by
+    `person_readout`, fitted on the training and validation choices."""
     logits = np.nan_to_num(agent_logits(records))
     if name == "agent":
         return stage_log_probs(logits[..., 0], logits[..., 1], records)
-    repeat = [np.where(previous < 0, 0.0, 2.0 * previous - 1) for previous in previous_choices(records)]
-    fitted, pooled, out = train | validation, protocol == "held-out-people", []
-    for stage, choice in enumerate((records["action"], records["choice2"])):
-        features = np.stack([logits[..., stage], repeat[stage]], axis=-1)
-        rows = (lambda a: a.reshape((1 if pooled else len(a), -1) + a.shape[3:]))  # noqa: E731
-        # logit = (1 + beta) x agent's logit + kappa x repeat: the penalty pulls towards the agent's own policy
-        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), 0.01, np.ones(2, bool),
-                              offset=rows(logits[..., stage]))
-        out.append(logits[..., stage] + np.einsum("petk,pk->pet", features, np.broadcast_to(beta, (len(features), 2))))
-    return stage_log_probs(*out, records)
+    return person_readout(logits, records, train | validation, protocol == "held-out-people")
+
+
+def choice_logits(log_probs, records):
+    """The logits of option 1 over 0 [P, E, T, 2] behind log P of the recorded choices (0 at missed trials)."""
+    chosen = np.minimum(log_probs, -1e-12)
+    logit = chosen - np.log(-np.expm1(chosen))  # the recorded choice's logit over the other
+    sign = np.stack([2.0 * np.asarray(records[k]) - 1 for k in ("action", "choice2")], axis=-1)
+    return np.where(np.stack([~np.asarray(records["missed"], bool)] * 2, -1), logit * sign, 0.0)
 
 
 def predict_network(name, records, masks, protocol, config):
     """Ji-An et al.'s tiny recurrent networks (`tiny_rnn`), trained on people's choices: "gru-<d>"
-    one network of d units for everybody per fold (all folds' networks side by side), stopped at
-    its best validation NLL; "gru-<d>-person" one network per person (held-out trials), every
-    person's side by side. Returns the log P [P, E, T, 2] of each fold's networks."""
+    one network of d units for everybody per fold, "gru-<d>-person" one per person and fold
+    (held-out trials); "gru-<d>-fitted": the everybody network read per person (`person_readout`). Each is trained from NETWORK_STARTS initial weights, all side by side, and
+    the start with the best validation NLL is kept (Ji-An et al. keep the best of several seeds).
+    Returns the log P [P, E, T, 2] of each fold's networks."""
     from twostep import tiny_rnn
 
-    units, per_person = int(name.split("-")[1]), name.endswith("-person")
+    units, per_person = int(name.split("-")[1]), "-person" in name
     data = tiny_rnn.sequence_inputs(sequences(records))
     shape = np.shape(records["action"])
-    flat = lambda mask: np.asarray(mask).reshape(-1, shape[-1])  # noqa: E731
-    n = len(data["answered"])
-    rnn = tiny_rnn.RNNConfig(units=units, seed=config.seed)
-    if per_person:
-        members = np.tile(np.arange(n)[:, None], (len(masks), 1))
-        train = np.concatenate([flat(t)[:, None] for t, _ in masks])
-        validation = np.concatenate([flat(v)[:, None] for _, v in masks])
-        weights, _ = tiny_rnn.fit(rnn, data, members, train, validation)
-        log_probs = tiny_rnn.log_probs(weights, data, members)[:, 0].reshape((len(masks), n, shape[-1], 2))
-    else:
+    n, n_trials = len(data["answered"]), shape[-1]
+    train, validation = (np.stack([np.asarray(fold[k]).reshape(n, n_trials) for fold in masks]) for k in (0, 1))  # [folds, N, T]
+    if per_person:  # a group per fold and person, each of one sequence
+        members = np.tile(np.arange(n), len(masks))[:, None]
+        train, validation = train.reshape(-1, 1, n_trials), validation.reshape(-1, 1, n_trials)
+    else:  # a group per fold, of every sequence
         members = np.broadcast_to(np.arange(n), (len(masks), n))
-        weights, _ = tiny_rnn.fit(rnn, data, members, np.stack([flat(t) for t, _ in masks]), np.stack([flat(v) for _, v in masks]))
-        log_probs = tiny_rnn.log_probs(weights, data, members)
-    return [np.asarray(fold).reshape(shape + (2,)) for fold in log_probs]
+    groups = len(members)
+    starts = [np.repeat(a, NETWORK_STARTS, axis=0) for a in (members, train, validation)]
+    weights, info = tiny_rnn.fit(tiny_rnn.RNNConfig(units=units, seed=config.seed), data, *starts)
+    log_probs = tiny_rnn.log_probs(weights, data, starts[0]).reshape((groups, NETWORK_STARTS) + members.shape[1:] + (n_trials, 2))
+    best = info["validation_nll"].reshape(groups, NETWORK_STARTS).argmin(axis=1)
+    log_probs = log_probs[np.arange(groups), best].reshape((len(masks),) + shape + (2,))
+    if not name.endswith("-fitted"):
+        return list(log_probs)
+    fitted = [train | validation for train, validation in masks]
+    return [person_readout(choice_logits(fold, records), records, mask, protocol == "held-out-people") for fold, mask in zip(log_probs, fitted)]
 
 
 def one_fold_at_a_time(predict):
@@ -376,8 +416,11 @@ CONTENDERS = {
     **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in daw_models.SPECS},
     **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
+    **{f"{name}+readout": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
+       for name in (*POOLED_PUBLISHED, "kool2016-hybrid-st-respst")},
     **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
-    **{f"gru-{units}-person": Contender("rnn", PROTOCOLS[:1], predict_network) for units in (1, 2)},
+    "gru-2-person": Contender("rnn", PROTOCOLS[:1], predict_network),
+    "gru-16-fitted": Contender("rnn", PROTOCOLS, predict_network, folds_together=True),
     "agent": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
     "agent-fitted": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
     "repeat-last": Contender("baseline", PROTOCOLS, one_fold_at_a_time(predict_repeat)),
@@ -534,3 +577,69 @@ def write_tables(out, new):
     run_layout.write_atomically(path, lambda partial: people.to_csv(partial, index=False))
     run_layout.write_atomically(os.path.join(out, "prediction.csv"), lambda partial: board.to_csv(partial, index=False))
     return board, people
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+def best_model(board, dataset, protocol, family="published"):
+    """The name of the lowest-NLL model of `family` on the leaderboard."""
+    rows = board[(board["dataset"] == dataset) & (board["protocol"] == protocol) & (board["family"] == family)]
+    return rows.loc[rows["nll"].idxmin(), "model"]
+
+
+def paired_differences(people, dataset, protocol, reference):
+    """Each model's NLL per choice minus `reference`'s, person by person: the mean difference and
+    its 95% interval (t), the paired t-test's and Wilcoxon's signed-rank p, and the fraction of
+    people the model predicts better; most negative (best) first."""
+    import pandas as pd
+    from scipy import stats
+
+    rows = people[(people["dataset"] == dataset) & (people["protocol"] == protocol)]
+    table = rows.pivot(index="subject", columns="model", values="nll").dropna()
+    out = []
+    for model in table.columns.drop(reference):
+        difference = table[model] - table[reference]
+        half = stats.t.ppf(0.975, len(difference) - 1) * difference.sem()
+        out.append({"model": model, "family": rows.loc[rows["model"] == model, "family"].iloc[0], "mean_difference": difference.mean(),
+                    "ci_low": difference.mean() - half, "ci_high": difference.mean() + half,
+                    "t_p": stats.ttest_rel(table[model], table[reference]).pvalue,
+                    "wilcoxon_p": stats.wilcoxon(difference).pvalue if (difference != 0).any() else 1.0,
+                    "better_fraction": (difference < 0).mean(), "n_people": len(difference)})
+    return pd.DataFrame(out).sort_values("mean_difference").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- what a model does
+
+
+def logit_dynamics(logits, records):
+    """Ji-An et al.'s view of a model: per answered trial followed by another, the first-stage
+    logit of action 1 [n], its change to the next answered trial [n], the trial's type [n]
+    (0 common rewarded, 1 common unrewarded, 2 rare rewarded, 3 rare unrewarded) and action [n]."""
+    answered = ~np.asarray(records["missed"], bool)
+    logit = np.asarray(logits)[..., 0]
+    rows = []
+    for person, episode in np.ndindex(answered.shape[:2]):
+        trials = np.flatnonzero(answered[person, episode])
+        now, after = trials[:-1], trials[1:]
+        common, reward = (np.asarray(records[k])[person, episode, now] for k in ("common", "reward"))
+        rows.append((logit[person, episode, now], logit[person, episode, after] - logit[person, episode, now],
+                     2 * (1 - common.astype(int)) + (1 - reward.astype(int)), np.asarray(records["action"])[person, episode, now]))
+    return tuple(np.concatenate(column) for column in zip(*rows))
+
+
+def everybody_network_logits(records, units, seed=0, rnn_options=None):
+    """The logits [P, E, T, 2] of a network of `units` trained on everybody's choices, one people
+    fold of five (`people_folds`) validating, the best of NETWORK_STARTS starts, and its validation
+    NLL per choice: the network whose dynamics `logit_dynamics` shows."""
+    from twostep import tiny_rnn
+
+    data = tiny_rnn.sequence_inputs(sequences(records))
+    shape, n = np.shape(records["action"]), len(data["answered"])
+    validating = np.repeat(people_folds(shape[0], 5, seed) == 0, shape[1])[:, None] & data["answered"]
+    members = np.broadcast_to(np.arange(n), (NETWORK_STARTS, n))
+    masks = [np.broadcast_to(m, (NETWORK_STARTS,) + m.shape) for m in (data["answered"] & ~validating, validating)]
+    weights, info = tiny_rnn.fit(tiny_rnn.RNNConfig(units=units, seed=seed, **(rnn_options or {})), data, members, *masks)
+    best = int(np.argmin(info["validation_nll"]))
+    log_probs = tiny_rnn.log_probs(weights, data, members)[best].reshape(shape + (2,))
+    return choice_logits(log_probs, records), float(info["validation_nll"][best])
