@@ -645,3 +645,21 @@ def logit_dynamics_figure(panels):
     axes[0, 0].legend(fontsize=6, markerscale=3)
     fig.tight_layout()
     return fig
+
+
+def scaling_figure(table, title, lines=None):
+    """Held-out NLL per choice (95% interval) against the number of people a network learned from
+    (`prediction.people_scaling`), with reference lines {label: nll}."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.errorbar(table["n_people"], table["nll"], yerr=1.96 * table["nll_se"], fmt="o-", color="tab:blue", label="network")
+    for (label, value), style in zip((lines or {}).items(), ("-", "--", ":")):
+        ax.axhline(value, color="k", ls=style, lw=1, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("people trained on")
+    ax.set_ylabel("held-out NLL per choice")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -74,3 +74,10 @@ def test_gillan_notebook_with_the_fetched_data(data_root):
     assert "study 2: 1413 people" in text and "one walk for everyone: True" in text
     assert "study 2, reward:transition:Factor2 -0.055" in text and "meta-RL agent: 8 seeds x 4 plays" in text
     assert "empirical priors: w mean" in text
+
+
+def test_prediction_notebook_reads_the_leaderboard_and_shows_a_networks_dynamics(data_root):
+    overrides = f"DATA_ROOT = {str(data_root)!r}\nDYNAMICS_DATASET = 'potter2017'\nRNN_OPTIONS = {{'max_steps': 50}}"
+    text = outputs_text(execute("prediction.ipynb", overrides))
+    assert "kool2016: 197 people" in text and "a 2-unit network on 74 people of potter2017" in text
+    assert "agent-fitted ranks" in text

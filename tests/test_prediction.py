@@ -230,6 +230,10 @@ def test_the_networks_and_the_agent_predict_every_fold(monkeypatch):
             for log_probs in folds:
                 assert log_probs.shape == records["action"].shape + (2,) and np.isfinite(log_probs).all()
                 assert (log_probs[answered] < 0).all() and (log_probs[~answered] == 0).all()
+    scaling = prediction.people_scaling(records, 2, counts=[1, 2], config=CONFIG)
+    assert scaling["n_people"].tolist() == [1, 2] and np.isfinite(scaling["nll"]).all()
+    with pytest.raises(ValueError, match=r"counts \[1, 40\]: at most"):
+        prediction.people_scaling(records, 2, counts=[1, 40], config=CONFIG)
 
 
 @pytest.fixture

@@ -643,3 +643,33 @@ def everybody_network_logits(records, units, seed=0, rnn_options=None):
     best = int(np.argmin(info["validation_nll"]))
     log_probs = tiny_rnn.log_probs(weights, data, members)[best].reshape(shape + (2,))
     return choice_logits(log_probs, records), float(info["validation_nll"][best])
+
+
+def people_scaling(records, units, counts=None, config=PredictionConfig(), rnn_options=None):
+    """How an everybody network's held-out-people score grows with the people it learns from:
+    networks of `units` trained on the first `counts` people (a seeded order) of people fold 0's
+    training people, all side by side (NETWORK_STARTS each, the best by validation NLL on fold 1's
+    people), scored on fold 0's people. Returns a table: n_people, nll (mean over tested people)
+    and nll_se."""
+    import pandas as pd
+
+    from twostep import tiny_rnn
+
+    data = tiny_rnn.sequence_inputs(sequences(records))
+    shape, n = np.shape(records["action"]), len(data["answered"])
+    train, validation, test = (m.reshape(n, shape[-1]) for m in fold_masks(records, "held-out-people", 0, config))
+    order = np.random.default_rng(config.seed).permutation(np.flatnonzero(train.any(axis=1)))
+    counts = counts or [len(order) // 8, len(order) // 4, len(order) // 2, len(order)]
+    if max(counts) > len(order):
+        raise ValueError(f"counts {list(counts)}: at most {len(order)} training people in fold 0")
+    subsets = [np.isin(np.arange(n), order[:count])[:, None] & train for count in counts]
+    masks = [np.repeat(np.stack(m), NETWORK_STARTS, axis=0) for m in (subsets, [validation] * len(counts))]
+    members = np.broadcast_to(np.arange(n), (len(counts) * NETWORK_STARTS, n))
+    weights, info = tiny_rnn.fit(tiny_rnn.RNNConfig(units=units, seed=config.seed, **(rnn_options or {})), data, members, *masks)
+    log_probs = tiny_rnn.log_probs(weights, data, members).reshape((len(counts), NETWORK_STARTS, n, shape[-1], 2))
+    best = info["validation_nll"].reshape(len(counts), NETWORK_STARTS).argmin(axis=1)
+    rows = []
+    for count, fold in zip(counts, log_probs[np.arange(len(counts)), best]):
+        scores = person_scores(fold_scores(fold.reshape(shape + (2,)), test.reshape(shape), np.arange(shape[0]), 0))
+        rows.append({"n_people": count, "nll": scores["nll"].mean(), "nll_se": scores["nll"].sem()})
+    return pd.DataFrame(rows)
