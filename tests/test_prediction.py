@@ -156,6 +156,7 @@ def test_names_and_settings_are_checked_with_what_is_accepted():
     records = simulated(2, 10)
     records["side1"] = np.full(records["action"].shape, -1)
     assert "screen sides" in prediction.unusable("kool2016-hybrid-st-respst", records)
+    assert "screen sides" in prediction.unusable("kool2016-hybrid-st-respst+readout", records)
     assert prediction.unusable("kool2016-hybrid-st", records) is None
 
 
@@ -247,11 +248,12 @@ def ray_afterwards():
 @pytest.mark.slow
 def test_the_predict_command_writes_the_leaderboard_and_a_rerun_resumes(data_root, tmp_path, capsys, ray_afterwards):
     out = str(tmp_path)
-    argv = ["predict", "--data", "potter2017", "--models", "baseline,daw2011-mf,kool2016-mf-respst", "--out", out,
+    argv = ["predict", "--data", "potter2017", "--models", "baseline,daw2011-mf,kool2016-mf-respst,kool2016-hybrid-st-respst+readout", "--out", out,
             "--root", str(data_root), "--folds", "2", "--restarts", "1", "--cpus", "2"]
     cli.main(argv)
     printed = capsys.readouterr().out
     assert "kool2016-mf-respst: not scored on potter2017: response stickiness needs the screen sides" in printed
+    assert "kool2016-hybrid-st-respst+readout: not scored on potter2017" in printed
     board = pd.read_csv(os.path.join(out, "prediction.csv"))
     people = pd.read_csv(os.path.join(out, "prediction_people.csv"))
     assert list(board.columns) == list(prediction.BOARD_COLUMNS) and list(people.columns) == list(prediction.PEOPLE_COLUMNS)

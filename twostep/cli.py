@@ -344,7 +344,10 @@ def predict(parser, args):
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
-    board, _ = prediction.run_predictions(args.data, models, args.out, args.root, config)
+    try:
+        board, _ = prediction.run_predictions(args.data, models, args.out, args.root, config)
+    except RuntimeError as error:
+        parser.exit(1, f"two-step predict: {error}\n")
     shown = board[board["dataset"] == args.data]
     print(shown.drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"leaderboard: {os.path.join(args.out, 'prediction.csv')}; per person: {os.path.join(args.out, 'prediction_people.csv')}")

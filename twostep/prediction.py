@@ -172,6 +172,11 @@ def pooled_records(records, mask):
     return {k: np.asarray(v).reshape((1, -1) + np.shape(v)[2:]) for k, v in dict(records, fitted=mask).items()}
 
 
+def published_spec(name):
+    """The published model behind a contender's name ("daw2011", "daw2011-eb", "daw2011+readout"), or None."""
+    return daw_models.SPECS.get(name.removesuffix("-eb").removesuffix("+readout"))
+
+
 def predict_published(name, records, train, validation, protocol, config):
     """MAP fit of a published model on the training and validation choices: per person (held-out
     trials) or one parameter vector for everybody (held-out people, people as episodes); "-eb":
@@ -182,7 +187,7 @@ def predict_published(name, records, train, validation, protocol, config):
     published model has) and refits that stage's temperature; the first stage as fitted."""
     from twostep import empirical_bayes
 
-    spec = every_trial(daw_models.SPECS[name.removesuffix("-eb").removesuffix("+readout")])
+    spec = every_trial(published_spec(name))
     fitted = train | validation
     if protocol == "held-out-people":
         theta = daw_models.fit(spec, pooled_records(records, fitted), config.restarts, config.seed)["params"]
@@ -432,7 +437,7 @@ MODEL_GROUPS = {"all": tuple(CONTENDERS), **{family: tuple(n for n, c in CONTEND
 def unusable(model, records):
     """Why `model` cannot be scored on these records (None if it can): a published model with
     response stickiness needs the screen side of each first-stage choice."""
-    spec = daw_models.SPECS.get(model.removesuffix("-eb"))
+    spec = published_spec(model)
     answered = ~np.asarray(records["missed"], bool)
     if spec is not None and spec.uses_sides and not np.isin(np.asarray(records["side1"])[answered], (0, 1)).all():
         return "response stickiness needs the screen sides (side1), which this dataset does not record"
@@ -542,13 +547,20 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
     todo = run_layout.files_to_write(paths, os.path.join(out, f"{dataset}_prediction"), "tasks already written", say)
     remote = ray.remote(num_cpus=1)(predict_task)
     pending = {remote.remote(dataset, root, *task, config, paths[task]): task for task in todo}
+    failures = []
     with tqdm(total=len(work), initial=len(work) - len(todo), unit="task", disable=not progress) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
-            ray.get(finished[0])
             task = pending.pop(finished[0])
+            try:
+                ray.get(finished[0])
+            except ray.exceptions.RayTaskError as error:  # the other tasks go on; their files are kept
+                failures.append(f"{task[0]} {task[1]} folds {list(task[2])}: {error.cause!r}")
             bar.set_postfix_str(f"{task[0]} {task[1]} fold {task[2][0] if len(task[2]) == 1 else 'all'}")
             bar.update(1)
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(todo)} tasks failed (the others' files are written; a rerun does only "
+                           f"what is missing): " + "; ".join(failures))
     parts = []
     for model in models:
         for protocol in CONTENDERS[model].protocols:
