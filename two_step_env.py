@@ -306,6 +306,28 @@ def trial_position(index):
     return f"[{', '.join(axes)}] = {list(index)}"
 
 
+def stay_pairs(action, common, reward, missed=None):
+    """Daw et al. 2011's pairs of consecutive trials inside an episode, each [..., episode, trial - 1]:
+    "stay" (1.0 where trial n repeated trial n-1's first-stage action), trial n-1's "reward" and
+    "transition" coded +1/-1 (rewarded or not, common or rare), and "pair" (both trials usable,
+    `usable_trials`): what the stay probabilities and the stay regressions count."""
+    usable = usable_trials(action, reward, missed)
+    action = np.asarray(action)
+    return {
+        "stay": (action[..., 1:] == action[..., :-1]).astype(np.float64),
+        "reward": np.where(np.nan_to_num(np.asarray(reward, np.float64))[..., :-1] > 0, 1.0, -1.0),
+        "transition": np.where(np.asarray(common, bool)[..., :-1], 1.0, -1.0),
+        "pair": usable[..., 1:] & usable[..., :-1],
+    }
+
+
+def model_based_index(probs):
+    """The model-based index read off stay probabilities [..., 4] (`STAY_CELLS`): the reward x
+    transition interaction, ((RC - RR) - (UC - UR)) / 2 (R/U rewarded or not, C/R common or rare)."""
+    probs = np.asarray(probs, np.float64)
+    return ((probs[..., 0] - probs[..., 1]) - (probs[..., 2] - probs[..., 3])) / 2
+
+
 def stay_probabilities(action, common, reward, missed=None):
     """Stay probabilities (Daw et al. 2011) in the four cells of `STAY_CELLS`.
 
@@ -315,11 +337,8 @@ def stay_probabilities(action, common, reward, missed=None):
     (`missed`, as the authors of the human datasets do) is left out (`usable_trials`). Returns
     (probabilities, counts), each [..., 4]; a cell with no pair has probability NaN.
     """
-    usable = usable_trials(action, reward, missed)
-    action, common, reward = np.asarray(action), np.asarray(common, bool), np.nan_to_num(np.asarray(reward, np.float64)) > 0
-    pair = usable[..., 1:] & usable[..., :-1]
-    stay = action[..., 1:] == action[..., :-1]
-    rewarded, was_common = reward[..., :-1], common[..., :-1]
+    pairs = stay_pairs(action, common, reward, missed)
+    pair, stay, rewarded, was_common = pairs["pair"], pairs["stay"] > 0, pairs["reward"] > 0, pairs["transition"] > 0
     cells = [rewarded & was_common, rewarded & ~was_common, ~rewarded & was_common, ~rewarded & ~was_common]
     counts = np.stack([(cell & pair).sum(axis=(-2, -1)) for cell in cells], axis=-1)
     stays = np.stack([(cell & pair & stay).sum(axis=(-2, -1)) for cell in cells], axis=-1)

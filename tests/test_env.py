@@ -208,3 +208,15 @@ def test_drifting_env_draws_a_fresh_walk_every_episode_and_replays_a_given_one()
 def test_reflection_folds_any_overshoot_back_inside():
     x = np.array([0.5, 0.76, 0.24, 0.75 + 0.6, 0.25 - 1.1])
     np.testing.assert_allclose(env.reflect(x, 0.25, 0.75), [0.5, 0.74, 0.26, 0.35, 0.35], atol=1e-12)  # 1.35 -> 0.15 -> 0.35
+
+
+def test_stay_pairs_and_the_model_based_index():
+    action, common = np.array([[[0, 0, 1, 1]]]), np.array([[[True, False, True, True]]])
+    reward, missed = np.array([[[1.0, 0.0, np.nan, 1.0]]]), np.array([[[False, False, True, False]]])
+    pairs = env.stay_pairs(action, common, reward, missed)
+    np.testing.assert_array_equal(pairs["stay"][0, 0], [1, 0, 1])
+    np.testing.assert_array_equal(pairs["reward"][0, 0], [1, -1, -1])
+    np.testing.assert_array_equal(pairs["transition"][0, 0], [1, -1, 1])
+    np.testing.assert_array_equal(pairs["pair"][0, 0], [True, False, False])  # pairs with the missed trial are out
+    assert env.model_based_index([1.0, 0.0, 0.0, 1.0]) == 1.0  # stay after rewarded common and unrewarded rare only
+    assert env.model_based_index([1.0, 1.0, 0.0, 0.0]) == 0.0  # model-free: reward alone

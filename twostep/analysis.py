@@ -64,13 +64,11 @@ def stay_regression(action, common, reward, missed=None):
     "transition", "reward x transition") its coefficient, standard error and 95% CI. The
     interaction coefficient is the model-based index.
     """
-    usable = env.usable_trials(action, reward, missed)
+    pairs = env.stay_pairs(action, common, reward, missed)
     results = []
-    for seed_action, seed_common, seed_reward, seed_usable in zip(np.asarray(action), np.asarray(common), np.asarray(reward), usable):
-        pair = (seed_usable[:, 1:] & seed_usable[:, :-1]).ravel()
-        stay = (seed_action[:, 1:] == seed_action[:, :-1]).ravel().astype(float)[pair]
-        r = np.where(seed_reward[:, :-1].ravel() > 0, 1.0, -1.0)[pair]
-        t = np.where(seed_common[:, :-1].ravel().astype(bool), 1.0, -1.0)[pair]
+    for seed in range(len(pairs["pair"])):
+        pair = pairs["pair"][seed]
+        stay, r, t = (pairs[k][seed][pair] for k in ("stay", "reward", "transition"))
         results.append(_logit_summary(stay, np.column_stack([np.ones_like(r), r, t, r * t]), REGRESSION_TERMS))
     return results
 

@@ -33,15 +33,12 @@ def stay_trials(records, scores, names):
     people here except gender. records: the project's [person, session, trial] arrays."""
     import pandas as pd
 
-    action, common, reward, missed = (np.asarray(records[k]) for k in ("action", "common", "reward", "missed"))
-    usable = ~missed[..., 1:] & ~missed[..., :-1]
-    person = np.broadcast_to(np.arange(len(action))[:, None, None], usable.shape)[usable]
-    table = pd.DataFrame({
-        "subject": person,
-        "stay": (action[..., 1:] == action[..., :-1])[usable].astype(float),
-        "reward": np.where(reward[..., :-1][usable] > 0, 1.0, -1.0),
-        "transition": np.where(common[..., :-1][usable], 1.0, -1.0),
-    })
+    from two_step_env import stay_pairs
+
+    pairs = stay_pairs(*(records[k] for k in ("action", "common", "reward", "missed")))
+    usable = pairs["pair"]
+    person = np.broadcast_to(np.arange(len(usable))[:, None, None], usable.shape)[usable]
+    table = pd.DataFrame({"subject": person, **{k: pairs[k][usable] for k in ("stay", "reward", "transition")}})
     for name in names:
         values = np.asarray(scores[name], float)
         if np.isnan(values).any():
@@ -101,11 +98,11 @@ def person_measures(records):
     """What the paper's figures show, per person (or simulated play): a pandas table, one row per
     [subject, episode] of records, with "reward" (the mean reward probability of the options taken,
     on usable trials), the four stay probabilities (`two_step_env.STAY_CELLS`) and the
-    "model-based index" read off them, ((RC - RR) - (UC - UR)) / 2."""
+    "model-based index" read off them (`two_step_env.model_based_index`)."""
     import pandas as pd
 
     from twostep.configs import option_index
-    from two_step_env import STAY_CELLS, stay_probabilities
+    from two_step_env import STAY_CELLS, model_based_index, stay_probabilities
 
     action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
     missed = np.asarray(records.get("missed", np.zeros(action.shape, bool)))  # simulated players miss nothing
@@ -117,8 +114,7 @@ def person_measures(records):
     table = pd.DataFrame({"reward": np.nanmean(reward, axis=-1).ravel()})
     for k, cell in enumerate(STAY_CELLS):
         table[f"stay {cell}"] = stays[..., k].ravel()
-    rc, rr, uc, ur = (stays[..., k].ravel() for k in range(4))
-    table["model-based index"] = ((rc - rr) - (uc - ur)) / 2
+    table["model-based index"] = model_based_index(stays).ravel()
     return table
 
 
