@@ -145,6 +145,16 @@ def ridge_logistic(features, choices, weights, penalty, penalised, offset=0.0, i
     return beta
 
 
+def fitted_logits(features, choices, fitted, penalty, penalised, pooled=False, offset=None):
+    """The logits [P, E, T] of `ridge_logistic` fitted per person (or, pooled, once for everybody)
+    on the `fitted` choices: offset [P, E, T] (or none) + features [P, E, T, K] . beta."""
+    rows = lambda a: a.reshape((1 if pooled else len(a), -1) + a.shape[3:])  # noqa: E731
+    beta = ridge_logistic(rows(features), rows(np.maximum(choices, 0)), rows(fitted), penalty, penalised,
+                          offset=0.0 if offset is None else rows(offset))
+    linear = np.einsum("petk,pk->pet", features, np.broadcast_to(beta, (len(features), beta.shape[-1])))
+    return linear if offset is None else offset + linear
+
+
 def signed_log_probs(logits, choices):
     """log P(choice) of two-way choices given the logit of option 1 over 0 (0 where choices < 0)."""
     return np.where(choices >= 0, log_expit(np.where(choices == 1, logits, -logits)), 0.0)
@@ -297,11 +307,7 @@ def regression_log_probs(records, lags, penalty, fitted, pooled):
     """Log P [P, E, T, 2] of the lagged regressions fitted on `fitted` choices, per person or pooled."""
     logits = []
     for features, choice in zip(lagged_features(records, lags), (records["action"], records["choice2"])):
-        rows = (lambda a: a.reshape((1, -1) + a.shape[3:])) if pooled else (lambda a: a.reshape((len(a), -1) + a.shape[3:]))
-        penalised = np.arange(features.shape[-1]) > 0
-        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), penalty, penalised)
-        beta = np.broadcast_to(beta, (len(features), beta.shape[-1]))
-        logits.append(np.einsum("petk,pk->pet", features, beta))
+        logits.append(fitted_logits(features, choice, fitted, penalty, np.arange(features.shape[-1]) > 0, pooled))
     return stage_log_probs(*logits, records)
 
 
@@ -316,10 +322,7 @@ def lagged_readout(logits, records, fitted, lags=2, penalty=10.0):
     out = []
     for stage, (features, choice) in enumerate(zip(lagged_features(records, lags), (records["action"], records["choice2"]))):
         x = np.concatenate([logits[..., stage:stage + 1], features], axis=-1)
-        rows = (lambda a: a.reshape((len(a), -1) + a.shape[3:]))  # noqa: E731
-        beta = ridge_logistic(rows(x), rows(np.maximum(choice, 0)), rows(fitted), penalty, np.ones(x.shape[-1], bool),
-                              offset=rows(logits[..., stage]))
-        out.append(logits[..., stage] + np.einsum("petk,pk->pet", x, beta))
+        out.append(fitted_logits(x, choice, fitted, penalty, np.ones(x.shape[-1], bool), offset=logits[..., stage]))
     return stage_log_probs(*out, records)
 
 
@@ -376,10 +379,7 @@ def person_readout(logits, records, fitted, pooled):
     out = []
     for stage, (choice, extra) in enumerate(((records["action"], [repeat[0], same_side(records)]), (records["choice2"], [repeat[1]]))):
         features = np.stack([logits[..., stage], *extra], axis=-1)
-        rows = (lambda a: a.reshape((1 if pooled else len(a), -1) + a.shape[3:]))  # noqa: E731
-        beta = ridge_logistic(rows(features), rows(np.maximum(choice, 0)), rows(fitted), 0.01, np.ones(features.shape[-1], bool),
-                              offset=rows(logits[..., stage]))
-        out.append(logits[..., stage] + np.einsum("petk,pk->pet", features, np.broadcast_to(beta, (len(features), beta.shape[-1]))))
+        out.append(fitted_logits(features, choice, fitted, 0.01, np.ones(features.shape[-1], bool), pooled, offset=logits[..., stage]))
     return stage_log_probs(*out, records)
 
 
