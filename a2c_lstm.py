@@ -32,17 +32,19 @@ import numpy as np
 
 import two_step_env as env
 from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, input_size, resume_point
-from twostep.configs import DRIFT, AgentConfig, RunConfig, TaskConfig, preset_name
+from twostep.configs import DRIFT, S1, S2, S3, AgentConfig, RunConfig, TaskConfig, preset_name
 from twostep.events import REWARD_LOG_EVERY, open_windows, seed_writers, write_scalars, write_stay_probabilities
+from twostep.progress import progress_bar
 from twostep.quiet_tensorflow import tf
 
 UNIFORMS_PER_TRIAL = 5  # u_swap, u_transition, u_reward (two_step_env), u_action stage 1, stage 2
 EVAL_STREAM = 2**40  # evaluation episodes draw from keys (seed, EVAL_STREAM + episode)
 INIT_STREAM = 2**41  # initial weights and good state draw from key (seed, INIT_STREAM)
 WALK_STREAM = 2**42  # the drifting task's walk of an episode draws from key (seed, WALK_STREAM + episode)
+PLAIN_LINE_EVERY = 500  # outside a terminal, training reports a plain line every 500 episodes (or 30 s)
 TRIAL_RECORDS = {  # what `evaluate` returns per trial, [seed, episode, trial]
     "action": tf.int32,  # first-stage action
-    "state": tf.int32,  # second-stage state reached (two_step_env.S2 or S3)
+    "state": tf.int32,  # second-stage state reached (S2 or S3)
     "common": tf.bool,  # whether the transition was common
     "reward": tf.float32,
     "prob": tf.float32,  # probability the policy gave the chosen first-stage action
@@ -87,7 +89,7 @@ def init_seed(agent: AgentConfig, seed: int):
         policy=column_normalised(rng, (agent.hidden, env.N_ACTIONS), agent.policy_init_std),
         value=column_normalised(rng, (agent.hidden, 1), agent.value_init_std),
     )
-    return params, env.S2 + int(rng.integers(2))
+    return params, S2 + int(rng.integers(2))
 
 
 def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
@@ -263,7 +265,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
             h, c, logits2, value2, action2, step2 = act(x2, h, c, u[:, 4])
             reward = env.draw_reward(task, reached, good, u[:, 2], action2, probs)
             written = [dict(step1, reward=tf.zeros_like(reward)), dict(step2, reward=reward)]
-            next_state, last_action, outcome_value = tf.fill([n_seeds], env.S1), action2, value2
+            next_state, last_action, outcome_value = tf.fill([n_seeds], S1), action2, value2
         else:
             reward = env.draw_reward(task, reached, good, u[:, 2])
             written = [dict(step1, reward=reward)]
@@ -294,7 +296,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         h=zeros,
         c=zeros,
         good=tf.convert_to_tensor(good_state, tf.int32),
-        prev_state=tf.fill([n_seeds], env.S1),
+        prev_state=tf.fill([n_seeds], S1),
         prev_reward=tf.zeros([n_seeds]),
         prev_action=first_action_input(agent, n_seeds),
         prev_option=tf.zeros([n_seeds, len(env.OPTIONS)]),
@@ -533,10 +535,8 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     points written after that checkpoint are dropped before they are written again. Checkpoints are
     written on a thread beside the training (`checkpoints.BackgroundSaver`); `train` returns once the last is
     complete. SIGINT and SIGTERM stop at the next episode boundary with a checkpoint, raising
-    `TrainingInterrupted`.
+    `TrainingInterrupted`. With `progress`, a bar in a terminal, plain lines elsewhere (`twostep.progress`).
     """
-    from tqdm import tqdm
-
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
     save_every, log_every, per_update = run.save_every, run.log_every, state.agent.episodes_per_update
@@ -551,7 +551,7 @@ def train(state: TrainState, episodes: int, out=None, run: RunConfig = RunConfig
     writers = seed_writers(out, state.seeds, state.episode) if out else []
     recent = list(state.recent)  # per-episode stats [..., seed] of the open logging windows
     first, last = state.episode, state.episode + episodes
-    bar = tqdm(initial=first, total=last, unit="ep", disable=not progress, smoothing=0.05)  # the absolute position
+    bar = progress_bar(last, initial=first, unit="episode", desc="train", enabled=progress, every=PLAIN_LINE_EVERY)
     with bar, deferred_stop_signals() as stop_signals, BackgroundSaver(out) as saver:
         for episode in range(first, last, per_update):
             params, rms, good, stats = train_episode(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
@@ -584,9 +584,7 @@ def _advance(bar, done, episodes, compiled_now):
     """Move the progress bar `episodes` on, to `done`. The first update of a call compiles the training
     step: the bar restarts its clock after it, so the rate and the time left count training alone."""
     if compiled_now:
-        bar.reset(total=bar.total)
-        bar.initial = bar.n = bar.last_print_n = done
-        bar.refresh()
+        bar.restart_clock(done)
     else:
         bar.update(episodes)
 
@@ -646,7 +644,7 @@ def make_replay_trials(agent: AgentConfig, n_rows: int, n_trials: int):
 
         def body(n, h, c, prev_reward, prev_action, prev_option, logits):
             action, reached, choice2, reward, answered = (trials[name][n] for name in ("action", "state", "choice2", "reward", "answered"))
-            x = agent_input(tf.fill([n_rows], env.S1), prev_reward, prev_action, 2 * n, agent.timestep_scale)
+            x = agent_input(tf.fill([n_rows], S1), prev_reward, prev_action, 2 * n, agent.timestep_scale)
             h1, c1 = lstm_step(params, with_option(x, prev_option), h, c)
             x2 = agent_input(reached, tf.zeros([n_rows]), tf.one_hot(action, env.N_ACTIONS), 2 * n + 1, agent.timestep_scale)
             h2, c2 = lstm_step(params, with_option(x2, tf.zeros_like(prev_option)), h1, c1)
@@ -680,7 +678,7 @@ def replay_logits(state: TrainState, records) -> np.ndarray:
             f"steps_per_trial=2, as the daw-2011 preset); this one is of {preset_name(task) or 'a task'} with rewards={task.rewards!r}, "
             f"steps_per_trial={task.steps_per_trial}, which has no choice at the second stage"
         )
-    codes = {"action": (0, 1), "state": (env.S2, env.S3), "choice2": (0, 1), "reward": (0, 1)}  # on answered trials
+    codes = {"action": (0, 1), "state": (S2, S3), "choice2": (0, 1), "reward": (0, 1)}  # on answered trials
     absent = [name for name in (*codes, "missed") if name not in records]
     if absent:
         raise ValueError(f"records lack {', '.join(map(repr, absent))}: expected [person, trial] arrays {', '.join(map(repr, (*codes, 'missed')))}")

@@ -40,7 +40,7 @@ agent multiplies the counter by its `AgentConfig.timestep_scale`; the environmen
 import gymnasium as gym
 import numpy as np
 
-from twostep.configs import OPTIONS, S1, S2, S3, SWAP_EVERY_TRIAL, TaskConfig, option_index, preset  # noqa: F401 (the task's codes)
+from twostep.configs import OPTIONS, S1, S2, S3, SWAP_EVERY_TRIAL, TaskConfig, option_index, preset
 from twostep.quiet_tensorflow import tf
 
 N_STATES = 3

@@ -57,7 +57,7 @@ def bootstrap_median(ratios, draws=10000, seed=0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--commit", default="f4fd526", help="the earlier commit (main when issue 23 was filed)")
+    parser.add_argument("--commit", default="f4fd526", help="the earlier commit (f4fd526, 2026-12-02: the trainer before the recipe study for Daw et al.'s task)")
     parser.add_argument("--task", default="daw-2011")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--episodes", type=int, default=304)

@@ -94,7 +94,7 @@ def speedup(spec, records, restarts, subset, seed=0):
     """Seconds per person of `box_newton.minimize_box` from the same starts: the batched objective on every
     person at once, the plain one on the first `subset` people; and the largest difference
     between their minima on that subset."""
-    starts = daw_models.restart_points(spec, len(records["action"]), restarts, np.random.default_rng(seed))
+    starts = daw_models.restart_points(spec, daw_models.person_keys(daw_models.replay_inputs(spec, records)), restarts, seed)
     first = {k: v[:subset] for k, v in records.items()}
     seconds, minima = [], []
     for make, data, x0 in ((batched_objective, records, starts), (plain_objective, first, starts[:subset])):

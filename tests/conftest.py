@@ -23,7 +23,34 @@ def mirror():
 
 @pytest.fixture(scope="session")
 def data_root(mirror, tmp_path_factory):
-    """Every dataset fetched from the mirror into a folder of the session's."""
+    """Every dataset fetched from the mirror into a folder of this test run's."""
     from twostep import datasets
 
     return datasets.fetch("all", to=tmp_path_factory.mktemp("data"), mirror=mirror, log=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def ray_for_the_session():
+    """Shut down at the end of the session the embedded Ray instance that `ray_instance` started."""
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+@pytest.fixture
+def ray_instance(ray_for_the_session):
+    """An embedded Ray instance limited to 2 CPUs, started by the first test that needs it and kept
+    for the others (the project's commands find it running and use it; a test that shuts it down
+    leaves the next to start another). With pytest-xdist these tests share one worker
+    (`pytest_collection_modifyitems`), so no two instances start at once on a small machine."""
+    from twostep import sweep
+
+    return sweep.connect(cpus=2)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "ray_instance" in getattr(item, "fixturenames", ()) or item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))

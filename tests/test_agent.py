@@ -14,6 +14,7 @@ import a2c_lstm as a2c
 import two_step_env as env
 from two_step_env import stay_probabilities
 from twostep import checkpoints, cli, configs, events
+from twostep.configs import S1, S2, S3
 
 TINY = configs.TaskConfig(trials_per_episode=6, steps_per_trial=1)
 TINY_TWO_STEP = configs.TaskConfig(trials_per_episode=4, steps_per_trial=2, swap_every="episode", swap_prob=0.5)
@@ -123,7 +124,7 @@ def test_an_update_from_several_episodes_is_the_mean_of_their_single_episode_gra
     agent = configs.AgentConfig(episodes_per_update=3, gae_lambda=0.7, entropy_decay_episodes=10, learning_rate_decay_episodes=8)
     seeds, episode = [0, 5], 4
     params, rms = a2c._as_tensors(random_params()), a2c._as_tensors(a2c.init_state(task, agent, seeds).rms)
-    good, seed_ids = tf.constant([env.S2, env.S3]), tf.constant(seeds, tf.int64)
+    good, seed_ids = tf.constant([S2, S3]), tf.constant(seeds, tf.int64)
     new_params, _, new_good, stats = a2c.make_train_episode(task, agent)(params, rms, good, seed_ids, tf.constant(episode, tf.int64))
     draws = tf.function(lambda ids, e: (a2c.episode_uniforms(task, ids, e), a2c.episode_walk(task, ids, e)), jit_compile=True)
     mean_grads = [0.0] * 4
@@ -194,7 +195,7 @@ def test_gradient_of_value_loss_matches_finite_differences():
 
     def loss(value_weights):
         p = params._replace(value=value_weights)
-        steps, _, _ = a2c.rollout(task, AGENT, a2c._as_tensors(p), tf.constant([env.S2]), uniforms)
+        steps, _, _ = a2c.rollout(task, AGENT, a2c._as_tensors(p), tf.constant([S2]), uniforms)
         return tf.reduce_sum(a2c.episode_losses(AGENT, steps)[1])  # value loss only
 
     w = tf.constant(params.value.astype(np.float64).astype(np.float32))
@@ -266,7 +267,7 @@ def test_evaluate_records_shapes_and_frozen_weights():
     assert set(records) == set(a2c.TRIAL_RECORDS)
     for key, array in records.items():
         assert array.shape == (3, 7, 10), key
-    assert set(np.unique(records["state"])) <= {env.S2, env.S3}
+    assert set(np.unique(records["state"])) <= {S2, S3}
     assert np.all((records["prob"] > 0) & (records["prob"] < 1))
     for b, w in zip(before, state.params):
         np.testing.assert_array_equal(b, w)
@@ -288,9 +289,9 @@ def test_the_drifting_task_replays_given_walks_and_pays_the_option_chosen():
     assert set(records) == set(a2c.TRIAL_RECORDS) | set(a2c.DRIFT_RECORDS)
     assert records["action"].shape == (2, 5, 12) and records["probs"].shape == (2, 5, 12, 4)
     np.testing.assert_allclose(records["probs"], np.broadcast_to(walks, (2, 5, 12, 4)), atol=1e-7)
-    np.testing.assert_array_equal(records["reward"][:, 0], (records["state"][:, 0] == env.S3) & (records["choice2"][:, 0] == 1))
+    np.testing.assert_array_equal(records["reward"][:, 0], (records["state"][:, 0] == S3) & (records["choice2"][:, 0] == 1))
     np.testing.assert_array_equal(records["good_state"], env.best_state(walks[None].astype(np.float32)).repeat(2, axis=0))
-    assert set(np.unique(records["good_state"][:, 1:])) == {env.S2, env.S3}
+    assert set(np.unique(records["good_state"][:, 1:])) == {S2, S3}
     per_seed = a2c.evaluate(state, reward_probs=np.stack([walks, walks[::-1]]))
     np.testing.assert_array_equal(per_seed["probs"][1], records["probs"][1, ::-1])
     with pytest.raises(ValueError, match=r"reward_probs has shape \(3, 5, 12, 4\): expected \[episode, trial, 4\] or \[2 seeds"):
@@ -311,7 +312,7 @@ def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_
     # replay seed 1's first episode step by step: the recorded state is the one that chose the action
     params = checkpoints.Params(*(tf.constant(w[1:2]) for w in state.params))
     h = c = tf.zeros([1, agent.hidden])
-    prev_state, prev_reward = env.S1, 0.0
+    prev_state, prev_reward = S1, 0.0
     prev_action = tf.constant([[1.0, 0.0]]) if agent.reference_first_action else tf.zeros([1, 2])  # the reference's one_hot(0)
     for trial in range(n):
         x = a2c.agent_input(tf.constant([prev_state]), tf.constant([prev_reward]), prev_action, 2 * trial, AGENT.timestep_scale)

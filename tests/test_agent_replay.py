@@ -10,6 +10,7 @@ import tensorflow as tf
 import a2c_lstm as a2c
 import two_step_env as env
 from twostep import checkpoints, configs
+from twostep.configs import S1
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = [os.path.join(ROOT, "results/daw-2011", f"model_{seed}", "model-40000") for seed in (0, 1)]
@@ -111,7 +112,7 @@ def valid_records():
     (lambda r: r.update(reward=r["reward"][:, :2]), r"records have shapes .*expected one shape \[person, trial\]"),
     (lambda r: r.update({k: v[0] for k, v in r.items()}), r"records have shapes .*expected one shape \[person, trial\]"),
     (lambda r: r["action"].__setitem__((0, 1), 2), r"records\['action'\] is 2 at \[person, trial\] = \[0, 1\]: expected one of \(0, 1\)"),
-    (lambda r: r["state"].__setitem__((0, 0), env.S1), r"records\['state'\] is 0 at \[person, trial\] = \[0, 0\]"),
+    (lambda r: r["state"].__setitem__((0, 0), S1), r"records\['state'\] is 0 at \[person, trial\] = \[0, 0\]"),
     (lambda r: r["missed"].__setitem__((0, 2), False), r"records\['action'\] is -1 at \[person, trial\] = \[0, 2\].*mark a missed trial"),
     (lambda r: r["reward"].__setitem__((0, 0), np.nan), r"records\['reward'\] is nan at \[person, trial\] = \[0, 0\]"),
 ], ids=["a field absent", "shapes differ", "one axis", "action 2", "state S1", "unmarked missed trial", "NaN reward"])

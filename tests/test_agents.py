@@ -11,6 +11,7 @@ from scipy.special import expit
 import a2c_lstm
 import two_step_env as env
 from twostep import agents, configs
+from twostep.configs import S2, S3
 
 WANG_PRESETS = sorted(name for name, task in configs.PRESETS.items() if not task.second_stage_choice)
 
@@ -22,19 +23,19 @@ def brute_force_beliefs(task, state, reward):
     every sequence of good states (prior 1/2, the task's swap process)."""
     n = len(state)
     weights, s2_good = [], []
-    for sequence in itertools.product((env.S2, env.S3), repeat=n):
+    for sequence in itertools.product((S2, S3), repeat=n):
         weight = 0.5
         for t in range(1, n):
             swap = task.swap_prob if (task.swap_every == configs.SWAP_EVERY_TRIAL) else 0.0
             weight *= swap if sequence[t] != sequence[t - 1] else 1 - swap
         weights.append(weight)
-        s2_good.append(np.array(sequence) == env.S2)
+        s2_good.append(np.array(sequence) == S2)
     weights, s2_good = np.array(weights), np.array(s2_good)
     beliefs = []
     for t in range(n):
         likelihood = np.ones(len(weights))
         for m in range(t):
-            good_here = np.array([seq == (state[m] == env.S2) for seq in s2_good[:, m]])
+            good_here = np.array([seq == (state[m] == S2) for seq in s2_good[:, m]])
             p = np.where(good_here, task.good_reward_prob, task.bad_reward_prob)
             likelihood *= p if reward[m] else 1 - p
         beliefs.append((weights * likelihood * s2_good[:, t]).sum() / (weights * likelihood).sum())
@@ -46,7 +47,7 @@ def test_ideal_observer_belief_equals_brute_force_enumeration(swap_every, swap_p
     task = dataclasses.replace(FINAL, swap_every=swap_every, swap_prob=swap_prob, trials_per_episode=7, good_reward_prob=0.8, bad_reward_prob=0.3)
     rng = np.random.default_rng(0)
     for _ in range(5):
-        state = rng.choice([env.S2, env.S3], size=7)
+        state = rng.choice([S2, S3], size=7)
         reward = rng.integers(2, size=7).astype(float)
         action = rng.integers(2, size=7)
         params = {"inverse_temperature": np.array([np.inf]), "perseveration": np.array([0.0])}
@@ -86,7 +87,7 @@ def test_records_have_the_layout_and_dtypes_of_evaluate():
     for key, dtype in a2c_lstm.TRIAL_RECORDS.items():
         assert records[key].shape == (2, 3, 100), key
         assert records[key].dtype == dtype.as_numpy_dtype, key
-    chosen = np.where(records["action"] == 0, env.S2, env.S3)
+    chosen = np.where(records["action"] == 0, S2, S3)
     np.testing.assert_array_equal(records["common"], records["state"] == chosen)
     assert set(np.unique(records["reward"])) <= {0.0, 1.0}
     assert "belief" in agents.simulate(agents.IdealObserver(), FINAL, 2)
@@ -143,13 +144,13 @@ def test_simulate_rejects_what_is_not_an_agent():
         agents.simulate("model-free", FINAL, 1)
 
 
-# ---------------------------------------------------------------- ties: equal evidence, equal beliefs (issue 15)
+# ---------------------------------------------------------------- ties: equal evidence, equal beliefs
 
 ARXIV = configs.preset("arxiv")
 # outcomes as (state, reward); in a task with good = 1 - bad, the likelihood ratio of a reward at a
 # state equals that of no reward at the other state
-FOR_S2 = ((env.S2, 1.0), (env.S3, 0.0))  # evidence that S2 is good
-FOR_S3 = ((env.S3, 1.0), (env.S2, 0.0))  # evidence that S3 is good: after action 0, rewarded-rare and unrewarded-common
+FOR_S2 = ((S2, 1.0), (S3, 0.0))  # evidence that S2 is good
+FOR_S3 = ((S3, 1.0), (S2, 0.0))  # evidence that S3 is good: after action 0, rewarded-rare and unrewarded-common
 
 
 def replay(task, outcomes, inverse_temperature=np.inf):
@@ -176,9 +177,9 @@ def test_outcomes_with_the_same_likelihood_ratio_give_bit_equal_posteriors(good,
         a = agents.belief_after_outcome(task, priors, np.full(priors.shape, s_a), r_a)
         b = agents.belief_after_outcome(task, priors, np.full(priors.shape, s_b), r_b)
         np.testing.assert_array_equal(a, b)
-    evidence = agents.outcome_evidence(task, [env.S2, env.S3], [1.0, 1.0])  # log likelihood ratio, S2 good : S3 good
-    np.testing.assert_array_equal(agents.outcome_evidence(task, [env.S3, env.S2], [0.0, 0.0]), evidence)
-    np.testing.assert_array_equal(agents.outcome_evidence(task, [env.S3, env.S2], [1.0, 1.0]), -evidence)
+    evidence = agents.outcome_evidence(task, [S2, S3], [1.0, 1.0])  # log likelihood ratio, S2 good : S3 good
+    np.testing.assert_array_equal(agents.outcome_evidence(task, [S3, S2], [0.0, 0.0]), evidence)
+    np.testing.assert_array_equal(agents.outcome_evidence(task, [S3, S2], [1.0, 1.0]), -evidence)
     # and the ideal observer, replaying both, reaches bit-equal beliefs and the same decisions
     for history in ([FOR_S2[0], FOR_S3[0]], [FOR_S2[0], FOR_S3[1]], [FOR_S2[1], FOR_S3[0]], [FOR_S2[1], FOR_S3[1]]):
         belief, p1 = replay(task, [history + [FOR_S2[0]]])
@@ -192,7 +193,7 @@ def test_the_ideal_observers_belief_depends_only_on_the_evidence_not_its_order_o
     rng = np.random.default_rng(0)
     for task in (ARXIV, dataclasses.replace(ARXIV, good_reward_prob=0.8, bad_reward_prob=0.3, trials_per_episode=30)):
         n = task.trials_per_episode
-        outcomes = np.array([(s, r) for s in (env.S2, env.S3) for r in (0.0, 1.0)])[rng.integers(4, size=(500, n))]
+        outcomes = np.array([(s, r) for s in (S2, S3) for r in (0.0, 1.0)])[rng.integers(4, size=(500, n))]
         shuffled = np.array([o[np.r_[rng.permutation(n - 1), n - 1]] for o in outcomes])  # same outcomes before the last choice
         belief, p1 = replay(task, outcomes)
         belief_shuffled, p1_shuffled = replay(task, shuffled)
@@ -200,11 +201,11 @@ def test_the_ideal_observers_belief_depends_only_on_the_evidence_not_its_order_o
         np.testing.assert_array_equal(p1[:, -1], p1_shuffled[:, -1])
         if task.good_reward_prob == 1 - task.bad_reward_prob:  # a reward at S2 says what no reward at S3 says
             reworded = outcomes.copy()
-            reworded[..., 0] = np.where(rng.random((500, n)) < 0.5, env.S2 + env.S3 - outcomes[..., 0], outcomes[..., 0])
+            reworded[..., 0] = np.where(rng.random((500, n)) < 0.5, S2 + S3 - outcomes[..., 0], outcomes[..., 0])
             reworded[..., 1] = np.where(reworded[..., 0] == outcomes[..., 0], outcomes[..., 1], 1.0 - outcomes[..., 1])
             np.testing.assert_array_equal(replay(task, reworded)[0], belief)
             # equal counts of evidence for S2 and for S3: exactly 1/2, and the greedy observer flips a coin
-            for_s2 = np.cumsum((outcomes[..., 0] == env.S2) == (outcomes[..., 1] > 0), axis=1)  # up to and with trial n
+            for_s2 = np.cumsum((outcomes[..., 0] == S2) == (outcomes[..., 1] > 0), axis=1)  # up to and with trial n
             balanced = 2 * np.pad(for_s2[:, :-1], ((0, 0), (1, 0))) == np.arange(n)  # before trial n
             assert balanced.sum() > 100
             assert np.all(belief[balanced] == 0.5) and np.all(p1[balanced] == 0.5)

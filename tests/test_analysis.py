@@ -7,6 +7,7 @@ import pytest
 import a2c_lstm
 import two_step_env as env
 from twostep import agents, analysis, configs, run_analysis
+from twostep.configs import S2, S3
 
 FINAL = configs.preset("biorxiv-final")
 
@@ -16,10 +17,10 @@ def direct_hybrid_nll(p, action, state, reward, task):
     alpha, lam, beta, w, pers = p
     total = 0.0
     for a_episode, s_episode, r_episode in zip(action, state, reward):
-        q_mf, q2, previous = [0.5, 0.5], {env.S2: 0.5, env.S3: 0.5}, None
+        q_mf, q2, previous = [0.5, 0.5], {S2: 0.5, S3: 0.5}, None
         for a, s, r in zip(a_episode, s_episode, r_episode):
             c = task.common_prob
-            q_mb = [c * q2[env.S2] + (1 - c) * q2[env.S3], (1 - c) * q2[env.S2] + c * q2[env.S3]]
+            q_mb = [c * q2[S2] + (1 - c) * q2[S3], (1 - c) * q2[S2] + c * q2[S3]]
             q = [w * q_mb[k] + (1 - w) * q_mf[k] for k in (0, 1)]
             logits = [beta * q[k] + (pers if previous == k else 0.0) for k in (0, 1)]
             total -= logits[a] - np.logaddexp(*logits)
@@ -43,8 +44,8 @@ def direct_ideal_observer_nll(p, action, state, reward, task):
             q = [c * at_s2 + (1 - c) * at_s3, (1 - c) * at_s2 + c * at_s3]
             logits = [beta * q[k] + (pers if previous == k else 0.0) for k in (0, 1)]
             total -= logits[a] - np.logaddexp(*logits)
-            good = task.good_reward_prob if s == env.S2 else task.bad_reward_prob
-            bad = task.bad_reward_prob if s == env.S2 else task.good_reward_prob
+            good = task.good_reward_prob if s == S2 else task.bad_reward_prob
+            bad = task.bad_reward_prob if s == S2 else task.good_reward_prob
             s2 = belief * (good if r else 1 - good)
             s3 = (1 - belief) * (bad if r else 1 - bad)
             belief, previous = s2 / (s2 + s3), a
@@ -222,8 +223,8 @@ def test_missed_trials_are_left_out_and_unmarked_ones_are_named():
     first_episode_by_hand = [env.stay_probabilities(a[:, :1], c[:, :1], r[:, :1])[1] for a, c, r in
                              ((action[..., :10], common[..., :10], reward[..., :10]), (action[..., 11:], common[..., 11:], reward[..., 11:]))]
     assert np.array_equal(counts, first_episode_by_hand[0] + first_episode_by_hand[1] + second_episode)
-    records = {"action": holed_action, "common": common, "reward": holed_reward, "good_state": np.full(action.shape, env.S2),
-               "state": np.full(action.shape, env.S2), "missed": missed}
+    records = {"action": holed_action, "common": common, "reward": holed_reward, "good_state": np.full(action.shape, S2),
+               "state": np.full(action.shape, S2), "missed": missed}
     table = analysis.lagged_regression(records, lags=2)
     assert np.isfinite(table["coef"]).all()
     y, _, _ = analysis.lagged_design(holed_action[0], common[0], holed_reward[0], records["good_state"][0], 2, True, missed[0])

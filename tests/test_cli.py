@@ -1,5 +1,5 @@
 """The command line as a newcomer meets it: instant help, one-line errors, no TensorFlow noise,
-clear messages for bad paths, and a progress bar that tells the truth."""
+clear messages for bad paths (progress: tests/test_progress.py)."""
 
 import dataclasses
 import os
@@ -67,9 +67,9 @@ def test_figures_of_a_folder_without_checkpoints_is_one_line(tmp_path, make_fold
         folder.mkdir()
     result = run("helper.py", str(folder))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"helper.py: error: no run folder {str(folder)!r}" if not make_folder
-        else f"helper.py: error: no checkpoints model_<seed>/model-<episode> under {str(folder)!r}"
+    assert result.stderr.strip().splitlines() == [  # `helper.py RUN` is `figures RUN`: its errors are the figures command's
+        f"helper.py figures: error: no run folder {str(folder)!r}" if not make_folder
+        else f"helper.py figures: error: no checkpoints model_<seed>/model-<episode> under {str(folder)!r}"
     ]
 
 
@@ -87,7 +87,7 @@ def test_records_folder_is_created_and_a_missing_model_is_named_before_tensorflo
     with pytest.raises(SystemExit) as stop:
         cli.main(["evaluate", "--model", str(tmp_path / "nope"), "--records", records])
     assert stop.value.code == 2 and os.path.isdir(tmp_path / "runs")
-    assert capsys.readouterr().err.strip().splitlines() == [f"two-step: error: no checkpoint or run folder at {str(tmp_path / 'nope')!r}"]
+    assert capsys.readouterr().err.strip().splitlines() == [f"two-step evaluate: error: no checkpoint or run folder at {str(tmp_path / 'nope')!r}"]
 
 
 def test_a_seed_folder_names_its_checkpoints():
@@ -102,17 +102,6 @@ def test_a_seed_folder_names_its_checkpoints():
 def test_an_empty_path_is_named(path):
     with pytest.raises(FileNotFoundError, match="the path is empty"):
         checkpoints.load_model(path)
-
-
-def test_progress_bar_shows_the_absolute_position_and_leaves_out_compilation(capsys):
-    task = configs.TaskConfig(trials_per_episode=4)
-    state = a2c.train(a2c.init_state(task, configs.AgentConfig(), [0, 1]), 5, progress=False)
-    a2c.train(state, 3)
-    frames = capsys.readouterr().err.replace("\r", "\n").split("\n")
-    positions = [re.search(r"(\d+)/(\d+)", f).groups() for f in frames if re.search(r"\d+/\d+", f)]
-    assert positions[0] == ("5", "8") and positions[-1] == ("8", "8")
-    assert ("6", "8") in positions  # after the first, compiling episode the bar restarts its clock there
-    assert all(int(total) == 8 for _, total in positions)
 
 
 def test_every_shipped_config_records_every_field():
@@ -130,7 +119,7 @@ def test_every_shipped_config_records_every_field():
     assert np.isfinite(AgentConfig().timestep_scale)
 
 
-# ---- what a new user hit (issue 15)
+# ---- what a new user meets
 
 
 def test_a_run_of_a_task_of_its_own_trains_says_where_and_draws_its_figures_elsewhere(tmp_path, capsys):
@@ -227,3 +216,150 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", *common[:-4], "--seeds", "5", "--episodes", "10", "--out", str(tmp_path / "third"), "--init-from", first])
     assert "--init-from holds seeds [0, 1], not [5]" in capsys.readouterr().err
+
+
+# ---- help at once, one error prefix per command, misspelt flags, defaults, nothing half-written
+
+
+HEAVY = ("numpy", "scipy", "tensorflow", "ray", "pandas")
+
+
+def test_parsing_and_help_import_nothing_heavy():
+    """`two-step --help` answers in a fraction of a second: neither building the parser nor any command's
+    help loads numpy, scipy, TensorFlow, Ray, pandas, or the modules that need them."""
+    code = f"""
+import contextlib, io, sys
+from twostep import cli
+parser = cli.build_parser()
+for argv in ([], ["train"], ["evaluate"], ["figures"], ["sweep"], ["fit"], ["predict"], ["data"], ["data", "fetch"]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        cli.main([*argv, "--help"])
+print(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r} or m in ("twostep.datasets", "twostep.sweep", "twostep.prediction")))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv, prefix, status", [
+    (["train", "--task", "arxiv", "--episodes", "5", "--common-prob", "2", "--out", "OUT"], "two-step train: error: TaskConfig.common_prob", 2),
+    (["train", "--task", "nope", "--episodes", "5", "--out", "OUT"], "two-step train: error: argument --task: invalid choice", 2),
+    (["fit", "--data", "kool2016", "--models", "kool2061", "--out", "OUT"], "two-step fit: error: unknown model 'kool2061'", 2),
+    (["fit", "--data", "kool2016", "--models", "kool2016", "--out", "OUT", "--root", "TMP/none"], "two-step fit: error: ", 2),
+    (["fit", "--data", "nope", "--models", "kool2016", "--out", "OUT"], "two-step fit: error: argument --data: invalid choice", 2),
+    (["predict", "--data", "kool2016", "--models", "nope", "--out", "OUT"], "two-step predict: error: ", 2),
+    (["predict", "--data", "kool2016", "--out", "OUT", "--root", "TMP/none"], "two-step predict: error: ", 2),
+    (["predict", "--data", "kool2016", "--out", "OUT", "--folds", "x"], "two-step predict: error: argument --folds: invalid value", 2),
+    (["data", "fetch", "kool2016", "--to", "TMP/data", "--from", "TMP/none"], "two-step data fetch: error: ", 1),
+    (["data", "fetch", "kool2061"], "two-step data fetch: error: argument dataset: invalid choice", 2),
+    (["evaluate", "--model", "TMP/none"], "two-step evaluate: error: no checkpoint or run folder", 2),
+    (["nope"], "two-step: error: argument command: invalid choice", 2),
+])
+def test_every_error_of_a_command_is_one_line_prefixed_with_the_command(tmp_path, capsys, argv, prefix, status):
+    """argparse's own errors (`two-step train: error: ...`) and the commands' (after parsing) read alike."""
+    argv = [a.replace("OUT", str(tmp_path / "out")).replace("TMP", str(tmp_path)) for a in argv]
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == status and len(err.strip().splitlines()) == 1 and err.startswith(prefix), err
+    if argv[0] != "predict":  # and nothing is left behind (predict: its --out is made before the data are read)
+        assert not (tmp_path / "out").exists() and not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("argv, unknown, hint", [
+    (["train", "--task", "biorxiv-final", "--seeds", "0", "--episodez", "10", "--out", "x"], "--episodez 10", " (did you mean --episodes?)"),
+    (["train", "--task", "arxiv", "--episodes", "10", "--out", "x", "--lerning-rate=1e-3"], "--lerning-rate=1e-3", " (did you mean --learning-rate?)"),
+    (["fit", "--data", "kool2016", "--modles", "kool2016", "--out", "x", "--restrats", "2"], "--modles kool2016 --restrats 2",
+     " (did you mean --models for --modles, --restarts for --restrats?)"),
+    (["data", "fetch", "kool2016", "--form", "mirror"], "--form mirror", " (did you mean --from?)"),
+    (["figures", "run", "extra"], "extra", ""),
+])
+def test_a_misspelt_flag_is_named_rather_than_a_required_one_missing(capsys, argv, unknown, hint):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    command = " ".join(argv[:2] if argv[0] == "data" else argv[:1])
+    assert stop.value.code == 2
+    assert err == f"two-step {command}: error: unrecognized arguments: {unknown}{hint}\n"
+
+
+def subcommands(parser):
+    """{'train': its parser, ..., 'data fetch': its parser} of every command."""
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, cli.argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                inner = subcommands(command)
+                found.update({f"{name} {k}": v for k, v in inner.items()} if inner else {name: command})
+    return found
+
+
+def test_every_flag_with_a_default_shows_it_in_the_help():
+    commands = subcommands(cli.build_parser())
+    assert set(commands) == {"train", "evaluate", "figures", "sweep", "fit", "predict", "data fetch"}
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.default is None or action.default is False or action.default == cli.argparse.SUPPRESS:
+                continue
+            formatter = command._get_formatter()
+            formatter.add_argument(action)
+            shown = " ".join(formatter.format_help().split())
+            assert f"(default: {action.default})" in shown, f"two-step {name} {action.option_strings}: {shown}"
+
+
+def test_predict_help_names_every_family_and_the_seeds_default(capsys):
+    from twostep import configs
+
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"families ({', '.join(('all', *configs.FAMILIES))})" in text and "extended" in configs.FAMILIES
+    assert "initial weights (default: 0)" in text
+
+
+def test_the_help_names_come_from_the_modules_that_use_them():
+    from twostep import configs, datasets, prediction, sweep
+
+    assert datasets.DATASETS is configs.DATASETS and sweep.DEFAULT_GROUP_SIZE is configs.DEFAULT_GROUP_SIZE
+    assert prediction.FAMILIES is configs.FAMILIES
+    assert set(prediction.MODEL_GROUPS) == {"all", *configs.FAMILIES}
+
+
+def failing_fit(monkeypatch, error):
+    """`two-step fit` whose fitting writes a chunk into <out>/kool2016_fits/ and then raises `error`."""
+    from twostep import datasets, population_fits, sweep
+
+    def run_fits(dataset, models, out, *args, **kwargs):
+        os.makedirs(os.path.join(out, f"{dataset}_fits"), exist_ok=True)
+        with open(os.path.join(out, f"{dataset}_fits", "kool2016-mf_0000-0049_abc.csv"), "w") as chunk:
+            chunk.write("subject\n1\n")
+        raise error
+
+    monkeypatch.setattr(datasets, "load", lambda dataset, root=None: None)
+    monkeypatch.setattr(sweep, "connect", lambda address, cpus: None)
+    monkeypatch.setattr(population_fits, "run_fits", run_fits)
+
+
+def test_a_failed_fit_leaves_no_empty_folder_it_made_and_keeps_its_finished_chunks(tmp_path, monkeypatch):
+    out = tmp_path / "new" / "humans"
+    monkeypatch.setattr(cli, "_fit", lambda parser, args: os.makedirs(os.path.join(args.out, "kool2016_fits")) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(["fit", "--data", "kool2016", "--models", "kool2016-mf", "--out", str(out)])
+    assert list(tmp_path.iterdir()) == []  # neither the chunk folder, nor out, nor the folder above it, all made by the fit
+    monkeypatch.undo()
+    failing_fit(monkeypatch, RuntimeError("a Ray task failed"))
+    existing = tmp_path / "results"
+    existing.mkdir()
+    (existing / "kept.csv").write_text("x\n")
+    with pytest.raises(RuntimeError, match="a Ray task failed"):
+        cli.main(["fit", "--data", "kool2016", "--models", "kool2016-mf", "--out", str(existing)])
+    assert sorted(p.name for p in existing.iterdir()) == ["kept.csv", "kool2016_fits"]  # what was there stays
+    assert os.listdir(existing / "kool2016_fits") == ["kool2016-mf_0000-0049_abc.csv"]  # a finished chunk: a rerun resumes
+
+
+def test_a_fit_stopped_by_ctrl_c_keeps_its_finished_chunks_to_resume(tmp_path, monkeypatch, capsys):
+    failing_fit(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["fit", "--data", "kool2016", "--models", "kool2016-mf", "--out", str(tmp_path / "out")])
+    assert stop.value.code == 130 and capsys.readouterr().err.strip() == "two-step: interrupted"
+    assert os.listdir(tmp_path / "out" / "kool2016_fits") == ["kool2016-mf_0000-0049_abc.csv"]

@@ -56,6 +56,7 @@ def test_manifest_pins_each_source_and_names_every_file_once():
         assert len(set(names)) == len(names), f"{name}: two files would share one place in the dataset's folder"
         assert all(len(sha) == 64 and int(sha, 16) >= 0 for sha in source["files"].values())
     assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77, 2366]
+    assert tuple(datasets.MANIFEST) == datasets.DATASETS  # the command line's names (configs.DATASETS), in order
 
 
 def test_download_url_pins_the_commit_and_quotes_spaces():
@@ -119,10 +120,25 @@ def test_a_wrong_checksum_fails_on_one_line_and_writes_nothing(mirror, tmp_path)
     content[len(content) // 2] ^= 0xFF
     results.write_bytes(bytes(content))
     with pytest.raises(DatasetError) as error:
-        datasets.fetch("kool2016", to=tmp_path / "data", mirror=tmp_path / "mirror", log=quiet)
+        datasets.fetch("kool2016", to=tmp_path / "data" / "new", mirror=tmp_path / "mirror", log=quiet)
     one_line_naming(error, str(results), datasets.MANIFEST["kool2016"]["files"]["data/daw paradigm/results.mat"])
-    assert not (tmp_path / "data" / "kool2016" / "results.mat").exists()
-    assert not list((tmp_path / "data").rglob("*.partial"))
+    assert not (tmp_path / "data").exists()  # no dataset folder with the files checked before results.mat, no empty folders
+
+
+def test_a_repair_that_fails_a_checksum_changes_nothing(data_root, mirror, tmp_path, monkeypatch):
+    """Files are moved into a dataset's folder only once every one has its SHA-256: a refused fetch
+    repairs nothing and leaves no temporary folder."""
+    folder = damaged_copy(data_root, tmp_path, "kool2016")
+    (folder / "groupdata.mat").write_bytes(b"damaged")
+    (folder / "set_opts.m").unlink()
+    before = {file.name: file.read_bytes() for file in folder.iterdir()}
+    last = list(datasets.MANIFEST["kool2016"]["files"])[-1]
+    monkeypatch.setitem(datasets.MANIFEST["kool2016"]["files"], last, "0" * 64)
+    with pytest.raises(DatasetError) as error:
+        datasets.fetch("kool2016", to=tmp_path, mirror=mirror, log=quiet)
+    one_line_naming(error, last, "0" * 64, "does not match")
+    assert {file.name: file.read_bytes() for file in folder.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kool2016"]
 
 
 def test_a_missing_source_file_fails_on_one_line(mirror, tmp_path):
@@ -191,6 +207,20 @@ def test_a_person_lacking_a_field_in_groupdata_fails(data_root, tmp_path):
     with pytest.raises(DatasetError) as error:
         datasets.load("kool2016", tmp_path)
     one_line_naming(error, str(file), "'groupdata.subdata(1).choice2'")
+
+
+def test_a_garbled_value_in_a_csv_file_names_the_file_line_column_and_value(data_root, tmp_path):
+    ages = damaged_copy(data_root, tmp_path, "decker2016") / "decker_ages.csv"
+    lines = ages.read_text().splitlines()
+    subject, _, rest = lines[2].split(",", 2)
+    ages.write_text("\n".join([*lines[:2], f"{subject},22#3,{rest}", *lines[3:]]) + "\n")
+    with pytest.raises(DatasetError) as error:
+        datasets.load("decker2016", tmp_path)
+    one_line_naming(error, f"{ages}: line 3, column 'age' holds '22#3', expected a number", "two-step data fetch decker2016")
+    ages.write_text("\n".join([*lines[:3], "6o1," + lines[3].split(",", 1)[1], *lines[4:]]) + "\n")
+    with pytest.raises(DatasetError) as error:
+        datasets.load("decker2016", tmp_path)
+    one_line_naming(error, f"{ages}: line 4, column 'subject_id' holds '6o1', expected an integer")
 
 
 def test_a_missing_file_fails(data_root, tmp_path):
@@ -420,3 +450,19 @@ def test_a_damaged_gillan2016_file_fails_on_one_line(tmp_path, damage, words):
     with pytest.raises(DatasetError) as error:
         datasets.load("gillan2016", root)
     one_line_naming(error, "A.csv", *words)
+
+
+def test_a_garbled_number_in_gillan2016_files_names_the_line_column_and_value(tmp_path):
+    garbled = gillan_file().replace("\n5,0.5,0.5,0.5,0.5,left,1,600,", "\n5,0.5,0.5,0.5,0.5,left,1,6o0,")  # trial 5: line 7
+    root = gillan_folder(tmp_path, {(1, "A"): garbled, (2, "B"): gillan_file()})
+    with pytest.raises(DatasetError) as error:
+        datasets.load("gillan2016", root)
+    one_line_naming(error, "A.csv: line 7, column 'stage_1_rt' holds '6o0', expected a number", "two-step data fetch gillan2016")
+    (root / "gillan2016" / "twostep_data_study1_individual_csv" / "A.csv").write_text(gillan_file())
+    report = root / "gillan2016" / "self_report_study2.csv"
+    header, row = report.read_text().splitlines()
+    report.write_text(f"{header}\n{row.replace(',1,', ',22#3,', 1)}\n")
+    column = header.split(",")[row.split(",").index("1")].strip('"')
+    with pytest.raises(DatasetError) as error:
+        datasets.load("gillan2016", root)
+    one_line_naming(error, f"{report}: line 2, column '{column}' holds '22#3', expected a number, or empty or NA for none")

@@ -13,6 +13,7 @@ from scipy.special import expit
 
 import two_step_env as env
 from twostep import configs, daw_agents
+from twostep.configs import S2
 
 DAW = configs.preset("daw-2011")
 Z = 5.0
@@ -149,7 +150,7 @@ def test_ties_are_broken_50_50_by_the_draws():
     unrewarded = records["reward"][..., 0] == 0
     np.testing.assert_array_equal(records["prob"][..., 1][unrewarded], 0.5)
     # after a reward the action that commonly reaches the rewarded state, surely
-    common_action = records["state"][..., 0] - env.S2
+    common_action = records["state"][..., 0] - S2
     np.testing.assert_array_equal(records["prob"][..., 1][~unrewarded], 1.0)
     np.testing.assert_array_equal(records["action"][..., 1][~unrewarded], common_action[~unrewarded])
 
@@ -168,7 +169,7 @@ def test_choice_probabilities_and_values_follow_the_option_values():
     np.testing.assert_array_equal(oracle["action"], values.argmax(-1))
     np.testing.assert_array_equal(oracle["value"], values.max(-1))
     in_state = walks.reshape(walks.shape[:-1] + (2, 2))
-    best = np.where(oracle["state"] == env.S2, in_state[..., 0, :].argmax(-1), in_state[..., 1, :].argmax(-1))
+    best = np.where(oracle["state"] == S2, in_state[..., 0, :].argmax(-1), in_state[..., 1, :].argmax(-1))
     np.testing.assert_array_equal(oracle["choice2"], best)
     randomly = daw_agents.simulate(daw_agents.RandomPlay(), task, walks, draws)
     np.testing.assert_array_equal(randomly["prob"], 0.5)

@@ -15,6 +15,7 @@ from scipy.special import betaln, expit
 
 import two_step_env as env
 from twostep import configs, datasets, daw_models
+from twostep.configs import S2
 
 SET_OPTS_NAMES = {  # set_opts.m's parameter names -> the spec's
     "inverse temperature": "beta",
@@ -131,7 +132,7 @@ def test_replaying_a_simulation_gives_back_its_choice_probabilities(spec):
     records = daw_models.simulate(spec, theta, probs, rng)
     assert records["action"].shape == (2, 3, 30)
     assert set(RECORD_KEYS) <= set(records)
-    np.testing.assert_array_equal(records["common"], (records["action"] == 0) == (records["state"] == env.S2))
+    np.testing.assert_array_equal(records["common"], (records["action"] == 0) == (records["state"] == S2))
     np.testing.assert_array_equal(records["probs"], probs)
     inputs = daw_models.replay_inputs(spec, records)
     first_stage = []
@@ -355,3 +356,19 @@ def test_bic_counts_the_trials_each_likelihood_used(data_root):
     assert missed[151:].all() and result["trials"][0] == (~missed[9:]).sum() <= 152 - 9 - 1
     np.testing.assert_allclose(result["bic"], daw_models.bic(result["loglik"], 6, result["trials"]))
     np.testing.assert_allclose(result["bic"], 6 * np.log(result["trials"]) - 2 * result["loglik"])
+
+
+def test_a_persons_fit_is_the_same_alone_and_among_others():
+    """A person's random starts are keyed by the seed and their own trials, not by their place in
+    the batch: fitted alone, in a group or in another order, every bit of the fit is the same."""
+    rng = np.random.default_rng(4)
+    truth = np.column_stack([rng.uniform(0.2, 0.8, 6), rng.uniform(1, 6, 6), rng.uniform(1, 6, 6), rng.uniform(-0.5, 0.5, 6)])
+    spec = daw_models.SPECS["daw2011-mb"]  # alpha2, beta1, beta2, p
+    records = daw_models.simulate(spec, truth, walks(rng, 6, 1, 80), rng)
+    group = daw_models.fit(spec, records, restarts=2, seed=5)
+    for people in ([3], [5, 3, 0], [3, 1]):
+        part = daw_models.fit(spec, {k: v[people] for k, v in records.items()}, restarts=2, seed=5)
+        for key in ("params", "logpost", "loglik", "objective", "log_evidence"):
+            np.testing.assert_array_equal(part[key], group[key][people], err_msg=f"{key} of people {people}")
+    other_seed = daw_models.fit(spec, records, restarts=2, seed=6)
+    assert not np.array_equal(other_seed["objective"], group["objective"])  # the seed still moves the starts

@@ -9,6 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 import two_step_env as env
 from twostep import configs
+from twostep.configs import S2, S3
 
 Z = 5.0  # tolerance in standard errors for the frequency tests (false alarm ~ 6e-7 each)
 
@@ -97,7 +98,7 @@ def test_statistics_biorxiv_final():
     n = 100_000
     action, state, common, reward, good, before, _ = play(configs.preset("biorxiv-final"), n)
     assert within(common.sum(), n, 0.8)
-    expected_state = np.where(common == 1, env.S2 + action, env.S3 - action)
+    expected_state = np.where(common == 1, S2 + action, S3 - action)
     np.testing.assert_array_equal(state, expected_state)
     in_good = state == good
     assert within(reward[in_good].sum(), in_good.sum(), 0.9)
@@ -178,7 +179,7 @@ def test_gym_and_tensorflow_walks_and_outcomes_are_the_same_task():
 
 def test_best_state_is_the_state_holding_the_best_option_in_numpy_and_tensorflow():
     probs = np.array([[0.6, 0.2, 0.5, 0.3], [0.2, 0.3, 0.7, 0.1], [0.4, 0.5, 0.5, 0.1], [0.3, 0.3, 0.1, 0.3]])
-    np.testing.assert_array_equal(env.best_state(probs), [env.S2, env.S3, env.S2, env.S2])  # ties: S2
+    np.testing.assert_array_equal(env.best_state(probs), [S2, S3, S2, S2])  # ties: S2
     walks = env.drift_walk(DAW, *(np.random.default_rng(0).random((2, 4)), np.random.default_rng(1).standard_normal((2, 200, 4))))
     np.testing.assert_array_equal(env.tf_best_state(tf.constant(walks.reshape(-1, 4))).numpy(), env.best_state(walks).ravel())
 
@@ -195,7 +196,7 @@ def test_drifting_env_draws_a_fresh_walk_every_episode_and_replays_a_given_one()
     for _ in range(20):
         obs, _, _, _, info = task.step(1)  # towards S3, mostly
         _, reward, _, _, info = task.step(1)
-        if info["state"] == env.S3:
+        if info["state"] == S3:
             rewards.append(reward)
     assert rewards and all(r == 1.0 for r in rewards)
     with pytest.raises(ValueError, match=r"reward_probs has shape \(5, 4\): expected \[\.\.\., 201 trials, 4 options\]"):

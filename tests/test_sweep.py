@@ -106,7 +106,7 @@ def test_sweep_into_an_unwritable_out_says_so_on_one_line_before_ray_starts(tmp_
         cli.main(["sweep", "--task", "arxiv", "--set", "learning_rate=1e-3", "--episodes", "5", "--out", str(out)])
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith(f"two-step: error: --out {str(out)!r} is not writable: "), err
+    assert len(err.splitlines()) == 1 and err.startswith(f"two-step sweep: error: --out {str(out)!r} is not writable: "), err
     assert ray.is_initialized() == started
 
 
@@ -202,14 +202,18 @@ def digests(folder, seed, episode=EPISODES):
 
 
 @pytest.fixture(scope="module")
-def local_sweep(tmp_path_factory):
+def sweep_run(tmp_path_factory):
     """A sweep of 2 configurations x 3 seeds in groups of 2 on an embedded Ray limited to 2 CPUs."""
-    ray = sweep.connect(cpus=2)
+    sweep.connect(cpus=2)
     out = str(tmp_path_factory.mktemp("sweep"))
     configurations = sweep.grid("biorxiv-final", SETTINGS)
     table, failures = sweep.run_sweep(configurations, (0, 1, 2), EPISODES, out, group_size=2, progress=False, run=configs.RunConfig(save_every=SAVE_EVERY, log_every=LOG_EVERY, test_episodes=TEST_EPISODES))
-    yield out, configurations, table, failures
-    ray.shutdown()
+    return out, configurations, table, failures
+
+
+@pytest.fixture
+def local_sweep(ray_instance, sweep_run):
+    return sweep_run
 
 
 @pytest.mark.slow
@@ -387,6 +391,7 @@ def sweep_command(out):
 
 
 @pytest.mark.slow
+@pytest.mark.ray  # its own Ray instance, in a subprocess: not beside another test's
 def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
     out = tmp_path / "sweep"
     process = subprocess.Popen(sweep_command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT)
@@ -414,6 +419,7 @@ def test_a_killed_sweep_rerun_loses_nothing(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ray  # a cluster of its own, with the embedded instance shut down
 def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
     import ray
     from ray.cluster_utils import Cluster
@@ -441,10 +447,9 @@ def test_tasks_run_on_both_nodes_of_a_two_node_cluster(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_daw_study_table_scores_every_seed_where_its_checkpoint_plays(tmp_path, data_root):
+def test_the_daw_study_table_scores_every_seed_where_its_checkpoint_plays(tmp_path, data_root, ray_instance):
     from twostep import run_analysis
 
-    sweep.connect(cpus=2)
     out = str(tmp_path / "stage")
     run = configs.RunConfig(save_every=10, log_every=10, test_episodes=5)
     sweep.run_sweep(sweep.grid("daw-2011", [("trials_per_episode", [8]), ("option_input", [True])]), (0, 1), 20, out, run=run,

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 import two_step_env as env
-from twostep.configs import TaskConfig
+from twostep.configs import S2, S3, TaskConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +168,7 @@ def outcome_evidence(task: TaskConfig, state, reward):
     unrewarded common one) give bit-equal values."""
     unrewarded, rewarded = likelihood_ratios(task)
     at_s2 = np.where(np.asarray(reward) > 0, rewarded, unrewarded)
-    return np.where(np.asarray(state) == env.S2, at_s2, -at_s2)
+    return np.where(np.asarray(state) == S2, at_s2, -at_s2)
 
 
 def log_odds_before_trial(task: TaskConfig, log_odds, trial_index):
@@ -225,7 +225,7 @@ def play(kind, params, task: TaskConfig, batch_shape, respond):
             values = tuple(w * mb + (1 - w) * mf for mb, mf in zip(through_transitions(task, q_second), q_first))
         p1 = probability_of_action_1(values, previous, params["inverse_temperature"], params["perseveration"])
         action, state, reward = respond(n, p1)
-        took_1, at_s3 = action == 1, state == env.S3
+        took_1, at_s3 = action == 1, state == S3
         out["p1"].append(p1)
         out["value"].append(np.where(took_1, values[1], values[0]))
         if kind == IDEAL_OBSERVER:
@@ -266,7 +266,7 @@ def task_draws(task: TaskConfig, subjects, episodes, seed):
         swaps = env.swap_happens(task, u[..., 0], np.arange(task.trials_per_episode))
         flips = (rng.integers(2) + np.cumsum(swaps.ravel())).reshape(swaps.shape) % 2
         uniforms.append(u)
-        good.append(np.where(flips == 0, env.S2, env.S3))
+        good.append(np.where(flips == 0, S2, S3))
     return np.array(uniforms), np.array(good, dtype=np.int32)
 
 
@@ -337,8 +337,8 @@ def belief_value_iteration(task: TaskConfig, grid_size=2001):
         to_s2 = (task.common_prob, 1 - task.common_prob)
         for action in (0, 1):
             total = np.zeros(grid_size)
-            for state, p_state in ((env.S2, to_s2[action]), (env.S3, 1 - to_s2[action])):
-                p_reward = reward_prob[state - env.S2]
+            for state, p_state in ((S2, to_s2[action]), (S3, 1 - to_s2[action])):
+                p_reward = reward_prob[state - S2]
                 for reward, p in ((1.0, p_reward), (0.0, 1 - p_reward)):
                     posterior = belief_after_outcome(task, prior, np.full(grid_size, state), reward)
                     total += p_state * p * (reward + np.interp(posterior, grid, next_value))
@@ -378,8 +378,6 @@ def model_free_choice(last_action, last_state, last_reward, rng):
 
 def model_based_choice(last_action, last_state, last_reward, rng):
     """Aim for the state just rewarded (or away from the one just unrewarded) via its common action."""
-    from two_step_env import S2
-
     target_is_s2 = (last_state == S2) == bool(last_reward)
     return 0 if target_is_s2 else 1
 

@@ -25,7 +25,7 @@ from scipy import optimize, stats
 import two_step_env as env
 from two_step_env import stay_probabilities
 from twostep import agents
-from twostep.configs import TaskConfig
+from twostep.configs import S2, TaskConfig
 
 # ---------------------------------------------------------------- stay regressions
 
@@ -111,7 +111,7 @@ def lagged_design(action, common, reward, good_state, lags=5, correct=True, miss
             columns.append((signed * kind)[:, lags - lag : n_trials - lag])
             names.append(f"{name}, lag {lag}")
     if correct:
-        good_action = np.where(np.asarray(good_state) == env.S2, -1.0, 1.0)  # action 0 commonly reaches S2
+        good_action = np.where(np.asarray(good_state) == S2, -1.0, 1.0)  # action 0 commonly reaches S2
         columns.append(good_action[:, lags - 1 : n_trials - 1])
         names.append("correct")
     window = np.all([usable[:, lags - lag : n_trials - lag] for lag in range(lags + 1)], axis=0).ravel()

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 import two_step_env as env
-from twostep.configs import AgentConfig, TaskConfig, preset, preset_name
+from twostep.configs import S2, AgentConfig, TaskConfig, preset, preset_name
 from twostep.quiet_tensorflow import tf
 from twostep.run_layout import CONFIG_FILE, checkpoint_path, existing_checkpoints, seeds_with_checkpoints
 
@@ -254,7 +254,7 @@ def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: TaskConfig = No
         episode=int(reader.get_tensor("global_episodes")),
         params=params,
         rms=Params(*(reader.get_tensor(tf1_slot_name(name))[None] for name in TF1_VARIABLES)),
-        good_state=np.array([env.S2], np.int32),
+        good_state=np.array([S2], np.int32),
     )
 
 

@@ -12,31 +12,70 @@
 `train` are the fields of `TaskConfig`, `AgentConfig` and `RunConfig` (configs.py), with their
 help text, so a new field is a new flag. Flags and paths are checked before TensorFlow loads, so
 `--help`, a bad flag or a bad path answer at once, with one line; so does Ctrl-C.
+
+Parsing imports nothing heavy (configs.py and run_layout.py only: no numpy, no TensorFlow, no Ray),
+so `--help` answers in a fraction of a second; each command imports what it needs once its
+arguments are parsed. Every error of a command is one line, `two-step <command>: error: ...`
+(`two-step data fetch: error: ...`), whether argparse finds it (exit status 2) or the command does
+after parsing (status 2 for a bad flag value or path, 1 for a failure of the work itself).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
 
 from twostep import configs, run_layout
-from twostep.configs import PRESETS, AgentConfig, RunConfig, TaskConfig
-from twostep.datasets import DATASETS
-from twostep.sweep import DEFAULT_GROUP_SIZE
+from twostep.configs import DATASETS, DEFAULT_GROUP_SIZE, FAMILIES, PRESETS, AgentConfig, RunConfig, TaskConfig
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag on one line and exits with status 2."""
+    """argparse whose errors are one line `<prog>: error: ...`, and which names a misspelt flag as unrecognized
+    rather than a required one as missing (argparse checks the required flags first)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.fail(message, 2)
+
+    def fail(self, message, status=1):
+        """Exit with `status` after the one line `<prog>: error: <message>` (a subcommand's prog: `two-step fit`)."""
+        self.exit(status, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        required = [action for action in self._actions if action.required]
+        try:  # first without the required flags, to find what is not a flag of this command at all
+            for action in required:
+                action.required = False
+            _, unknown = super().parse_known_args(args, argparse.Namespace(**vars(namespace)) if namespace else None)
+        finally:
+            for action in required:
+                action.required = True
+        if unknown:
+            self.error(f"unrecognized arguments: {' '.join(unknown)}{self._suggestion(unknown)}")
+        return super().parse_known_args(args, namespace)
+
+    def _suggestion(self, unknown):
+        """' (did you mean --episodes?)' for a flag close to one of this command's, else ''."""
+        import difflib
+
+        close = {}
+        for text in unknown:
+            flag = text.split("=", 1)[0]
+            if flag.startswith("--"):
+                close.update({flag: match for match in difflib.get_close_matches(flag, self._option_string_actions, n=1)})
+        if not close:
+            return ""
+        if len(close) == 1:
+            return f" (did you mean {next(iter(close.values()))}?)"
+        return " (did you mean " + ", ".join(f"{match} for {flag}" for flag, match in close.items()) + "?)"
 
 
 class _DefaultsShown(argparse.HelpFormatter):
-    """Help that shows each flag's default, where it has one."""
+    """Help that shows each flag's default, where it has one (0 is a default; False, of a switch, is not)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False, argparse.SUPPRESS):
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
         return f"{action.help} (default: %(default)s)"
 
@@ -179,7 +218,7 @@ def build_parser(prog="two-step"):
     predict_cmd = commands.add_parser("predict", formatter_class=defaults, help="held-out prediction of people's choices by the published "
                                       "models, tiny recurrent networks, the meta-RL agent and baselines (prediction.py), on Ray")
     predict_cmd.add_argument("--data", required=True, choices=DATASETS, help="dataset (fetched with two-step data fetch)")
-    predict_cmd.add_argument("--models", default="all", help="comma-separated contenders or families (all, published, rnn, agent, baseline)")
+    predict_cmd.add_argument("--models", default="all", help=f"comma-separated contenders or families ({', '.join(('all', *FAMILIES))})")
     predict_cmd.add_argument("--out", required=True, help="folder: <out>/prediction.csv, <out>/prediction_people.csv and the tasks' files "
                              "in <out>/<data>_prediction/")
     predict_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
@@ -196,6 +235,10 @@ def build_parser(prog="two-step"):
     fetch_cmd.add_argument("dataset", choices=[*DATASETS, "all"], help="which dataset")
     fetch_cmd.add_argument("--to", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
     fetch_cmd.add_argument("--from", dest="mirror", help="copy from a local mirror of the source repositories instead of downloading")
+
+    for command, handler in ((train_cmd, train), (eval_cmd, evaluate), (figures_cmd, figures), (sweep_cmd, sweep), (fit_cmd, fit),
+                             (predict_cmd, predict), (fetch_cmd, data)):
+        command.set_defaults(handler=handler, command_parser=command)  # its errors: `two-step <command>: error: ...`
     return parser
 
 
@@ -227,7 +270,7 @@ def train(parser, args):
         print(f"\ninterrupted: {stop}", file=sys.stderr)
         sys.exit(128 + stop.signum)
     except OSError as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        parser.fail(str(error))
     seeds = list(state.seeds)
     print(f"seeds {seeds} at episode {state.episode}: checkpoints {run_layout.checkpoint_path(args.out, '<seed>', state.episode)}, "
           f"TensorBoard {os.path.join(args.out, 'train_<seed>')} (tensorboard --logdir {args.out})")
@@ -299,10 +342,36 @@ def sweep(parser, args):
                                  init_from=args.init_from)
     print(f"table: {os.path.join(args.out, 'sweep.csv')}")
     if failures:
-        sys.exit(f"{parser.prog}: error: {len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))
+        parser.fail(f"{len(failures)} groups failed: " + "; ".join(f"{n} seeds {list(g)}" for n, g, _ in failures))
+
+
+@contextlib.contextmanager
+def no_empty_folders_on_failure(*folders):
+    """If the block fails (an exception, an exit with an error, Ctrl-C), those of `folders` that it
+    made, and the folders it made above them, are removed if they hold nothing: a failed command
+    leaves no empty folder of its own, while finished work (a fit's chunk files, each written
+    whole) stays, for a rerun to resume from."""
+    new = set()
+    for path in map(os.path.abspath, folders):
+        while not os.path.lexists(path):
+            new.add(path)
+            path = os.path.dirname(path)
+    try:
+        yield
+    except BaseException:
+        for path in sorted(new, key=len, reverse=True):  # the deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(path)  # only if empty
+        raise
 
 
 def fit(parser, args):
+    """`two-step fit`; a fit that fails leaves no empty folder it made (`no_empty_folders_on_failure`)."""
+    with no_empty_folders_on_failure(*(os.path.join(args.out, args.data + end) for end in ("_fits", "_eb"))):
+        _fit(parser, args)
+
+
+def _fit(parser, args):
     from twostep import datasets, population_fits
     from twostep import sweep as sweeps
 
@@ -324,7 +393,7 @@ def fit(parser, args):
     try:
         table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite)
     except population_fits.WorseTable as error:
-        parser.exit(1, f"two-step fit: {error}\n")
+        parser.fail(str(error))
     print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): {os.path.join(args.out, args.data + '_fits.csv')}")
     capped = table[table["status"] == "iteration cap"]
     if len(capped):
@@ -347,7 +416,7 @@ def predict(parser, args):
     try:
         board, _ = prediction.run_predictions(args.data, models, args.out, args.root, config)
     except RuntimeError as error:
-        parser.exit(1, f"two-step predict: {error}\n")
+        parser.fail(str(error))
     shown = board[board["dataset"] == args.data]
     print(shown.drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"leaderboard: {os.path.join(args.out, 'prediction.csv')}; per person: {os.path.join(args.out, 'prediction_people.csv')}")
@@ -359,14 +428,13 @@ def data(parser, args):
     try:
         datasets.fetch(args.dataset, to=args.to, mirror=args.mirror)
     except (datasets.DatasetError, OSError) as error:
-        sys.exit(f"{parser.prog}: error: {error}")
+        parser.fail(str(error))
 
 
 def main(argv=None, prog="two-step"):
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
-        {"train": train, "evaluate": evaluate, "figures": figures, "sweep": sweep, "fit": fit, "predict": predict, "data": data}[args.command](parser, args)
+        args.handler(args.command_parser, args)  # the command's own parser: its errors read `two-step <command>: error: ...`
     except KeyboardInterrupt:  # Ctrl-C before training's own handler is in place (loading TensorFlow, compiling)
         print(f"\n{prog}: interrupted", file=sys.stderr)
         sys.exit(130)

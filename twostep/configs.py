@@ -225,3 +225,11 @@ def configs_from(task: TaskConfig, values):
         AgentConfig(**by_config[AgentConfig]),
         RunConfig(**by_config[RunConfig]),
     )
+
+
+# ---- Names the command line shows in its help, kept here (one source of truth each) so that `two-step --help`
+# loads neither numpy nor the modules that use them; those import them from here.
+
+DATASETS = ("kool2016", "decker2016", "potter2017", "gillan2016")  # datasets.py: dataset_manifest.json's datasets, in its order
+DEFAULT_GROUP_SIZE = 32  # sweep.py: seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
+FAMILIES = ("published", "extended", "rnn", "agent", "baseline")  # prediction.py: the families of contenders

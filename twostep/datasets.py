@@ -21,7 +21,9 @@ file's path with its SHA-256:
 No repository has a license: the project never ships these files. `fetch` downloads them from
 GitHub (or copies them from a local mirror of the repositories), checks every SHA-256, writes
 them to `data_dir()` as `<dataset>/<file name>` (gillan2016 keeps its two folders of per-person
-files) and prints the papers to cite.
+files) and prints the papers to cite. A dataset's files are gathered in a temporary folder beside
+its own and moved into place only once every one of them has its SHA-256: a failed fetch leaves
+the dataset's folder as it was (or absent).
 
 `load` returns `HumanData`, whose records are numpy arrays [person, session, trial] (one session per
 person here: the session axis has size 1; a person with fewer trials is padded with missed trials),
@@ -48,7 +50,7 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,10 +60,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import scipy.io
 
-from twostep.configs import S2
+from twostep.configs import DATASETS, S2  # DATASETS: the manifest's datasets, in its order (a test checks)
 
 MANIFEST = json.loads(Path(__file__).with_name("dataset_manifest.json").read_text())
-DATASETS = tuple(MANIFEST)  # ("kool2016", "decker2016", "potter2017", "gillan2016")
 RECORD_FILL = {  # every record, with its value on a padded trial
     "action": -1, "state": -1, "common": False, "reward": np.nan, "choice2": -1, "probs": np.nan,
     "missed": True, "rt1": np.nan, "rt2": np.nan, "side1": -1, "side2": -1, "left1": -1, "left2": -1,
@@ -85,7 +86,7 @@ def download_url(dataset, path):
     return f"https://raw.githubusercontent.com/{source['repository']}/{source['commit']}/{urllib.parse.quote(path)}"
 
 
-# ---- Fetch: download (or copy from a mirror), check SHA-256, write atomically ----
+# ---- Fetch: download (or copy from a mirror), check SHA-256, move into place when all are right ----
 
 
 def fetch(dataset, to=None, mirror=None, log=print):
@@ -94,23 +95,43 @@ def fetch(dataset, to=None, mirror=None, log=print):
     `to` defaults to `data_dir()`. Files come from GitHub at the pinned commit or, with `mirror`,
     from a folder holding one subfolder per source repository (the manifest's `mirror_folder`:
     `mirror/kool2016/data/daw paradigm/...`, `mirror/nussenbaum2020/analysis_code_and_data/...`).
-    A file already present with the right SHA-256 is kept; any other is checked before it is written
-    (through a temporary file renamed into place, so no file is ever half-written). A missing source
-    file or a wrong SHA-256 raises DatasetError naming the file and what was expected. Returns `to`.
+    A file already present with the right SHA-256 is kept; every other is checked and written to a
+    temporary folder `to`/.<dataset>.<pid>.partial/, whose files are moved into `to`/<dataset>/ (the
+    whole folder renamed, if there was none) only once every file of the dataset has its SHA-256. A
+    missing source file or a wrong SHA-256 raises DatasetError naming the file and what was expected,
+    and leaves `to`/<dataset>/ as it was (or absent: `to` too, if this call created it). Returns `to`.
     """
     root = Path(to) if to is not None else data_dir()
-    for name in _dataset_names(dataset):
-        source = MANIFEST[name]
-        folder = root / name
-        origin = f"copying what is missing from {Path(mirror) / source['mirror_folder']}" if mirror else "downloading what is missing"
-        log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
-            f"{source['commit']}; {origin} into {folder}")
-        for paper in source["papers"]:
-            log(f"  cite: {paper}")
-        log(f"  license: {source['license']}")
-        written = 0
+    new = next((folder for folder in (*reversed(root.absolute().parents), root.absolute()) if not folder.exists()), None)
+    try:
+        for name in _dataset_names(dataset):
+            _fetch_dataset(name, root, mirror, log)
+    except BaseException:  # the folders this call made for nothing go too
+        if new is not None and new.is_dir() and not any(path.is_file() for path in new.rglob("*")):
+            shutil.rmtree(new, ignore_errors=True)
+        raise
+    return root
+
+
+def _fetch_dataset(name, root, mirror, log):
+    """`fetch` of one dataset into root/<name>/: its missing or damaged files, gathered and checked in a
+    temporary folder beside it, then moved in."""
+    source = MANIFEST[name]
+    folder = root / name
+    origin = f"copying what is missing from {Path(mirror) / source['mirror_folder']}" if mirror else "downloading what is missing"
+    log(f"{name}: {len(source['files'])} files of github.com/{source['repository']} at commit "
+        f"{source['commit']}; {origin} into {folder}")
+    for paper in source["papers"]:
+        log(f"  cite: {paper}")
+    log(f"  license: {source['license']}")
+    staging = root / f".{name}.{os.getpid()}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        written = []
         for path, sha256 in source["files"].items():
-            target = folder / _local_path(source, path)
+            local = _local_path(source, path)
+            target = folder / local
             if target.is_file() and _sha256(target.read_bytes()) == sha256:
                 continue
             content = _read_mirror(mirror, name, path) if mirror else _download(name, path)
@@ -118,10 +139,18 @@ def fetch(dataset, to=None, mirror=None, log=print):
                 where = Path(mirror) / source["mirror_folder"] / path if mirror else download_url(name, path)
                 raise DatasetError(f"{where}: SHA-256 {_sha256(content)} does not match the expected {sha256} "
                                    f"of {source['repository']}@{source['commit'][:7]}:{path}")
-            _write_atomically(target, content)
-            written += 1
-        log(f"  {written} files written, {len(source['files']) - written} already present and checked")
-    return root
+            (staging / local).parent.mkdir(parents=True, exist_ok=True)
+            (staging / local).write_bytes(content)
+            written.append(local)
+        if not folder.exists():
+            os.replace(staging, folder)  # the whole dataset at once
+        else:  # a repair: each file replaced by its checked copy at once
+            for local in written:
+                (folder / local).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / local, folder / local)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"  {len(written)} files written, {len(source['files']) - len(written)} already present and checked")
 
 
 def _local_path(source, path):
@@ -159,18 +188,6 @@ def _download(dataset, path):
     except (urllib.error.URLError, OSError) as error:
         raise DatasetError(f"{url}: download failed ({error}); without a network, copy the files from a local "
                            f"mirror: two-step data fetch {dataset} --from DIR") from error
-
-
-def _write_atomically(target, content):
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 # ---- Load: per-person records in the project's conventions ----
@@ -295,7 +312,7 @@ def _kool_ages(file, n_people):
     if subinfo.ndim != 2 or subinfo.shape[0] != n_people or subinfo.shape[1] < 2:
         raise DatasetError(f"{file}: field 'subinfo' has shape {subinfo.shape}, expected {n_people} rows (one per person) "
                            "with the age in column 2")
-    return subinfo[:, 1].astype(float)
+    return np.array([_parsed(age, float, file, f"field 'subinfo', row {i + 1}, column 2") for i, age in enumerate(subinfo[:, 1])])
 
 
 def load_kool2016_fits(root=None):
@@ -323,15 +340,17 @@ def _kool_fit(fit, kept, file, prefix):
     x = np.asarray(_field(fit, "x", file, prefix), dtype=float).reshape(len(kept), len(params))
     per_person = {name: np.asarray(_field(fit, name, file, prefix), dtype=float).reshape(len(kept))
                   for name in ("loglik", "logpost", "bic", "aic")}
-    model = int(_field(opts, "model", file, prefix + "opts."))
+    model = _parsed(_field(opts, "model", file, prefix + "opts."), int, file, f"field '{prefix}opts.model'", "a model number")
+    if model not in MODEL_NAMES:
+        raise DatasetError(f"{file}: field '{prefix}opts.model' holds {model}, expected a model number 1, 2 or 3")
     return {
         "model": model,
         "model_name": MODEL_NAMES[model],
         "st": bool(_field(opts, "st", file, prefix + "opts.")),
         "respst": bool(_field(opts, "respst", file, prefix + "opts.")),
         "params": tuple(str(_field(p, "name", file, prefix + "param.")) for p in params),
-        "lower": np.array([float(_field(p, "lb", file, prefix + "param.")) for p in params]),
-        "upper": np.array([float(_field(p, "ub", file, prefix + "param.")) for p in params]),
+        "lower": np.array([_parsed(_field(p, "lb", file, prefix + "param."), float, file, f"field '{prefix}param.lb'") for p in params]),
+        "upper": np.array([_parsed(_field(p, "ub", file, prefix + "param."), float, file, f"field '{prefix}param.ub'") for p in params]),
         "subject": np.array([str(i + 1) for i in kept]),
         "x": x,
         **per_person,
@@ -387,7 +406,7 @@ def _load_hartley(dataset, root):
         people.append(_hartley_person(mat, file))
         subjects.append(name.removesuffix(".mat"))
         key = ("000" + str(_field(mat, "name", file)))[-4:]  # mbmf_driver.m: the last four characters
-        age.append(ages.get(int(key), np.nan) if key.isdigit() else np.nan)
+        age.append(ages.get(_parsed(key, int, file, "field 'name' (its last 4 characters)"), np.nan) if key.isdigit() else np.nan)
     return HumanData(dataset, _stack(people), np.array(subjects), np.array(age), np.ones(len(people), bool))
 
 
@@ -431,12 +450,19 @@ def _read_ages(file):
     """{subject_id: age} from an ages CSV (columns subject_id, age, ...)."""
     if not file.is_file():
         raise DatasetError(f"{file}: missing; run datasets.fetch (two-step data fetch)")
-    with open(file, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _csv_rows(file, "utf-8-sig")
     for column in ("subject_id", "age"):
-        if not rows or column not in rows[0]:
+        if not rows or column not in rows[0][1]:
             raise DatasetError(f"{file}: column '{column}' is missing")
-    return {int(row["subject_id"]): float(row["age"]) for row in rows}
+    return {_parsed(row["subject_id"], int, file, f"line {line}, column 'subject_id'"):
+            _parsed(row["age"], float, file, f"line {line}, column 'age'") for line, row in rows}
+
+
+def _csv_rows(file, encoding="utf-8"):
+    """[(line number, {column: text})] of a CSV file with a header line."""
+    with open(file, newline="", encoding=encoding) as handle:
+        reader = csv.DictReader(handle)
+        return [(reader.line_num, row) for row in reader]
 
 
 GILLAN_TRIALS = 200
@@ -504,35 +530,38 @@ def _read_self_report(file):
     """{subject: {column: float}} from a self-report CSV (its subject column `subj.x` or `subj`)."""
     if not file.is_file():
         raise DatasetError(f"{file}: missing; run datasets.fetch('gillan2016') (two-step data fetch gillan2016)")
-    with open(file, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    key = next((k for k in ("subj.x", "subj") if rows and k in rows[0]), None)
+    rows = _csv_rows(file)
+    key = next((k for k in ("subj.x", "subj") if rows and k in rows[0][1]), None)
     if not rows:
         return {}
     if key is None:
         raise DatasetError(f"{file}: no subject column ('subj.x' or 'subj')")
     columns = GILLAN_SCORES[file.name]
-    missing = [c for c in columns if c not in rows[0]]
+    missing = [c for c in columns if c not in rows[0][1]]
     if missing:
         raise DatasetError(f"{file}: columns {missing} are missing")
-    return {row[key]: {c: float(row[c]) if row[c] not in ("", "NA") else np.nan for c in columns} for row in rows}
+    return {row[key]: {c: np.nan if row[c] in ("", "NA") else
+                       _parsed(row[c], float, file, f"line {line}, column '{c}'", "a number, or empty or NA for none")
+                       for c in columns} for line, row in rows}
 
 
 def _gillan_task_rows(file):
-    """The 200 task rows of a Gillan file as lists of 15 strings, trial 1 to 200 (see `load_gillan2016`)."""
+    """The 200 task rows of a Gillan file as lists of 15 strings, trial 1 to 200 (see `load_gillan2016`), and
+    their line numbers."""
     with open(file, newline="", encoding="utf-8") as handle:
-        lines = list(csv.reader(handle))
-    trials = [(i, row) for i, row in enumerate(lines) if len(row) == len(GILLAN_COLUMNS) and row[0].isdigit()]
-    if trials and trials[0][1][0] == "2" and trials[0][0] > 0 and len(lines[trials[0][0] - 1]) > len(GILLAN_COLUMNS) - 1:
-        fused = lines[trials[0][0] - 1][-(len(GILLAN_COLUMNS) - 1):]
+        reader = csv.reader(handle)
+        lines = [(reader.line_num, row) for row in reader]
+    trials = [(i, row) for i, (_, row) in enumerate(lines) if len(row) == len(GILLAN_COLUMNS) and row[0].isdigit()]
+    if trials and trials[0][1][0] == "2" and trials[0][0] > 0 and len(lines[trials[0][0] - 1][1]) > len(GILLAN_COLUMNS) - 1:
+        fused = lines[trials[0][0] - 1][1][-(len(GILLAN_COLUMNS) - 1):]
         if _is_number(fused[0]):  # drift_1 of a task row, not an instruction row's field
             trials.insert(0, (trials[0][0] - 1, ["1", *fused]))
-    numbers = [int(row[0]) for _, row in trials]
+    numbers = [_parsed(row[0], int, file, f"line {lines[i][0]}, column 'trial'") for i, row in trials]
     if numbers != list(range(1, GILLAN_TRIALS + 1)):
         found = f"trials {numbers[0]}..{numbers[-1]} ({len(numbers)} rows)" if numbers else "no task rows"
         raise DatasetError(f"{file}: expected task rows for trials 1..{GILLAN_TRIALS} in order, found {found}; "
                            f"rerun two-step data fetch gillan2016 to repair a damaged file")
-    return [row for _, row in trials]
+    return [row for _, row in trials], [lines[i][0] for i, _ in trials]
 
 
 def _is_number(text):
@@ -545,14 +574,16 @@ def _is_number(text):
 
 def _gillan_person(file):
     """One person's task file as records [trial]."""
-    rows = _gillan_task_rows(file)
+    rows, lines = _gillan_task_rows(file)
     column = {name: np.array([row[i] for row in rows]) for i, name in enumerate(GILLAN_COLUMNS)}
 
     def number(name):
         try:
-            return column[name].astype(float)
-        except ValueError as error:
-            raise DatasetError(f"{file}: column '{name}' holds a value that is not a number ({error})") from error
+            return column[name].astype(float)  # at once; `_parsed` names the first value that is not a number
+        except ValueError:
+            for line, text in zip(lines, column[name]):
+                _parsed(text, float, file, f"line {line}, column '{name}'")
+            raise
 
     responded1, responded2 = column["stage_1_response"] != "-1", column["stage_2_response"] != "-1"
     for name, responded, allowed in (("stage_1_response", responded1, ("left", "right")),
@@ -597,6 +628,21 @@ def _gillan_person(file):
 
 
 # ---- Shared checks: one line naming the file and the field ----
+
+
+def _parsed(value, kind, file, where, accepted=None):
+    """`kind(value)` (int or float) of a value read from `file`, else a DatasetError on one line naming the
+    file, where the value is in it (`where`: "line 12, column 'age'" of a CSV file, or a MATLAB field),
+    the value and what is accepted (`accepted`, by default an integer or a number)."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        shown = ("nothing (the line has too few fields)" if value is None else repr(str(value)) if isinstance(value, str)
+                 else " ".join(str(value).split()))  # a MATLAB value: on one line
+        accepted = accepted or ("an integer" if kind is int else "a number")
+        dataset = next((folder.name for folder in Path(file).parents if folder.name in DATASETS), "")
+        raise DatasetError(f"{file}: {where} holds {shown}, expected {accepted}; rerun two-step data fetch {dataset} "
+                           "to repair a damaged file") from None
 
 
 def _dataset_folder(dataset, root):

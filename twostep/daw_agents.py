@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import expit, ndtr
 
 import two_step_env as env
-from twostep.configs import TaskConfig
+from twostep.configs import S2, S3, TaskConfig
 
 DRAWS = ("transition", "reward", "action", "choice2")  # uniforms: common if < common_prob, reward if < prob, 1 if < P(1)
 TIE_TOLERANCE = 1e-12  # value differences this small are ties, broken 50/50: equal evidence, equal values up to rounding
@@ -95,7 +95,7 @@ def task_draws(config: TaskConfig, subjects, episodes, seed):
 def transition(config: TaskConfig, action, u_transition):
     """`env.transition` in numpy: action -> (reached state S2/S3, common)."""
     common = u_transition < config.common_prob
-    return np.where((action == 0) == common, env.S2, env.S3).astype(np.int32), common
+    return np.where((action == 0) == common, S2, S3).astype(np.int32), common
 
 
 # ---------------------------------------------------------------- the Bayesian learner's filter

@@ -32,6 +32,7 @@ models, and each fit's model evidence (`log_evidence`: Laplace's approximation w
 """
 
 import dataclasses
+import hashlib
 import warnings
 
 import numpy as np
@@ -394,14 +395,31 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
 # ---------------------------------------------------------------- fitting
 
 
-def restart_points(spec: ModelSpec, n_people, restarts, rng: np.random.Generator):
+def person_keys(inputs):
+    """[P] integers, one per person of `replay_inputs`: a digest of the trials the learner sees
+    (their choices, states, rewards, sides and which are fitted), so a person's random starts
+    depend on the person alone, not on who else is fitted beside them or on the padding."""
+    columns = ("action", "state", "choice2", "reward", "fitted", "layout")
+    keys = []
+    for person in range(len(inputs["action"])):
+        used = inputs["used"][person]
+        digest = hashlib.sha256(np.ascontiguousarray(np.stack([np.asarray(inputs[k][person][used], np.float64) for k in columns])))
+        keys.append(int.from_bytes(digest.digest()[:8], "little"))
+    return keys
+
+
+def restart_points(spec: ModelSpec, keys, restarts, seed):
     """Starting points [P, restarts, n_free], a Latin hypercube in the parameters' init ranges
     per subject: every parameter gets one start in each of `restarts` equal slices of its range
-    (the learning rate's basins can be narrow, e.g. below 0.05)."""
+    (the learning rate's basins can be narrow, e.g. below 0.05). Person p's points are drawn from
+    a generator seeded by (seed, keys[p]) (`person_keys`), so a fit alone equals a fit in a group."""
     low, high = np.array([p.init or (p.lower, p.upper) for p in spec.free]).T
-    slices = rng.permuted(np.broadcast_to(np.arange(restarts), (n_people, len(low), restarts)), axis=-1)
-    fraction = (slices + rng.random(slices.shape)) / restarts
-    return low + (high - low) * np.swapaxes(fraction, 1, 2)
+    fractions = []
+    for key in keys:
+        rng = np.random.default_rng([seed, key])
+        slices = rng.permuted(np.broadcast_to(np.arange(restarts), (len(low), restarts)), axis=-1)
+        fractions.append((slices + rng.random(slices.shape)) / restarts)
+    return low + (high - low) * np.swapaxes(np.reshape(fractions, (len(keys), len(low), restarts)), 1, 2)
 
 
 def laplace_log_evidence(logpost, hessian, bic):
@@ -524,7 +542,8 @@ def fit_nested(specs, records, restarts=16, seed=0, fitted=None):
 def fit(spec: ModelSpec, records, restarts=16, seed=0, starts=None, iterations=100):
     """MAP fits of every subject of records [P, E, T] at once.
 
-    Each subject's `restarts` random starting points (`restart_points`), and `starts` [P, m,
+    Each subject's `restarts` random starting points (`restart_points`, keyed by the seed and the
+    subject's own trials), and `starts` [P, m,
     n_free] if given (e.g. `embed` of a nested model's fit), run in lock-step through
     `box_newton.minimize_box`; the best is kept, and a warning names the subjects whose best
     start was still moving at `iterations`. Returns arrays over subjects: "params" [P, n_free] (in
@@ -535,7 +554,7 @@ def fit(spec: ModelSpec, records, restarts=16, seed=0, starts=None, iterations=1
     """
     inputs = replay_inputs(spec, records)
     n_people = len(inputs["action"])
-    x0 = restart_points(spec, n_people, restarts, np.random.default_rng(seed))
+    x0 = restart_points(spec, person_keys(inputs), restarts, seed)
     if starts is not None:
         x0 = np.concatenate([x0, np.clip(starts, spec.lower, spec.upper)], axis=1)
 

@@ -126,6 +126,22 @@ def fitted_params(path, model, subjects):
     return model, rows[list(daw_models.SPECS[model].names)].to_numpy()
 
 
+def results_or_cancel(references, others=()):
+    """`ray.get(references)`; if a task failed, every other task (`others`, and the rest of `references`)
+    is cancelled and waited for before the error is raised, so that none is still writing into `out`
+    when a failed `two-step fit` removes what it created."""
+    import ray
+
+    try:
+        return ray.get(references)
+    except Exception:
+        unfinished = list(dict.fromkeys([*(references if isinstance(references, list) else [references]), *others]))
+        for reference in unfinished:
+            ray.cancel(reference, force=True)
+        ray.wait(unfinished, num_returns=len(unfinished), timeout=60)
+        raise
+
+
 def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print, overwrite=False):
     """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
     smallest models first and each started also from the fits of the models nested in it, as
@@ -133,9 +149,8 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     chunk file. Returns the table."""
     import pandas as pd
     import ray
-    from tqdm import tqdm
-
     from twostep import datasets
+    from twostep.progress import progress_bar
 
     data = datasets.load(dataset, root)
     digests, n_people = people_digests(data), len(data.subject)
@@ -158,10 +173,10 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
         results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, *nested)
         pending[reference] = len(people)
     done_people = sum(len(people) for model, k, people in work if (model, k) not in todo)
-    with tqdm(total=len(models) * n_people, initial=done_people, unit="fit", disable=not progress) as bar:
+    with progress_bar(len(models) * n_people, initial=done_people, unit="fit", desc=f"fit {dataset}", enabled=progress) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
-            ray.get(finished[0])
+            results_or_cancel(finished[0], others=list(pending))
             bar.update(pending.pop(finished[0]))
     table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
     return write_merged(os.path.join(out, f"{dataset}_fits.csv"), table, overwrite)
@@ -220,9 +235,9 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     import numpy as np
     import pandas as pd
     import ray
-    from tqdm import tqdm
 
     from twostep import datasets, empirical_bayes
+    from twostep.progress import progress_bar
 
     spec = daw_models.SPECS[model]
     subjects = [str(s) for s in datasets.load(dataset, root).subject]
@@ -245,10 +260,13 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
         written = written[written["model"] == model].set_index("subject")
         if set(subjects) <= set(written.index):
             params = written.loc[subjects, list(spec.names)].to_numpy()
-    for iteration in tqdm(range(len(history) // len(spec.names), iterations), desc=f"EM {model}", disable=not progress):
+    done = len(history) // len(spec.names)
+    bar = progress_bar(iterations, initial=done, unit="iteration", desc=f"EM {model}", enabled=progress, every=1)
+    for iteration in range(done, iterations):
         under = empirical_bayes.with_prior(spec, mean, sd)
         starts = [None if params is None else params[chunk][:, None] for chunk in chunks]
-        parts = ray.get([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s) for chunk, s in zip(chunks, starts)])
+        parts = results_or_cancel([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s)
+                                   for chunk, s in zip(chunks, starts)])
         rows = pd.concat([part[0] for part in parts], ignore_index=True)
         params, hessian = (np.concatenate([part[1][key] for part in parts]) for key in ("params", "hessian"))
         write_merged(path, rows, overwrite=True)  # this E-step's fits, written before the prior that follows from them
@@ -258,6 +276,9 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
                                                     "summed_logpost": rows["logpost"].sum()})], ignore_index=True)
         run_layout.write_atomically(prior_path, lambda partial: history.to_csv(partial, index=False))
         mean, sd = new_mean, new_sd
+        bar.set_postfix(moved=f"{moved:.2g}")
+        bar.update(1)
         if moved < tolerance:
             break
+    bar.close()
     return pd.read_csv(path), history

@@ -195,7 +195,7 @@ def write_daw_comparison(run, episodes=300, seed=0):
 
 
 def daw_agent_scores(run, episodes=300, data_root=None):
-    """What issue 23 asks of an agent trained on the drifting task, for the newest checkpoints of every
+    """The scores the project sets as the target for an agent trained on the drifting task (docs/daw-2011.md), for the newest checkpoints of every
     seed under `run`: reward per trial on fresh 201-trial walks (`episodes` frozen episodes per seed,
     `a2c_lstm.evaluate`), per seed and mean; and on the 197 walks Kool et al.'s people saw (125 trials,
     every seed on every walk), per seed and mean. Returns a pandas table, one row per seed and a mean."""

@@ -32,9 +32,8 @@ import sys
 import time
 
 from twostep import run_layout
-from twostep.configs import FIELDS, AgentConfig, RunConfig, TaskConfig, configs_from, parse_value, preset
+from twostep.configs import DEFAULT_GROUP_SIZE, FIELDS, AgentConfig, RunConfig, TaskConfig, configs_from, parse_value, preset
 
-DEFAULT_GROUP_SIZE = 32  # seeds side by side per Ray task, from bench/bench_sweep.py: README "Speed"
 SWEPT_FIELDS = sorted(name for name, (config, _) in FIELDS.items() if config in (TaskConfig, AgentConfig))
 
 

@@ -376,7 +376,7 @@ def fit(config: RNNConfig, data, members, train, validation, progress=False, ini
     Returns (weights, info): each network's best weights (numpy), and info with "validation_nll" [F]
     (the best), "best_step" [F] (the step it was reached at) and "steps" (steps run).
     """
-    from tqdm import tqdm
+    from twostep.progress import progress_bar
 
     members = check_members(members, data)
     masks = check_masks(members, data, train=train, validation=validation)
@@ -393,7 +393,7 @@ def fit(config: RNNConfig, data, members, train, validation, progress=False, ini
     zeros = Weights(*(np.zeros_like(w) for w in weights))
     weights, adam = as_tensors(weights), as_tensors(Adam(zeros, zeros, np.float32(0.0)))
     step = 0
-    with tqdm(total=config.max_steps, unit="step", disable=not progress) as bar:
+    with progress_bar(config.max_steps, unit="step", desc="networks", enabled=progress) as bar:
         while step < config.max_steps and not done.all():
             weights, adam, nll = train_block(weights, adam, batch)
             step += config.steps_per_check
