@@ -33,8 +33,6 @@ SHELL_LANGUAGES = {"", "bash", "sh", "shell", "console"}
 
 # words about how the project was made, not about what it is
 PROCESS_WORDS = re.compile(r"this stop|earlier stop|previous stop|stop's|issue \d+|this session|\bsession's", re.I)
-# Hits in files outside the documentation, for the lead to rephrase (then empty this set: the xfail test below
-# turns into a failure once they are gone). (path, the matched words in lower case)
 
 
 def read(path):
