@@ -357,6 +357,14 @@ def test_a_failed_fit_leaves_no_empty_folder_it_made_and_keeps_its_finished_chun
     assert os.listdir(existing / "kool2016_fits") == ["kool2016-mf_0000-0049_abc.csv"]  # a finished chunk: a rerun resumes
 
 
+def test_a_predict_without_its_data_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "humans"
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["predict", "--data", "kool2016", "--out", str(out), "--root", str(tmp_path / "no-data")])
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("two-step predict: error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_fit_stopped_by_ctrl_c_keeps_its_finished_chunks_to_resume(tmp_path, monkeypatch, capsys):
     failing_fit(monkeypatch, KeyboardInterrupt())
     with pytest.raises(SystemExit) as stop:

@@ -402,6 +402,12 @@ def _fit(parser, args):
 
 
 def predict(parser, args):
+    """`two-step predict`; one that fails leaves no empty folder it made (`no_empty_folders_on_failure`)."""
+    with no_empty_folders_on_failure(os.path.join(args.out, args.data + "_prediction")):
+        _predict(parser, args)
+
+
+def _predict(parser, args):
     from twostep import datasets, prediction
     from twostep import sweep as sweeps
 
