@@ -169,6 +169,43 @@ def test_choice_logits_invert_the_log_probs_of_the_recorded_choices():
     assert (recovered[~answered] == 0).all()
 
 
+def test_the_agent_is_scored_as_the_mixture_of_its_seeds_policies():
+    """Per stage, log of the mean over seeds of each seed's probability of the recorded choice,
+    computed here from the probabilities; by Jensen at least the seeds' mean log-probability."""
+    records = simulated(3, 30)
+    seed_logits = np.random.default_rng(5).normal(0, 3, (4,) + records["action"].shape + (2,))
+    mixed = prediction.mixture_log_probs(seed_logits, records)
+    answered = ~records["missed"]
+    for stage, key in enumerate(("action", "choice2")):
+        p_option_1 = 1 / (1 + np.exp(-seed_logits[..., stage]))
+        p_chosen = np.where(records[key] == 1, p_option_1, 1 - p_option_1)[:, answered]  # [seed, answered trials]
+        np.testing.assert_allclose(mixed[..., stage][answered], np.log(p_chosen.mean(axis=0)), rtol=1e-10)
+        assert (mixed[..., stage][answered] >= np.log(p_chosen).mean(axis=0) - 1e-12).all()
+        assert (mixed[..., stage][answered] > np.log(p_chosen).mean(axis=0) + 1e-6).mean() > 0.9  # the seeds disagree
+    assert (mixed[~answered] == 0).all()
+    alone = prediction.mixture_log_probs(seed_logits[2:3], records)
+    np.testing.assert_allclose(alone, prediction.stage_log_probs(seed_logits[2, ..., 0], seed_logits[2, ..., 1], records), atol=1e-12)
+
+
+def test_response_stickiness_that_repeats_the_choice_is_left_out_of_the_readout_and_named():
+    """Where the screen side of every choice is the choice itself (Gillan et al.'s data), the response
+    column equals the previous-choice column: the readout leaves it out, which changes nothing
+    but the penalty's split, and the runner names the models concerned."""
+    records = simulated(5, 60)
+    records["side1"] = np.where(records["missed"], -1, records["action"])
+    assert prediction.response_duplicates_choice(records)
+    assert "collinear" in prediction.collinear_response("kool2016-hybrid-st-respst", records)
+    assert "leaves the response column out" in prediction.collinear_response("agent-fitted", records)
+    assert prediction.collinear_response("daw2011", records) is None
+    logits = np.random.default_rng(6).normal(0, 2, records["action"].shape + (2,))
+    train, _, test = prediction.fold_masks(records, "held-out-trials", 0, CONFIG)
+    read = prediction.person_readout(logits, records, train, pooled=False)
+    assert np.isfinite(read).all() and (read[test] < 0).all()
+    records["side1"] = np.random.default_rng(7).integers(0, 2, records["action"].shape)
+    assert not prediction.response_duplicates_choice(records)
+    assert prediction.collinear_response("kool2016-hybrid-st-respst", records) is None
+
+
 def test_same_side_marks_where_action_1_is_shown_on_the_side_last_chosen():
     records = dict(three_trials(), side1=np.array([[[0, 0, -1, 1]]]))
     # trial 0 chose side 0; at trial 1 action 0 is on side 0, so action 1 is on side 1 (-1); trial 2 is missed;
@@ -223,7 +260,7 @@ def test_the_networks_and_the_agent_predict_every_fold(monkeypatch):
     answered = ~records["missed"]
     for protocol in prediction.PROTOCOLS:
         masks = [prediction.fold_masks(records, protocol, fold, CONFIG)[:2] for fold in range(2)]
-        for name in ("gru-2", "gru-16-fitted", "gru-2-person", "agent", "agent-fitted"):
+        for name in ("gru-2", "gru-16-fitted", "gru-2-person", "agent", "agent-seed-3", "agent-fitted"):
             if protocol not in prediction.CONTENDERS[name].protocols:
                 continue
             folds = prediction.CONTENDERS[name].predict(name, records, masks, protocol, CONFIG)
@@ -231,6 +268,11 @@ def test_the_networks_and_the_agent_predict_every_fold(monkeypatch):
             for log_probs in folds:
                 assert log_probs.shape == records["action"].shape + (2,) and np.isfinite(log_probs).all()
                 assert (log_probs[answered] < 0).all() and (log_probs[~answered] == 0).all()
+    assert {f"agent-seed-{seed}" for seed in prediction.AGENT_SEEDS} < set(prediction.contender_names("agent"))
+    np.testing.assert_allclose(prediction.agent_seed_logits(records, seeds=(3,))[0][answered],
+                               prediction.agent_seed_logits(records)[3][answered], atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="no checkpoints model_99/"):
+        prediction.agent_seed_logits(records, seeds=(99,))
     scaling = prediction.people_scaling(records, 2, counts=[1, 2], config=CONFIG)
     assert scaling["n_people"].tolist() == [1, 2] and np.isfinite(scaling["nll"]).all()
     with pytest.raises(ValueError, match=r"counts \[1, 40\]: at most"):

@@ -27,7 +27,9 @@ The contenders (`CONTENDERS`), by family:
 - "rnn": Ji-An et al.'s tiny GRUs (`tiny_rnn`), of 1 to 16 units, trained on everybody's choices,
   read per person ("-fitted"), or one per person ("-person");
 - "agent": the trained daw-2011 meta-RL agent reading the person's own history
-  (`a2c_lstm.replay_logits`), as it is or read per person ("agent-fitted");
+  (`a2c_lstm.replay_logits`): as it is, the mixture of its 8 seeds' policies ("agent"; the log of
+  the mean of the seeds' probabilities of each choice) or each seed alone ("agent-seed-<k>"), or
+  its seeds' mean logit read per person ("agent-fitted");
 - "baseline": repeat the last choice; Miller et al. 2017's lagged logistic regression.
 
 Scores, per person: the summed log-probability of the scored first- and second-stage choices;
@@ -50,15 +52,15 @@ import numpy as np
 from scipy.special import log_expit
 
 from twostep import daw_models, run_layout
-from twostep.configs import S3
+from twostep.configs import FAMILIES, S3
 
 PROTOCOLS = ("held-out-trials", "held-out-people")
-FAMILIES = ("published", "extended", "rnn", "agent", "baseline")
 RNN_SIZES = (1, 2, 4, 16)
 NETWORK_STARTS = 3  # initial weights per network, the best kept by validation NLL
 LAGS = (1, 2, 3, 5)  # the lagged regression's candidate numbers of lags (Miller et al. 2017 use up to 5 and more)
 PENALTIES = (0.1, 1.0, 10.0)  # its candidate L2 penalties on every weight but the bias
 AGENT_RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "daw-2011")
+AGENT_SEEDS = tuple(range(8))  # AGENT_RUN's seeds: "agent" is their mixture, "agent-seed-<k>" each alone
 PEOPLE_COLUMNS = ("dataset", "protocol", "model", "family", "subject", "n_stage1", "n_stage2", "logp_stage1", "logp_stage2",
                   "nll_stage1", "nll_stage2", "nll")
 BOARD_COLUMNS = ("dataset", "protocol", "model", "family", "n_people", "nll_stage1", "nll_stage2", "nll", "nll_se", "likelihood")
@@ -342,15 +344,41 @@ def sequences(records):
     return {k: np.asarray(records[k]).reshape(-1, np.shape(records[k])[-1]) for k in keys}
 
 
-def agent_logits(records, run=AGENT_RUN):
-    """The trained daw-2011 agents' logits [P, E, T, 2] when they read the person's own history
-    (`a2c_lstm.replay_logits`), averaged over the run's seeds."""
+def agent_seed_logits(records, run=AGENT_RUN, seeds=AGENT_SEEDS):
+    """Each of the trained daw-2011 agent's `seeds` reading the person's own history
+    (`a2c_lstm.replay_logits`, its newest checkpoint under `run`): the logits [seed, P, E, T, 2]
+    of choice 1 over 0 at both stages (NaN at missed trials). FileNotFoundError naming a seed
+    without checkpoints."""
     import a2c_lstm
     from twostep import checkpoints
 
-    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
-    logits = a2c_lstm.replay_logits(state, sequences(records)).mean(axis=0)
-    return logits.reshape(np.shape(records["action"]) + (2,))
+    paths = []
+    for seed in seeds:
+        found = run_layout.existing_checkpoints(os.path.join(run, f"model_{seed}"))
+        if not found:
+            raise FileNotFoundError(f"no checkpoints model_{seed}/model-<episode> under {run!r} "
+                                    f"(the agent's seeds asked for: {list(seeds)})")
+        paths.append(found[-1])
+    logits = a2c_lstm.replay_logits(checkpoints.load_models(paths), sequences(records))
+    return logits.reshape((len(seeds),) + np.shape(records["action"]) + (2,))
+
+
+def agent_logits(records, run=AGENT_RUN):
+    """The agent's logits [P, E, T, 2] averaged over its seeds (`agent_seed_logits`): what
+    "agent-fitted" reads, and the logit whose dynamics prediction.ipynb draws."""
+    return agent_seed_logits(records, run).mean(axis=0)
+
+
+def mixture_log_probs(seed_logits, records):
+    """log P [P, E, T, 2] of the recorded choices under the mixture of the seeds' policies
+    (logits [seed, P, E, T, 2]): at each stage the log of the mean over seeds of each seed's
+    probability of the recorded choice (0 at missed trials). By Jensen's inequality it is at least
+    the mean of the seeds' log-probabilities."""
+    from scipy.special import logsumexp
+
+    per_seed = np.stack([stage_log_probs(logits[..., 0], logits[..., 1], records) for logits in seed_logits]).astype(np.float64)
+    answered = ~np.asarray(records["missed"], bool)
+    return np.where(answered[..., None], logsumexp(per_seed, axis=0) - np.log(len(per_seed)), 0.0)
 
 
 def same_side(records):
@@ -368,29 +396,52 @@ def same_side(records):
     return out
 
 
+def repeat_features(records):
+    """[P, E, T] each: +1 / -1 where the previous first-stage choice, and the last choice in the
+    state reached, was option 1 / 0; 0 where there is none."""
+    return [np.where(previous < 0, 0.0, 2.0 * previous - 1) for previous in previous_choices(records)]
+
+
+def response_duplicates_choice(records):
+    """Whether response stickiness (`same_side`) equals stickiness to the previous first-stage
+    choice at every answered trial, as on Gillan et al.'s data, where the screen side of every
+    choice is the choice itself (`datasets` refuses other trials): the two are then collinear."""
+    answered = ~np.asarray(records["missed"], bool)
+    return bool(answered.any()) and np.array_equal(same_side(records)[answered], repeat_features(records)[0][answered])
+
+
 def person_readout(logits, records, fitted, pooled):
     """Log P [P, E, T, 2] of a policy's logits [P, E, T, 2] read per person (or, pooled, for
     everybody) with, at each stage, an inverse temperature on the logit and stickiness to the
     person's previous choice there (the previous first-stage choice, and response stickiness to
-    its screen side where sides are recorded; the last choice in the state reached), fitted on
-    `fitted` choices: a logistic regression on those inputs, offset by the logit, with a weak L2
-    penalty of 0.01 pulling the temperatures to 1 and the stickiness to 0."""
-    repeat = [np.where(previous < 0, 0.0, 2.0 * previous - 1) for previous in previous_choices(records)]
+    its screen side where sides are recorded and it is not the same regressor,
+    `response_duplicates_choice`; the last choice in the state reached), fitted on `fitted`
+    choices: a logistic regression on those inputs, offset by the logit, with a weak L2 penalty of
+    0.01 pulling the temperatures to 1 and the stickiness to 0."""
+    repeat = repeat_features(records)
+    response = [] if response_duplicates_choice(records) else [same_side(records)]
     out = []
-    for stage, (choice, extra) in enumerate(((records["action"], [repeat[0], same_side(records)]), (records["choice2"], [repeat[1]]))):
+    for stage, (choice, extra) in enumerate(((records["action"], [repeat[0], *response]), (records["choice2"], [repeat[1]]))):
         features = np.stack([logits[..., stage], *extra], axis=-1)
         out.append(fitted_logits(features, choice, fitted, 0.01, np.ones(features.shape[-1], bool), pooled, offset=logits[..., stage]))
     return stage_log_probs(*out, records)
 
 
-def predict_agent(name, records, train, validation, protocol, config):
-    """The meta-RL agent as a model of a person. "agent": its policy as it is, nothing fitted.
-    "agent-fitted": read per person (held-out trials) or for everybody (held-out people) by
-    `person_readout`, fitted on the training and validation choices."""
-    logits = np.nan_to_num(agent_logits(records))
+def predict_agent(name, records, masks, protocol, config):
+    """The meta-RL agent as a model of a person, every fold in one task (its replay does not depend
+    on the fold). "agent": its policy as it is, nothing fitted: the mixture of its seeds' policies
+    (`mixture_log_probs`), the same in every fold and protocol. "agent-seed-<k>": seed k's policy
+    alone. "agent-fitted": the seeds' mean logit (`agent_logits`) read per person (held-out trials)
+    or for everybody (held-out people) by `person_readout`, fitted on the training and validation
+    choices."""
+    if name.startswith("agent-seed-"):
+        logits = np.nan_to_num(agent_seed_logits(records, seeds=(int(name.removeprefix("agent-seed-")),))[0])
+        return [stage_log_probs(logits[..., 0], logits[..., 1], records)] * len(masks)
+    seed_logits = np.nan_to_num(agent_seed_logits(records))
     if name == "agent":
-        return stage_log_probs(logits[..., 0], logits[..., 1], records)
-    return person_readout(logits, records, train | validation, protocol == "held-out-people")
+        return [mixture_log_probs(seed_logits, records)] * len(masks)
+    logits = seed_logits.mean(axis=0)
+    return [person_readout(logits, records, train | validation, protocol == "held-out-people") for train, validation in masks]
 
 
 def choice_logits(log_probs, records):
@@ -462,8 +513,9 @@ CONTENDERS = {
     **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
     "gru-2-person": Contender("rnn", PROTOCOLS[:1], predict_network),
     "gru-16-fitted": Contender("rnn", PROTOCOLS, predict_network, folds_together=True),
-    "agent": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
-    "agent-fitted": Contender("agent", PROTOCOLS, one_fold_at_a_time(predict_agent)),
+    "agent": Contender("agent", PROTOCOLS, predict_agent, folds_together=True),
+    **{f"agent-seed-{seed}": Contender("agent", PROTOCOLS, predict_agent, folds_together=True) for seed in AGENT_SEEDS},
+    "agent-fitted": Contender("agent", PROTOCOLS, predict_agent, folds_together=True),
     "repeat-last": Contender("baseline", PROTOCOLS, one_fold_at_a_time(predict_repeat)),
     "lagged-regression": Contender("baseline", PROTOCOLS, one_fold_at_a_time(predict_regression)),
 }
@@ -480,8 +532,24 @@ def unusable(model, records):
     return None
 
 
+def collinear_response(model, records):
+    """What `model` does where response stickiness duplicates choice stickiness
+    (`response_duplicates_choice`), or None: a published model with response stickiness is scored
+    with the two collinear; a readout (`person_readout`) leaves the response column out."""
+    if not response_duplicates_choice(records):
+        return None
+    spec = published_spec(model)
+    notes = []
+    if spec is not None and spec.uses_sides:
+        notes.append("its response stickiness is collinear with its choice stickiness "
+                     "(scored; the choices determine only the two weights' sum)")
+    if model.endswith("+readout") or model.endswith("-fitted"):
+        notes.append("its readout leaves the response column out")
+    return "; ".join(notes) or None
+
+
 def contender_names(text):
-    """'all', a family ('published', 'rnn', 'agent', 'baseline') or names, comma-separated ->
+    """'all', a family (configs.FAMILIES: published, extended, rnn, agent, baseline) or names, comma-separated ->
     contender names; ValueError naming an unknown one."""
     names = []
     for part in (p.strip() for p in text.split(",")):
@@ -564,9 +632,9 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
     this dataset's rows of these models replaced. Returns (leaderboard, people)."""
     import pandas as pd
     import ray
-    from tqdm import tqdm
 
     from twostep import datasets, population_fits
+    from twostep.progress import progress_bar
 
     data = datasets.load(dataset, root)
     skipped = {model: unusable(model, data.records) for model in models}
@@ -574,6 +642,10 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
         if why:
             say(f"{model}: not scored on {dataset}: {why}")
     models = [model for model in models if not skipped[model]]
+    for model in models:
+        note = collinear_response(model, data.records)
+        if note:
+            say(f"{model}: on {dataset} the screen side of every first-stage choice is the choice itself: {note}")
     digests = population_fits.people_digests(data)
     os.makedirs(os.path.join(out, f"{dataset}_prediction"), exist_ok=True)
     every_fold = tuple(range(config.n_folds))
@@ -584,7 +656,7 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
     remote = ray.remote(num_cpus=1)(predict_task)
     pending = {remote.remote(dataset, root, *task, config, paths[task]): task for task in todo}
     failures = []
-    with tqdm(total=len(work), initial=len(work) - len(todo), unit="task", disable=not progress) as bar:
+    with progress_bar(len(work), initial=len(work) - len(todo), unit="task", desc=f"predict {dataset}", enabled=progress, every=1) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
             task = pending.pop(finished[0])
@@ -592,7 +664,7 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
                 ray.get(finished[0])
             except ray.exceptions.RayTaskError as error:  # the other tasks go on; their files are kept
                 failures.append(f"{task[0]} {task[1]} folds {list(task[2])}: {error.cause!r}")
-            bar.set_postfix_str(f"{task[0]} {task[1]} fold {task[2][0] if len(task[2]) == 1 else 'all'}")
+            bar.set_postfix(last=f"{task[0]} {task[1]} fold {task[2][0] if len(task[2]) == 1 else 'all'}")
             bar.update(1)
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(todo)} tasks failed (the others' files are written; a rerun does only "
