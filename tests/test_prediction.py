@@ -279,16 +279,8 @@ def test_the_networks_and_the_agent_predict_every_fold(monkeypatch):
         prediction.people_scaling(records, 2, counts=[1, 40], config=CONFIG)
 
 
-@pytest.fixture
-def ray_afterwards():
-    yield
-    import ray
-
-    ray.shutdown()
-
-
 @pytest.mark.slow
-def test_the_predict_command_writes_the_leaderboard_and_a_rerun_resumes(data_root, tmp_path, capsys, ray_afterwards):
+def test_the_predict_command_writes_the_leaderboard_and_a_rerun_resumes(data_root, tmp_path, capsys, ray_instance):
     out = str(tmp_path)
     argv = ["predict", "--data", "potter2017", "--models", "baseline,daw2011-mf,kool2016-mf-respst,kool2016-hybrid-st-respst+readout", "--out", out,
             "--root", str(data_root), "--folds", "2", "--restarts", "1", "--cpus", "2"]
