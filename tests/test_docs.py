@@ -257,3 +257,22 @@ def process_word_hits():
 def test_the_project_speaks_of_itself_alone():
     new = process_word_hits()
     assert not new, "words about how the project was made:\n" + "\n".join(p for places in new.values() for p in places)
+
+
+def test_the_notebooks_outputs_print_the_configs_as_the_code_has_them():
+    """A committed output that prints a config (`TaskConfig(...)`, `AgentConfig(...)`, `RunConfig(...)`)
+    names the fields the code has now: a notebook whose outputs predate a change of its configs was not
+    executed on the code it is committed with."""
+    import dataclasses
+
+    stale = []
+    for path in sorted(glob.glob("*.ipynb", root_dir=ROOT)):
+        for index, cell in enumerate(json.loads(read(path))["cells"]):
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+                for name in ("TaskConfig", "AgentConfig", "RunConfig"):
+                    fields = [field.name for field in dataclasses.fields(getattr(configs, name))]
+                    for printed in re.finditer(name + r"\(([^()]*)\)", text):
+                        if re.findall(r"(\w+)=", printed.group(1)) != fields:
+                            stale.append(f"{path}: cell {index} prints a {name} whose fields are not the code's")
+    assert not stale, "\n".join(stale)
