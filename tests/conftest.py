@@ -49,8 +49,24 @@ def ray_instance(ray_for_the_session):
     return sweep.connect(cpus=2)
 
 
+# With pytest-xdist (-n 2): tests that share an expensive module fixture or a Ray instance run in one worker,
+# and the longest work goes first, so that neither worker waits alone at the end.
+GROUPS = {  # group: (what puts a test in it, its place in the order)
+    "ray": (lambda item: "ray_instance" in item.fixturenames or item.get_closest_marker("ray") is not None, 0),
+    "reliability": (lambda item: "uninterrupted" in item.fixturenames, 1),  # three training runs shared by 12 tests
+}
+NOTEBOOKS_PLACE = 2  # each a kernel and a run of a notebook: long, independent, after the groups
+REST_PLACE = 3
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    places = {}
     for item in items:
-        if "ray_instance" in getattr(item, "fixturenames", ()) or item.get_closest_marker("ray"):
-            item.add_marker(pytest.mark.xdist_group("ray"))
+        places[item.nodeid] = NOTEBOOKS_PLACE if item.path.name == "test_notebooks.py" else REST_PLACE
+        for name, (member, place) in GROUPS.items():
+            if member(item):
+                item.add_marker(pytest.mark.xdist_group(name))
+                places[item.nodeid] = place
+                break
+    items.sort(key=lambda item: places[item.nodeid])  # stable: within a place, the files' order

@@ -31,8 +31,8 @@ def outputs_text(notebook):
 
 @pytest.mark.parametrize("name", TRAINING_NOTEBOOKS)
 def test_notebook_with_shipped_checkpoints(name):
-    notebook = execute(name, "TEST_EPISODES = 20")
-    assert "8 seeds at episode" in outputs_text(notebook)
+    notebook = execute(name, "SEEDS = [0, 1]\nTEST_EPISODES = 20")  # two of the shipped seeds, briefly: every cell runs
+    assert "2 seeds at episode" in outputs_text(notebook)
 
 
 @pytest.mark.parametrize("name", TRAINING_NOTEBOOKS)
