@@ -10,7 +10,7 @@ Two kinds of process, each timed from its start to its exit:
            `out`, as bench_train.py times it), in a process started the same way.
 
 This machine's speed drifts over tens of seconds (a virtual machine sharing its host), so a pair run
-one after the other can land on two speeds: such pairs' ratios ranged from 0.91 to 1.53 (README).
+one after the other can land on two speeds: such pairs' ratios ranged from 0.91 to 1.53 (docs/speed.md).
 By default the two processes of a pair run at the same time, each held to one core of its own
 (`os.sched_setaffinity`; which side gets which core alternates from pair to pair), so both meet the
 same spells of the machine. That is the stricter test: the full run's checkpoint writer and

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import a2c_lstm as a2c  # noqa: E402
 from twostep import configs  # noqa: E402
 
-RUNS = {  # the agents of the shipped runs (README)
+RUNS = {  # the agents of the shipped runs (docs/daw-2011.md, results/README.md)
     "biorxiv-final": configs.AgentConfig(timestep_scale=0.005),
     "daw-2011": configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01),
 }

@@ -1,4 +1,4 @@
-"""The shipped runs are what the README says: 8 intact checkpoints per run, of the agent said, and TensorBoard runs with the reference tags."""
+"""The shipped runs are what the docs say: 8 intact checkpoints per run, of the agent said, and TensorBoard runs with the reference tags."""
 
 import os
 

@@ -13,7 +13,7 @@ PAPER = {
     "arxiv": ("Wang et al. 2016 (Fig. 5c)", (1.0, 0.0, 0.0, 0.96)),
 }
 REFERENCE_TF1 = {"biorxiv-final": (0.94, 0.71, 0.59, 0.95), "arxiv": (0.98, 0.52, 0.56, 0.95)}
-# the Bayes-optimal observer's (`agents.simulate` of 8 greedy `agents.IdealObserver` x 300 episodes, seed 0; README)
+# the Bayes-optimal observer's (`agents.simulate` of 8 greedy `agents.IdealObserver` x 300 episodes, seed 0; docs/wang-task.md)
 IDEAL_OBSERVER_STAY = {"biorxiv-final": (1.000, 0.662, 0.658, 1.000)}
 
 
