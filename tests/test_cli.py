@@ -231,7 +231,8 @@ def test_parsing_and_help_import_nothing_heavy():
 import contextlib, io, sys
 from twostep import cli
 parser = cli.build_parser()
-for argv in ([], ["train"], ["evaluate"], ["figures"], ["sweep"], ["fit"], ["predict"], ["data"], ["data", "fetch"]):
+for argv in ([], ["train"], ["evaluate"], ["figures"], ["sweep"], ["fit"], ["predict"], ["data"], ["data", "fetch"], ["data", "check"],
+             ["data", "export"]):
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         cli.main([*argv, "--help"])
 print(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r} or m in ("twostep.datasets", "twostep.sweep", "twostep.prediction")))
@@ -246,7 +247,10 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r} or m in ("tw
     (["train", "--task", "nope", "--episodes", "5", "--out", "OUT"], "two-step train: error: argument --task: invalid choice", 2),
     (["fit", "--data", "kool2016", "--models", "kool2061", "--out", "OUT"], "two-step fit: error: unknown model 'kool2061'", 2),
     (["fit", "--data", "kool2016", "--models", "kool2016", "--out", "OUT", "--root", "TMP/none"], "two-step fit: error: ", 2),
-    (["fit", "--data", "nope", "--models", "kool2016", "--out", "OUT"], "two-step fit: error: argument --data: invalid choice", 2),
+    (["fit", "--data", "nope", "--models", "kool2016", "--out", "OUT"],
+     "two-step fit: error: argument --data: 'nope' is neither a dataset (kool2016, decker2016, potter2017, gillan2016) nor an existing file", 2),
+    (["data", "check", "TMP/none.csv"], "two-step data check: error: argument NAME|FILE: ", 2),
+    (["data", "export", "kool2016", "--out", "OUT/k.csv", "--root", "TMP/none"], "two-step data export: error: ", 2),
     (["predict", "--data", "kool2016", "--models", "nope", "--out", "OUT"], "two-step predict: error: ", 2),
     (["predict", "--data", "kool2016", "--out", "OUT", "--root", "TMP/none"], "two-step predict: error: ", 2),
     (["predict", "--data", "kool2016", "--out", "OUT", "--folds", "x"], "two-step predict: error: argument --folds: invalid value", 2),
@@ -296,7 +300,7 @@ def subcommands(parser):
 
 def test_every_flag_with_a_default_shows_it_in_the_help():
     commands = subcommands(cli.build_parser())
-    assert set(commands) == {"train", "evaluate", "figures", "sweep", "fit", "predict", "data fetch"}
+    assert set(commands) == {"train", "evaluate", "figures", "sweep", "fit", "predict", "data fetch", "data check", "data export"}
     for name, command in commands.items():
         for action in command._actions:
             if action.default is None or action.default is False or action.default == cli.argparse.SUPPRESS:

@@ -1,10 +1,12 @@
-"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray, fetch data, fit and predict people.
+"""The command line: train, evaluate, draw a run's figures, sweep a grid on Ray, fetch, check and export data, fit and predict people.
 
     two-step train --task biorxiv-final --seeds 0-7 --episodes 40000 --timestep-scale 0.005 --out runs/mine
     two-step evaluate --model runs/mine --episodes 300
     two-step figures runs/mine
     two-step sweep --task biorxiv-final --set learning_rate=3.5e-4,7e-4 --seeds 0-15 --episodes 20000 --out runs/sweep
     two-step data fetch kool2016
+    two-step data check my_study.csv
+    two-step data export potter2017 --format table --out potter2017.csv
     two-step fit --data kool2016 --models kool2016 --out results/humans
     two-step predict --data kool2016 --out results/humans
 
@@ -144,6 +146,17 @@ def config_values(args, config):
     return {k: v for k, v in values.items() if v is not None}
 
 
+def dataset_or_table(text):
+    """A built-in dataset's name, or the path of an existing file (a per-trial table, docs/your-data.md), made absolute
+    so that Ray's workers find it."""
+    if text in DATASETS:
+        return text
+    if os.path.isfile(text):
+        return os.path.abspath(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a dataset ({', '.join(DATASETS)}) nor an existing file "
+                                     "(a per-trial table: docs/your-data.md)")
+
+
 def writable_file(path):
     """A file path whose folder can be created and written to (created here, before any work is done)."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -152,6 +165,12 @@ def writable_file(path):
     except OSError:
         raise argparse.ArgumentTypeError(f"cannot write {path!r}: its folder {folder!r} cannot be created or written to") from None
     return path
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")  # `evaluate --records`: a per-trial table (trial_table.py), else .npz
+DATA_HELP = (f"a dataset ({', '.join(DATASETS)}; fetched with two-step data fetch) or a per-trial table file "
+             "(docs/your-data.md), named in the outputs by its stem")
+ROOT_HELP = "data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)"
 
 
 def build_parser(prog="two-step"):
@@ -175,7 +194,8 @@ def build_parser(prog="two-step"):
     eval_cmd.add_argument("--model", nargs="+", required=True,
                           help="checkpoint folders (.../model_0/model-20000) or run folders (the newest checkpoint of each seed)")
     eval_cmd.add_argument("--episodes", type=positive_int, default=RunConfig.test_episodes, help="test episodes per seed")
-    eval_cmd.add_argument("--records", type=writable_file, help="save the per-trial records to this .npz file (its folder is created)")
+    eval_cmd.add_argument("--records", type=writable_file, help="save the per-trial records to this file (its folder is created): "
+                          ".npz, or a per-trial table .csv/.tsv/.txt (docs/your-data.md; the drifting task only), one person per seed and episode")
 
     figures_cmd = commands.add_parser(
         "figures", formatter_class=defaults, help="evaluate the newest checkpoint of every seed of a run and draw its figures"
@@ -201,10 +221,10 @@ def build_parser(prog="two-step"):
     add_config_flags(sweep_cmd, RunConfig)
 
     fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models (smallest first, each also started from the fits of the models nested in it), on Ray")
-    fit_cmd.add_argument("--data", required=True, choices=DATASETS, help="dataset (fetched with two-step data fetch)")
+    fit_cmd.add_argument("--data", required=True, type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
     fit_cmd.add_argument("--models", required=True, help="comma-separated model names or groups, e.g. kool2016 or daw2011,nussenbaum2020")
     fit_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_fits.csv and the chunks in <out>/<data>_fits/")
-    fit_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    fit_cmd.add_argument("--root", help=ROOT_HELP)
     fit_cmd.add_argument("--restarts", type=positive_int, default=16, help="random starting points per person and model")
     fit_cmd.add_argument("--chunk-size", type=positive_int, default=50, help="people per Ray task")
     fit_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
@@ -217,11 +237,11 @@ def build_parser(prog="two-step"):
 
     predict_cmd = commands.add_parser("predict", formatter_class=defaults, help="held-out prediction of people's choices by the published "
                                       "models, tiny recurrent networks, the meta-RL agent and baselines (prediction.py), on Ray")
-    predict_cmd.add_argument("--data", required=True, choices=DATASETS, help="dataset (fetched with two-step data fetch)")
+    predict_cmd.add_argument("--data", required=True, type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
     predict_cmd.add_argument("--models", default="all", help=f"comma-separated contenders or families ({', '.join(('all', *FAMILIES))})")
     predict_cmd.add_argument("--out", required=True, help="folder: <out>/prediction.csv, <out>/prediction_people.csv and the tasks' files "
                              "in <out>/<data>_prediction/")
-    predict_cmd.add_argument("--root", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    predict_cmd.add_argument("--root", help=ROOT_HELP)
     predict_cmd.add_argument("--folds", type=positive_int, default=5, help="folds of trials (held-out trials) and of people (held-out people), >= 2")
     predict_cmd.add_argument("--restarts", type=positive_int, default=8, help="random starting points per person of a published model's fit")
     predict_cmd.add_argument("--eb-iterations", type=positive_int, default=3, help="EM iterations of the priors estimated from the sample (-eb models)")
@@ -229,15 +249,28 @@ def build_parser(prog="two-step"):
     predict_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     predict_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
 
-    data_cmd = commands.add_parser("data", formatter_class=defaults, help="public human two-step datasets (twostep/datasets.py)")
+    data_cmd = commands.add_parser("data", formatter_class=defaults, help="the public human two-step datasets (twostep/datasets.py) "
+                                   "and per-trial tables of anyone's (twostep/trial_table.py): fetch, check, export")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
     fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
     fetch_cmd.add_argument("dataset", choices=[*DATASETS, "all"], help="which dataset")
-    fetch_cmd.add_argument("--to", help="data folder (default: $TWO_STEP_DATA, else ~/.cache/two-step/data)")
+    fetch_cmd.add_argument("--to", help=ROOT_HELP)
     fetch_cmd.add_argument("--from", dest="mirror", help="copy from a local mirror of the source repositories instead of downloading")
+    check_cmd = data_commands.add_parser("check", formatter_class=defaults, help="people, trials, missed trials, transition rate and "
+                                         "stay probabilities of a dataset or table, and warnings about what looks wrong")
+    check_cmd.add_argument("data", type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
+    check_cmd.add_argument("--root", help=ROOT_HELP)
+    export_cmd = data_commands.add_parser("export", formatter_class=defaults, help="write a dataset or table as a per-trial table "
+                                          "(docs/your-data.md) or in hBayesDM's two-step format")
+    export_cmd.add_argument("data", type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
+    export_cmd.add_argument("--format", choices=("table", "hbayesdm"), default="table",
+                            help="table: the project's per-trial table (commas; tabs for .tsv, .tab, .txt); hbayesdm: "
+                            "subjID, level1_choice, level2_choice, reward, tab-separated, NA where missed")
+    export_cmd.add_argument("--out", required=True, help="the file to write (its folder is created)")
+    export_cmd.add_argument("--root", help=ROOT_HELP)
 
     for command, handler in ((train_cmd, train), (eval_cmd, evaluate), (figures_cmd, figures), (sweep_cmd, sweep), (fit_cmd, fit),
-                             (predict_cmd, predict), (fetch_cmd, data)):
+                             (predict_cmd, predict), (fetch_cmd, data), (check_cmd, data_check), (export_cmd, data_export)):
         command.set_defaults(handler=handler, command_parser=command)  # its errors: `two-step <command>: error: ...`
     return parser
 
@@ -291,8 +324,16 @@ def evaluate(parser, args):
         state = checkpoints.load_models(paths)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
+    as_table = bool(args.records) and args.records.lower().endswith(TABLE_SUFFIXES)
+    if as_table and not state.task.second_stage_choice:
+        parser.error(f"--records {args.records}: a per-trial table needs the second-stage choice, which only the drifting "
+                     "task (Daw et al. 2011) has; give an .npz file")
     records = a2c_lstm.evaluate(state, args.episodes)
-    if args.records:
+    if as_table:
+        from twostep import trial_table
+
+        trial_table.write_table(trial_table.agent_data(records, state.seeds), args.records)
+    elif args.records:
         np.savez_compressed(args.records, **records)
     probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
     rewards = records["reward"].sum(-1).mean(-1)
@@ -367,7 +408,9 @@ def no_empty_folders_on_failure(*folders):
 
 def fit(parser, args):
     """`two-step fit`; a fit that fails leaves no empty folder it made (`no_empty_folders_on_failure`)."""
-    with no_empty_folders_on_failure(*(os.path.join(args.out, args.data + end) for end in ("_fits", "_eb"))):
+    from twostep import datasets
+
+    with no_empty_folders_on_failure(*(os.path.join(args.out, datasets.dataset_name(args.data) + end) for end in ("_fits", "_eb"))):
         _fit(parser, args)
 
 
@@ -388,13 +431,14 @@ def _fit(parser, args):
                                                                iterations=args.iterations)
             print(f"{model}: {prior['iteration'].nunique()} EM iterations; the prior's last mean / SD of z per parameter: " + ", ".join(
                 f"{row.parameter} {row.mean:.2f}/{row.sd:.2f}" for row in prior[prior["iteration"] == prior["iteration"].max()].itertuples()))
-        print(f"fits under the estimated priors: {os.path.join(args.out, args.data + '_fits_eb.csv')}")
+        print(f"fits under the estimated priors: {os.path.join(args.out, datasets.dataset_name(args.data) + '_fits_eb.csv')}")
         return
     try:
         table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite)
     except population_fits.WorseTable as error:
         parser.fail(str(error))
-    print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): {os.path.join(args.out, args.data + '_fits.csv')}")
+    print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): "
+          f"{os.path.join(args.out, datasets.dataset_name(args.data) + '_fits.csv')}")
     capped = table[table["status"] == "iteration cap"]
     if len(capped):
         print(f"warning: {len(capped)} fits stopped at the iteration cap (status column): " + ", ".join(
@@ -403,7 +447,9 @@ def _fit(parser, args):
 
 def predict(parser, args):
     """`two-step predict`; one that fails leaves no empty folder it made (`no_empty_folders_on_failure`)."""
-    with no_empty_folders_on_failure(os.path.join(args.out, args.data + "_prediction")):
+    from twostep import datasets
+
+    with no_empty_folders_on_failure(os.path.join(args.out, datasets.dataset_name(args.data) + "_prediction")):
         _predict(parser, args)
 
 
@@ -423,7 +469,7 @@ def _predict(parser, args):
         board, _ = prediction.run_predictions(args.data, models, args.out, args.root, config)
     except RuntimeError as error:
         parser.fail(str(error))
-    shown = board[board["dataset"] == args.data]
+    shown = board[board["dataset"] == datasets.dataset_name(args.data)]
     print(shown.drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"leaderboard: {os.path.join(args.out, 'prediction.csv')}; per person: {os.path.join(args.out, 'prediction_people.csv')}")
 
@@ -435,6 +481,36 @@ def data(parser, args):
         datasets.fetch(args.dataset, to=args.to, mirror=args.mirror)
     except (datasets.DatasetError, OSError) as error:
         parser.fail(str(error))
+
+
+def loaded_data(parser, args):
+    """`datasets.load` of the command's dataset or table, or its one-line error."""
+    from twostep import datasets
+
+    try:
+        return datasets.load(args.data, args.root)
+    except (datasets.DatasetError, OSError) as error:
+        parser.error(str(error))
+
+
+def data_check(parser, args):
+    from twostep import trial_table
+
+    print("\n".join(trial_table.check_lines(loaded_data(parser, args))))
+
+
+def data_export(parser, args):
+    from twostep import trial_table
+
+    loaded = loaded_data(parser, args)  # before --out's folder is made: a bad dataset leaves nothing behind
+    folder = os.path.dirname(os.path.abspath(args.out))
+    with no_empty_folders_on_failure(folder):
+        try:
+            run_layout.check_writable(folder)
+            rows = trial_table.write_table(loaded, args.out, args.format)
+        except (ValueError, OSError) as error:
+            parser.fail(str(error))
+    print(f"{len(loaded.subject)} people, {rows} rows ({args.format}): {args.out}")
 
 
 def main(argv=None, prog="two-step"):

@@ -3,6 +3,7 @@
     from twostep import datasets
     datasets.fetch("all")                     # the same as: two-step data fetch all
     kool = datasets.load("kool2016")          # HumanData; kool.records["action"] is [person, session, trial]
+    mine = datasets.load("my_study.csv")      # a per-trial table of anyone's data (trial_table.py, docs/your-data.md)
     fits = datasets.load_kool2016_fits()      # the authors' fits of 12 models, per person
 
 Four datasets of people doing Daw et al. 2011's two-step task (70/30 transitions, four drifting
@@ -222,12 +223,25 @@ class HumanData:
 
 
 def load(dataset, root=None, include_excluded=False):
-    """Load `dataset` from `root`/<dataset>/ (default `data_dir()`); the people the authors excluded only if asked."""
+    """Load `dataset` from `root`/<dataset>/ (default `data_dir()`); the people the authors excluded only if asked.
+
+    `dataset` may also be the path of a per-trial table or an hBayesDM file (`trial_table.read_table`;
+    `root` and `include_excluded` do not apply), so that whatever takes a dataset's name takes a file."""
     loaders = {"kool2016": load_kool2016, "decker2016": load_decker2016, "potter2017": load_potter2017,
                "gillan2016": load_gillan2016}
-    if dataset not in loaders:
-        raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(loaders)}")
-    return loaders[dataset](root, include_excluded)
+    if dataset in loaders:
+        return loaders[dataset](root, include_excluded)
+    if Path(dataset).is_file():
+        from twostep import trial_table  # it builds on this module's records
+
+        return trial_table.read_table(dataset)
+    raise DatasetError(f"unknown dataset {str(dataset)!r}: expected one of {', '.join(loaders)}, or the path of an existing "
+                       "per-trial table (docs/your-data.md)")
+
+
+def dataset_name(dataset):
+    """What a dataset is called in output files and tables: its name, or a table file's stem."""
+    return dataset if dataset in DATASETS else Path(dataset).stem
 
 
 def load_kool2016(root=None, include_excluded=False):

@@ -1,6 +1,7 @@
 """A whole dataset's model fits on Ray: every person x model, resumable, one table.
 
     two-step fit --data kool2016 --models kool2016 --out results/humans [--address auto]
+    two-step fit --data my_study.csv --models daw2011 --out results/mine   # a per-trial table (docs/your-data.md)
 
 Each Ray task fits one model to a chunk of people at once (`daw_models.fit`: the likelihood is
 batched over people and parameter vectors), and leaves
@@ -8,7 +9,8 @@ batched over people and parameter vectors), and leaves
 data (every record of its people), the people, the model, `restarts` and `seed`. A rerun reuses a
 chunk only when its key matches, so a stopped run keeps every finished person, and a rerun with
 other settings, chunk size or data refits rather than mixing old rows in (and says how many files
-it ignored). `<out>/<dataset>_fits.csv` (written atomically, from this run's chunks only) has one
+it ignored). `dataset` is a built-in dataset's name or a table file's path (`datasets.load`), `<dataset>` in
+the file names its name or the file's stem (`datasets.dataset_name`). `<out>/<dataset>_fits.csv` (written atomically, from this run's chunks only) has one
 row per person and model: `subject` (Kool: the 1-based position in groupdata.subdata;
 Decker/Potter: the .mat file name), `model`, `authors_model` (Kool: 1-12, the position in the
 authors' results.mat; else empty), every parameter of the family (empty where a model lacks it),
@@ -137,7 +139,7 @@ def results_or_cancel(references, others=()):
     except Exception:
         unfinished = list(dict.fromkeys([*(references if isinstance(references, list) else [references]), *others]))
         for reference in unfinished:
-            ray.cancel(reference, force=True)
+            ray.cancel(reference)  # a KeyboardInterrupt in the task: it stops at once, its process lives on
         ray.wait(unfinished, num_returns=len(unfinished), timeout=60)
         raise
 
@@ -153,14 +155,15 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     from twostep.progress import progress_bar
 
     data = datasets.load(dataset, root)
+    name = datasets.dataset_name(dataset)
     digests, n_people = people_digests(data), len(data.subject)
-    os.makedirs(os.path.join(out, f"{dataset}_fits"), exist_ok=True)
+    os.makedirs(os.path.join(out, f"{name}_fits"), exist_ok=True)
     chunks = [tuple(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
     order = sorted(models, key=lambda name: len(daw_models.SPECS[name].free))
-    paths = {(model, k): chunk_file(out, dataset, model, people, chunk_key([digests[p] for p in people], model, restarts, seed))
+    paths = {(model, k): chunk_file(out, name, model, people, chunk_key([digests[p] for p in people], model, restarts, seed))
              for model in order for k, people in enumerate(chunks)}
     work = [(model, k, people) for model in order for k, people in enumerate(chunks)]
-    todo = run_layout.files_to_write(paths, os.path.join(out, f"{dataset}_fits"), "chunks already fitted", say)
+    todo = run_layout.files_to_write(paths, os.path.join(out, f"{name}_fits"), "chunks already fitted", say)
     remote = ray.remote(num_cpus=1)(fit_chunk)
     results, pending = {}, {}  # (model, chunk) -> (model, params) or the Ray reference to it
     for model, k, people in work:
@@ -173,13 +176,13 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
         results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, *nested)
         pending[reference] = len(people)
     done_people = sum(len(people) for model, k, people in work if (model, k) not in todo)
-    with progress_bar(len(models) * n_people, initial=done_people, unit="fit", desc=f"fit {dataset}", enabled=progress) as bar:
+    with progress_bar(len(models) * n_people, initial=done_people, unit="fit", desc=f"fit {name}", enabled=progress) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
             results_or_cancel(finished[0], others=list(pending))
             bar.update(pending.pop(finished[0]))
     table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
-    return write_merged(os.path.join(out, f"{dataset}_fits.csv"), table, overwrite)
+    return write_merged(os.path.join(out, f"{name}_fits.csv"), table, overwrite)
 
 
 def write_merged(path, new, overwrite=False):
@@ -241,8 +244,9 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
 
     spec = daw_models.SPECS[model]
     subjects = [str(s) for s in datasets.load(dataset, root).subject]
-    n_people, path = len(subjects), os.path.join(out, f"{dataset}_fits_eb.csv")
-    folder = os.path.join(out, f"{dataset}_eb")
+    name = datasets.dataset_name(dataset)
+    n_people, path = len(subjects), os.path.join(out, f"{name}_fits_eb.csv")
+    folder = os.path.join(out, f"{name}_eb")
     os.makedirs(folder, exist_ok=True)
     prior_path = os.path.join(folder, f"{model}_prior.csv")
     history = pd.read_csv(prior_path) if os.path.isfile(prior_path) else pd.DataFrame()

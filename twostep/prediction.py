@@ -38,7 +38,8 @@ nll_stage1 = -sum / choices, nll_stage2 likewise, nll = both stages' sum over bo
 its people's values, with the standard error across people.
 
 Each (model, protocol, fold) is one Ray task that writes its people's sums to
-`<out>/<dataset>_prediction/<model>_<protocol>_<fold>_<key>.csv`, the key a digest of the data and
+`<out>/<dataset>_prediction/<model>_<protocol>_<fold>_<key>.csv` (`<dataset>`: the dataset's name or a table
+file's stem, `datasets.dataset_name`), the key a digest of the data and
 the settings, so a stopped run resumes; `<out>/prediction_people.csv` (per person) and
 `<out>/prediction.csv` (the leaderboard) are rewritten from them, other datasets' rows kept.
 """
@@ -637,6 +638,7 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
     from twostep.progress import progress_bar
 
     data = datasets.load(dataset, root)
+    dataset_path, dataset = dataset, datasets.dataset_name(dataset)  # the data's file (or name); the name in the outputs
     skipped = {model: unusable(model, data.records) for model in models}
     for model, why in skipped.items():
         if why:
@@ -654,7 +656,7 @@ def run_predictions(dataset, models, out, root=None, config=PredictionConfig(), 
     paths = {task: task_file(out, dataset, *task, task_key(digests, *task, config)) for task in work}
     todo = run_layout.files_to_write(paths, os.path.join(out, f"{dataset}_prediction"), "tasks already written", say)
     remote = ray.remote(num_cpus=1)(predict_task)
-    pending = {remote.remote(dataset, root, *task, config, paths[task]): task for task in todo}
+    pending = {remote.remote(dataset_path, root, *task, config, paths[task]): task for task in todo}
     failures = []
     with progress_bar(len(work), initial=len(work) - len(todo), unit="task", desc=f"predict {dataset}", enabled=progress, every=1) as bar:
         while pending:
