@@ -24,31 +24,6 @@ def test_model_names_take_groups_and_name_an_unknown_one():
     assert len(named) == len(set(named)) and {"kool2016", "daw2011", "nussenbaum2020"} <= set(named)
 
 
-def test_a_failed_task_cancels_the_others_before_its_error_is_raised(tmp_path, ray_instance):
-    """So that no task still writes into a folder that the failed `two-step fit` then removes."""
-    import ray
-
-    @ray.remote(num_cpus=1)
-    def failing():
-        raise ValueError("this chunk failed")
-
-    @ray.remote(num_cpus=1)
-    def writing_later(path):
-        import time
-
-        time.sleep(60)
-        with open(path, "w") as file:
-            file.write("too late")
-
-    late = writing_later.remote(str(tmp_path / "chunk.csv"))
-    with pytest.raises(ValueError, match="this chunk failed"):
-        population_fits.results_or_cancel(failing.remote(), others=[late])
-    with pytest.raises((ray.exceptions.TaskCancelledError, ray.exceptions.WorkerCrashedError)):
-        ray.get(late, timeout=30)
-    assert not (tmp_path / "chunk.csv").exists()
-    assert population_fits.results_or_cancel([ray.put(1), ray.put(2)]) == [1, 2]
-
-
 def test_fit_command_writes_the_table_and_a_rerun_refits_only_what_is_missing(data_root, tmp_path, capsys, ray_instance):
     """The group daw2011: daw2011 starts also from the fits of daw2011-mf and daw2011-mb (its w = 0
     and w = 1 cases); their priors are flat, so its likelihood ends at least as high, person by person."""

@@ -120,7 +120,9 @@ def test_sigint_and_sigterm_checkpoint_at_the_interruption(tmp_path, uninterrupt
     name = signal.Signals(signum).name
     assert f"interrupted: {name} at episode" in err
     stopped_at = int(err.split(f"{name} at episode ")[1].split(";")[0])
-    assert SAVE_EVERY < stopped_at < EPISODES and stopped_at % SAVE_EVERY != 0  # not a periodic checkpoint
+    # its own checkpoint, at the episode where it stopped (mostly between periodic ones; on a loaded machine the
+    # signal can land at a periodic checkpoint's episode, which the same code then writes)
+    assert SAVE_EVERY < stopped_at < EPISODES
     assert os.path.isdir(tmp_path / "model_0" / f"model-{stopped_at}")
     assert checkpoints.load_model(tmp_path / "model_0" / f"model-{stopped_at}").episode == stopped_at
     resumed = run(tmp_path, EPISODES, *mode)

@@ -128,22 +128,6 @@ def fitted_params(path, model, subjects):
     return model, rows[list(daw_models.SPECS[model].names)].to_numpy()
 
 
-def results_or_cancel(references, others=()):
-    """`ray.get(references)`; if a task failed, every other task (`others`, and the rest of `references`)
-    is cancelled and waited for before the error is raised, so that none is still writing into `out`
-    when a failed `two-step fit` removes what it created."""
-    import ray
-
-    try:
-        return ray.get(references)
-    except Exception:
-        unfinished = list(dict.fromkeys([*(references if isinstance(references, list) else [references]), *others]))
-        for reference in unfinished:
-            ray.cancel(reference)  # a KeyboardInterrupt in the task: it stops at once, its process lives on
-        ray.wait(unfinished, num_returns=len(unfinished), timeout=60)
-        raise
-
-
 def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print, overwrite=False):
     """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
     smallest models first and each started also from the fits of the models nested in it, as
@@ -179,7 +163,7 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     with progress_bar(len(models) * n_people, initial=done_people, unit="fit", desc=f"fit {name}", enabled=progress) as bar:
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
-            results_or_cancel(finished[0], others=list(pending))
+            ray.get(finished[0])  # a failed task stops the run; the others' finished chunks stay, to resume
             bar.update(pending.pop(finished[0]))
     table = pd.concat([pd.read_csv(paths[model, k]) for model in models for k in range(len(chunks))], ignore_index=True)
     return write_merged(os.path.join(out, f"{name}_fits.csv"), table, overwrite)
@@ -269,8 +253,8 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     for iteration in range(done, iterations):
         under = empirical_bayes.with_prior(spec, mean, sd)
         starts = [None if params is None else params[chunk][:, None] for chunk in chunks]
-        parts = results_or_cancel([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s)
-                                   for chunk, s in zip(chunks, starts)])
+        parts = ray.get([remote.remote(dataset, root, under, chunk, restarts, seed + iteration, s)
+                          for chunk, s in zip(chunks, starts)])
         rows = pd.concat([part[0] for part in parts], ignore_index=True)
         params, hessian = (np.concatenate([part[1][key] for part in parts]) for key in ("params", "hessian"))
         write_merged(path, rows, overwrite=True)  # this E-step's fits, written before the prior that follows from them
