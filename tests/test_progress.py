@@ -61,12 +61,12 @@ def test_in_a_terminal_the_bar_shows_the_absolute_position_and_leaves_out_compil
 
 
 @pytest.mark.parametrize("every", [2, 1000])
-def test_training_into_a_log_writes_plain_lines(monkeypatch, every):
-    log = io.StringIO()  # as a file: not a terminal
-    monkeypatch.setattr("sys.stderr", log)
-    monkeypatch.setattr(a2c, "PLAIN_LINE_EVERY", every)
-    train_twice(9)
-    text = log.getvalue()
+def test_training_into_a_log_file_writes_plain_lines(monkeypatch, tmp_path, every):
+    with open(tmp_path / "train.log", "w") as log:  # as `two-step train ... 2> train.log`
+        monkeypatch.setattr("sys.stderr", log)
+        monkeypatch.setattr(a2c, "PLAIN_LINE_EVERY", every)
+        train_twice(9)
+    text = (tmp_path / "train.log").read_text()
     positions = re.findall(r"^train: episode (\d+)/14 \(\d+%\)(?:, reward [\d.-]+)?, [\d.e+]+ episodes/s$", text, re.MULTILINE)
     assert "\r" not in text and len(positions) == len(text.splitlines())
     assert positions == (["8", "10", "12", "14"] if every == 2 else ["14"])  # counted from 6, after compiling; the end always
