@@ -32,7 +32,7 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 SHELL_LANGUAGES = {"", "bash", "sh", "shell", "console"}
 
 # words about how the project was made, not about what it is
-PROCESS_WORDS = re.compile(r"this stop|earlier stop|previous stop|stop's|issue \d+|this session|\bsession's", re.I)
+PROCESS_WORDS = re.compile(r"(?:this|earlier|previous) stop|stop's|issue \d+|this session|\bsession's", re.I)
 
 
 def read(path):

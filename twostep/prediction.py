@@ -438,10 +438,9 @@ def predict_agent(name, records, masks, protocol, config):
     if name.startswith("agent-seed-"):
         logits = np.nan_to_num(agent_seed_logits(records, seeds=(int(name.removeprefix("agent-seed-")),))[0])
         return [stage_log_probs(logits[..., 0], logits[..., 1], records)] * len(masks)
-    seed_logits = np.nan_to_num(agent_seed_logits(records))
     if name == "agent":
-        return [mixture_log_probs(seed_logits, records)] * len(masks)
-    logits = seed_logits.mean(axis=0)
+        return [mixture_log_probs(np.nan_to_num(agent_seed_logits(records)), records)] * len(masks)
+    logits = np.nan_to_num(agent_logits(records))
     return [person_readout(logits, records, train | validation, protocol == "held-out-people") for train, validation in masks]
 
 

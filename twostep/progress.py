@@ -36,7 +36,7 @@ class PlainLines:
     """A progress report in plain lines (see the module docstring)."""
 
     def __init__(self, total, initial=0, unit="it", desc="", enabled=True, every=None, seconds=30.0, stream=None):
-        self.total, self.n, self.unit, self.desc, self.enabled = total, initial, unit, desc, enabled
+        self.total, self.unit, self.desc, self.enabled = total, unit, desc, enabled
         self.every, self.seconds, self.stream = every, seconds, stream or sys.stderr
         self.postfix = {}
         self.restart_clock(initial)
