@@ -69,3 +69,37 @@ def test_the_shipped_regression_is_the_papers_finding_and_recomputes(data_root):
     assert row.loc[(2, "reward:transition:Factor2"), "estimate"] < 0 and row.loc[(2, "reward:transition:Factor2"), "p"] < 1e-3
     assert row.loc[(2, "reward:transition:Factor1"), "estimate"] > -0.01 and row.loc[(2, "reward:transition:Factor3"), "estimate"] > 0
     assert row.loc[(1, "reward:transition:oci"), "estimate"] < 0 and row.loc[(1, "reward:transition:oci"), "p"] < 0.05
+
+
+def test_regress_on_a_table_with_a_covariate_writes_both_tables(tmp_path, capsys):
+    """`two-step regress` on a per-trial table: the per-person fits equal `analysis.stay_regression`'s,
+    the mixed model crosses the covariate with reward x transition, and a person without the
+    covariate is left out and counted."""
+    from twostep import analysis, cli, daw_models, trial_table
+
+    rng = np.random.default_rng(0)
+    spec = daw_models.DAW2011
+    theta = np.column_stack([np.full(12, 0.5), np.full(12, 0.5), np.full(12, 0.6), np.full(12, 5.0), np.full(12, 5.0),
+                             np.full(12, 0.2), np.linspace(0, 1, 12)])
+    records = daw_models.simulate(spec, theta, rng.uniform(0.25, 0.75, (12, 1, 150, 4)), rng)
+    data = trial_table.agent_data(records, np.arange(12))
+    data.scores["wscore"] = np.where(np.arange(12) == 11, np.nan, np.linspace(0, 1, 12))
+    trial_table.write_table(data, tmp_path / "study.csv", "table")
+    cli.main(["regress", "--data", str(tmp_path / "study.csv"), "--covariates", "wscore", "--out", str(tmp_path / "out")])
+    said = capsys.readouterr().out
+    assert "11 people (1 left out: a covariate missing)" in said
+    mixed = pd.read_csv(tmp_path / "out" / "study_regress.csv")
+    assert list(mixed["term"]) == ["intercept", "reward", "transition", "reward:transition", "wscore", "reward:wscore",
+                                   "transition:wscore", "reward:transition:wscore"]
+    people = pd.read_csv(tmp_path / "out" / "study_regress_people.csv")
+    expected = analysis.stay_regression(records["action"][:11], records["common"][:11], records["reward"][:11])
+    np.testing.assert_allclose(people[people["term"] == "reward x transition"]["coef"],
+                               [fit["reward x transition"]["coef"] for fit in expected], rtol=1e-9)
+
+
+def test_regress_names_an_unknown_covariate_and_what_there_is(data_root, capsys):
+    from twostep import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["regress", "--data", "decker2016", "--root", str(data_root), "--covariates", "agee", "--out", "/tmp/unused"])
+    assert "two-step regress: error: covariate 'agee' is not in decker2016: expected one of age" in capsys.readouterr().err

@@ -29,7 +29,8 @@ import os
 import sys
 
 from twostep import configs, run_layout
-from twostep.configs import DATASETS, DEFAULT_GROUP_SIZE, FAMILIES, PRESETS, AgentConfig, RunConfig, TaskConfig
+from twostep.configs import (DATASETS, DEFAULT_GROUP_SIZE, FAMILIES, PRESETS, AgentConfig, RunConfig, SamplerConfig, TaskConfig,
+                             VariationalConfig)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -234,6 +235,18 @@ def build_parser(prog="two-step"):
                          "--models naming models, not groups (daw2011 is the seven-parameter model alone)")
     fit_cmd.add_argument("--iterations", type=positive_int, default=20, help="EM iterations at most (--empirical-bayes)")
     fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
+    bayes = fit_cmd.add_argument_group("hierarchical Bayesian fits (twostep/hierarchical.py, docs/hierarchical.md)")
+    bayes.add_argument("--hierarchical", action="store_true", help="hBayesDM's hierarchy over each model, one Ray task per model: "
+                       "<out>/<data>_hierarchical.csv, <data>_loo.csv, <data>_ppc.csv, every draw in <out>/<data>_hierarchical/")
+    bayes.add_argument("--chains", type=positive_int, default=SamplerConfig.chains, help="NUTS chains")
+    bayes.add_argument("--warmup", type=positive_int, default=SamplerConfig.warmup, help="NUTS warm-up iterations per chain")
+    bayes.add_argument("--draws", type=positive_int, default=SamplerConfig.draws, help="draws kept per chain (NUTS) or in all (--variational)")
+    bayes.add_argument("--target-accept", type=positive_float, default=SamplerConfig.target_accept,
+                       help="NUTS's target acceptance probability, below 1 (raise it when there are divergences)")
+    bayes.add_argument("--variational", action="store_true", help="variational inference (NumPyro's SVI) instead of NUTS, "
+                       "for datasets where NUTS takes hours (Gillan et al.'s 1,961 people)")
+    bayes.add_argument("--steps", type=positive_int, default=VariationalConfig.steps, help="SVI's Adam steps (--variational)")
+    bayes.add_argument("--seed", type=int, default=0, help="the sampler's or the optimiser's seed")
 
     predict_cmd = commands.add_parser("predict", formatter_class=defaults, help="held-out prediction of people's choices by the published "
                                       "models, tiny recurrent networks, the meta-RL agent and baselines (prediction.py), on Ray")
@@ -248,6 +261,14 @@ def build_parser(prog="two-step"):
     predict_cmd.add_argument("--seed", type=int, default=0, help="people's folds, restarts and networks' initial weights")
     predict_cmd.add_argument("--cpus", type=positive_int, help="CPUs of the embedded Ray instance (default: all of this machine's)")
     predict_cmd.add_argument("--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else embedded)")
+
+    regress_cmd = commands.add_parser("regress", formatter_class=defaults, help="Daw et al.'s stay regression per person and as "
+                                      "a mixed-effects model, covariates crossed with reward x transition (symptoms.py)")
+    regress_cmd.add_argument("--data", required=True, type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
+    regress_cmd.add_argument("--covariates", default="", help="comma-separated per-person covariates: age or the data's score "
+                             "columns, e.g. age (z-scored over the people fitted)")
+    regress_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_regress.csv (mixed) and <out>/<data>_regress_people.csv")
+    regress_cmd.add_argument("--root", help=ROOT_HELP)
 
     data_cmd = commands.add_parser("data", formatter_class=defaults, help="the public human two-step datasets (twostep/datasets.py) "
                                    "and per-trial tables of anyone's (twostep/trial_table.py): fetch, check, export")
@@ -270,7 +291,7 @@ def build_parser(prog="two-step"):
     export_cmd.add_argument("--root", help=ROOT_HELP)
 
     for command, handler in ((train_cmd, train), (eval_cmd, evaluate), (figures_cmd, figures), (sweep_cmd, sweep), (fit_cmd, fit),
-                             (predict_cmd, predict), (fetch_cmd, data), (check_cmd, data_check), (export_cmd, data_export)):
+                             (predict_cmd, predict), (regress_cmd, regress), (fetch_cmd, data), (check_cmd, data_check), (export_cmd, data_export)):
         command.set_defaults(handler=handler, command_parser=command)  # its errors: `two-step <command>: error: ...`
     return parser
 
@@ -410,7 +431,7 @@ def fit(parser, args):
     """`two-step fit`; a fit that fails leaves no empty folder it made (`no_empty_folders_on_failure`)."""
     from twostep import datasets
 
-    with no_empty_folders_on_failure(*(os.path.join(args.out, datasets.dataset_name(args.data) + end) for end in ("_fits", "_eb"))):
+    with no_empty_folders_on_failure(*(os.path.join(args.out, datasets.dataset_name(args.data) + end) for end in ("_fits", "_eb", "_hierarchical"))):
         _fit(parser, args)
 
 
@@ -420,11 +441,15 @@ def _fit(parser, args):
 
     try:
         models = (population_fits.spec_names if args.empirical_bayes else population_fits.model_names)(args.models)
+        if args.hierarchical and not args.target_accept < 1:
+            raise ValueError(f"--target-accept {args.target_accept}: expected a probability below 1, e.g. 0.9")
         run_layout.check_writable(args.out)
         datasets.load(args.data, args.root)  # a missing or broken file is named before Ray starts
         sweeps.connect(args.address, args.cpus)
     except (ValueError, ConnectionError, OSError) as error:
         parser.error(str(error))
+    if args.hierarchical:
+        return hierarchical_fit(parser, args, models)
     if args.empirical_bayes:
         for model in models:
             table, prior = population_fits.run_empirical_bayes(args.data, model, args.out, args.root, args.restarts, args.chunk_size,
@@ -443,6 +468,25 @@ def _fit(parser, args):
     if len(capped):
         print(f"warning: {len(capped)} fits stopped at the iteration cap (status column): " + ", ".join(
             f"{model} {', '.join(map(str, rows['subject'][:5]))}" for model, rows in capped.groupby("model")))
+
+
+def hierarchical_fit(parser, args, models):
+    """`two-step fit --hierarchical`: every model's posterior, its diagnostics and the tables."""
+    from twostep import datasets, hierarchical
+
+    if args.variational:
+        settings = VariationalConfig(steps=args.steps, draws=args.draws, seed=args.seed)
+    else:
+        settings = SamplerConfig(chains=args.chains, warmup=args.warmup, draws=args.draws, seed=args.seed,
+                                 target_accept=args.target_accept)
+    tables = hierarchical.run_models(args.data, models, args.out, args.root, settings)
+    name = datasets.dataset_name(args.data)
+    group = tables["hierarchical"][tables["hierarchical"]["level"] == "group"]
+    print(group.drop(columns=["dataset", "level", "subject"]).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if "loo" in tables:
+        print(tables["loo"].drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    print("tables: " + ", ".join(os.path.join(args.out, f"{name}_{t}.csv") for t in tables)
+          + f"; every draw: {os.path.join(args.out, name + '_hierarchical')}/<model>_<key>/draws.nc")
 
 
 def predict(parser, args):
@@ -472,6 +516,31 @@ def _predict(parser, args):
     shown = board[board["dataset"] == datasets.dataset_name(args.data)]
     print(shown.drop(columns="dataset").to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"leaderboard: {os.path.join(args.out, 'prediction.csv')}; per person: {os.path.join(args.out, 'prediction_people.csv')}")
+
+
+def regress(parser, args):
+    from twostep import datasets, symptoms
+
+    covariates = [name.strip() for name in args.covariates.split(",") if name.strip()]
+    loaded = loaded_data(parser, args)
+    try:
+        run_layout.check_writable(args.out)
+        per_person, mixed, left_out = symptoms.regress(loaded, covariates)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    name = datasets.dataset_name(args.data)
+    paths = [os.path.join(args.out, f"{name}_regress{end}.csv") for end in ("", "_people")]
+    os.makedirs(args.out, exist_ok=True)
+    for table, path in zip((mixed, per_person), paths):
+        run_layout.write_atomically(path, lambda partial, table=table: table.to_csv(partial, index=False))
+    people = per_person["subject"].nunique()
+    print(f"{name}: {people} people" + (f" ({left_out} left out: a covariate missing)" if left_out else "")
+          + f"; stay ~ reward x transition{' x (' + ' + '.join(covariates) + ')' if covariates else ''}, random effects per person")
+    print(mixed.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    interaction = per_person[per_person["term"] == "reward x transition"]["coef"]
+    print(f"per person, reward x transition: mean {interaction.mean():.3f}, median {interaction.median():.3f} "
+          f"({(~per_person.groupby('subject')['converged'].all()).sum()} fits unsettled: separation or no convergence)")
+    print(f"tables: {paths[0]}, {paths[1]}")
 
 
 def data(parser, args):

@@ -233,3 +233,28 @@ def configs_from(task: TaskConfig, values):
 DATASETS = ("kool2016", "decker2016", "potter2017", "gillan2016")  # datasets.py: dataset_manifest.json's datasets, in its order
 DEFAULT_GROUP_SIZE = 32  # sweep.py: seeds side by side per Ray task, from bench/bench_sweep.py: docs/speed.md
 FAMILIES = ("published", "extended", "rnn", "agent", "baseline")  # prediction.py: the families of contenders
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+    """NUTS over a hierarchical model (hierarchical.py): hBayesDM's default is 4 chains of 1,000
+    warm-up and 1,000 draws."""
+
+    chains: int = setting(4, "Markov chains (side by side where JAX has a CPU device for each)")
+    warmup: int = setting(1000, "warm-up iterations per chain (step size and mass matrix adapt, then are dropped)")
+    draws: int = setting(1000, "draws kept per chain")
+    seed: int = setting(0, "the sampler's random seed")
+    target_accept: float = setting(0.8, "NUTS's target acceptance probability (raise it when there are divergences)")
+    max_tree_depth: int = setting(10, "NUTS's largest tree: at most 2^depth - 1 leapfrog steps per draw")
+
+
+@dataclasses.dataclass(frozen=True)
+class VariationalConfig:
+    """Variational inference over a hierarchical model (hierarchical.py): Adam steps on the
+    evidence lower bound with a low-rank multivariate normal guide, then independent draws."""
+
+    steps: int = setting(5000, "Adam steps on the evidence lower bound")
+    learning_rate: float = setting(0.01, "Adam's step size")
+    rank: int = setting(10, "rank of the guide's covariance beyond its diagonal")
+    draws: int = setting(1000, "independent draws from the fitted guide")
+    seed: int = setting(0, "the optimiser's and the draws' random seed")

@@ -59,6 +59,7 @@ class Parameter:
     upper: float
     prior: tuple = ("flat",)
     init: tuple = None  # (low, high); None: the bounds
+    link: str = "probit"  # a hierarchical fit's map from the real line: "probit" onto the bounds, "exp" above lower, "identity"
 
     def log_prior(self, x):
         kind, *args = self.prior
@@ -110,6 +111,8 @@ class ModelSpec:
         0  # trials before it are not fitted; the last recorded choice among them is the previous choice (Decker 2016)
     )
     q_init: float = 0.0
+    trace: str = "before"  # the eligibility trace's r - Q2: "before" Q2's update (Daw 2011) or "after" it (hBayesDM)
+    stickiness_times_beta: bool = True  # with a mixing weight w, p and rho are in units of beta1 (Daw 2011); False: raw (hBayesDM)
 
     def __post_init__(self):
         names = [p.name for p in self.free] + [name for name, _ in self.fixed]
@@ -125,6 +128,11 @@ class ModelSpec:
             )
         if self.transitions not in ("fixed", "counts"):
             raise ValueError(f"{self.name}: transitions={self.transitions!r}: expected 'fixed' or 'counts'")
+        if self.trace not in ("before", "after"):
+            raise ValueError(f"{self.name}: trace={self.trace!r}: expected 'before' or 'after'")
+        links = {p.name: p.link for p in self.free if p.link not in ("probit", "exp", "identity")}
+        if links:
+            raise ValueError(f"{self.name}: links {links}: expected 'probit', 'exp' or 'identity'")
 
     @property
     def names(self):
@@ -152,9 +160,9 @@ def log_prior(spec: ModelSpec, theta):
 
 UNIT = (0.0, 1.0)
 DAW2011_FREE = tuple(Parameter(n, *UNIT) for n in ("alpha1", "alpha2", "lambda")) + (
-    Parameter("beta1", 0.0, 20.0, init=(0.5, 10.0)),
-    Parameter("beta2", 0.0, 20.0, init=(0.5, 10.0)),
-    Parameter("p", -20.0, 20.0, init=(-1.0, 1.0)),
+    Parameter("beta1", 0.0, 20.0, init=(0.5, 10.0), link="exp"),
+    Parameter("beta2", 0.0, 20.0, init=(0.5, 10.0), link="exp"),
+    Parameter("p", -20.0, 20.0, init=(-1.0, 1.0), link="identity"),
     Parameter("w", *UNIT),
 )
 DAW2011 = ModelSpec("daw2011", DAW2011_FREE)  # uniform priors within the bounds: MAP = maximum likelihood
@@ -172,12 +180,12 @@ def kool2016(model, st, respst):
     priors, MB_MF_daw_rllik.m's equations (one beta, one learning rate, transitions by counts)."""
     stickiness = ("normal", 0.15, 1.42)
     candidates = (
-        Parameter("beta", 0.0, 20.0, ("gamma", 4.82, 0.88), init=(0.5, 10.0)),
+        Parameter("beta", 0.0, 20.0, ("gamma", 4.82, 0.88), init=(0.5, 10.0), link="exp"),
         Parameter("alpha", *UNIT),
         Parameter("lambda", *UNIT),
         Parameter("w", *UNIT),
-        Parameter("p", -20.0, 20.0, stickiness, init=(-1.0, 1.0)),
-        Parameter("rho", -20.0, 20.0, stickiness, init=(-1.0, 1.0)),
+        Parameter("p", -20.0, 20.0, stickiness, init=(-1.0, 1.0), link="identity"),
+        Parameter("rho", -20.0, 20.0, stickiness, init=(-1.0, 1.0), link="identity"),
     )
     keep = {"w": model == 1, "p": st, "rho": respst}
     free = tuple(p for p in candidates if keep.get(p.name, True))
@@ -193,16 +201,37 @@ NUSSENBAUM2020 = ModelSpec(
     "nussenbaum2020",
     (
         Parameter("alpha", 1e-6, 1.0, ("beta", 1.1, 1.1)),
-        Parameter("beta_mb", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0)),
-        Parameter("beta_mf", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0)),
-        Parameter("beta2", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0)),
+        Parameter("beta_mb", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0), link="exp"),
+        Parameter("beta_mf", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0), link="exp"),
+        Parameter("beta2", 1e-6, 30.0, ("gamma", 3.0, 1.0), init=(0.5, 10.0), link="exp"),
         Parameter("lambda", 1e-6, 1.0, ("beta", 1.1, 1.1)),
-        Parameter("p", -30.0, 30.0, ("normal", 0.0, 10.0), init=(-1.0, 1.0)),
+        Parameter("p", -30.0, 30.0, ("normal", 0.0, 10.0), init=(-1.0, 1.0), link="identity"),
     ),
     first_trial=9,  # mbmf_driver.m fits from trial 10 on (1-based)
 )
 
-SPECS = {s.name: s for s in (DAW2011, DAW2011_MF, DAW2011_MB, *KOOL2016, NUSSENBAUM2020)}
+
+
+def hbayesdm(n_free):
+    """hBayesDM's two-step models ts_par4, ts_par6 and ts_par7 (Ahn, Haines & Zhang 2017, as its
+    Stan files' model blocks have them): a1, beta1, a2, beta2 (one a and one beta in ts_par4),
+    stickiness pi in [0, 5] not scaled by beta, w, and lambda (1 in ts_par4 and ts_par6, where the
+    trace's step is a1 itself); fixed transitions 0.7; the trace's r - Q2 taken after Q2's update.
+    Hierarchically: Phi_approx for rates, weights and 5 pi, exp for the temperatures. The bounds on
+    the temperatures (20) are the box of a MAP fit only."""
+    temperature = dict(lower=0.0, upper=20.0, init=(0.5, 10.0), link="exp")
+    if n_free == 4:
+        free = (Parameter("alpha", *UNIT), Parameter("beta", **temperature))
+    else:
+        free = (Parameter("alpha1", *UNIT), Parameter("beta1", **temperature), Parameter("alpha2", *UNIT),
+                Parameter("beta2", **temperature))
+    free += (Parameter("p", 0.0, 5.0), Parameter("w", *UNIT)) + ((Parameter("lambda", *UNIT),) if n_free == 7 else ())
+    return ModelSpec(f"ts_par{n_free}", free, () if n_free == 7 else (("lambda", 1.0),), trace="after", stickiness_times_beta=False)
+
+
+HBAYESDM = tuple(hbayesdm(n) for n in (4, 6, 7))
+
+SPECS = {s.name: s for s in (DAW2011, DAW2011_MF, DAW2011_MB, *KOOL2016, NUSSENBAUM2020, *HBAYESDM)}
 
 
 # ---------------------------------------------------------------- the equations
@@ -216,7 +245,8 @@ def expand(spec: ModelSpec, theta):
         beta_mb, beta_mf, beta2, kappa = v["beta_mb"], v["beta_mf"], v["beta2"], 1.0
     else:
         beta1, beta2 = (v["beta1"], v["beta2"]) if "beta1" in v else (v["beta"], v["beta"])
-        beta_mb, beta_mf, kappa = v["w"] * beta1, (1 - v["w"]) * beta1, beta1
+        beta_mb, beta_mf = v["w"] * beta1, (1 - v["w"]) * beta1
+        kappa = beta1 if spec.stickiness_times_beta else 1.0
     p, rho = kappa * v.get("p", 0.0), kappa * v.get("rho", 0.0)
     return {
         "alpha1": alpha1,
@@ -230,19 +260,70 @@ def expand(spec: ModelSpec, theta):
     }
 
 
-def believed_common(spec: ModelSpec, common_minus_rare):
+def believed_common(spec: ModelSpec, common_minus_rare, xp=np):
     """P(S2 | action 0) as the learner believes it, from (#common - #rare) transitions seen."""
     if spec.transitions == "fixed":
         return spec.common_prob
-    return np.where(common_minus_rare > 0, spec.common_prob, np.where(common_minus_rare < 0, 1 - spec.common_prob, 0.5))
+    return xp.where(common_minus_rare > 0, spec.common_prob, xp.where(common_minus_rare < 0, 1 - spec.common_prob, 0.5))
 
 
-def log_choices(logit1, action, logit2, choice2):
+def log_choices(logit1, action, logit2, choice2, xp=np):
     """log P(action) + log P(choice2) of two two-way softmax choices, each given the logit of
     option 1 over option 0: -softplus(z1) - softplus(z2) with z the logit against the choice,
     as max(z1, 0) + max(z2, 0) + log((1 + e^-|z1|)(1 + e^-|z2|)) (one log, no overflow)."""
     z1, z2 = logit1 * (1 - 2 * action), logit2 * (1 - 2 * choice2)
-    return -(np.maximum(z1, 0) + np.maximum(z2, 0) + np.log((1 + np.exp(-np.abs(z1))) * (1 + np.exp(-np.abs(z2)))))
+    return -(xp.maximum(z1, 0) + xp.maximum(z2, 0) + xp.log((1 + xp.exp(-xp.abs(z1))) * (1 + xp.exp(-xp.abs(z2)))))
+
+
+# A learner's state between trials, each [P, K, E] or, for what depends on the choices alone,
+# [P, 1, E]: q1 [2, ...] (model-free values of actions 0, 1), q2 [2, 2, ...] ([S2, S3] x
+# [option 0, option 1]), the previous action and its screen side (-1 before the first), and
+# #common - #rare transitions seen. `trial_logits` and `trial_learn` are the equations of one
+# trial, written once for numpy (`play`) and for JAX (`hierarchical`, xp = jax.numpy).
+
+
+def initial_state(spec: ModelSpec, shape, xp=np):
+    """A fresh learner's state for values of `shape` (P, K, E)."""
+    n_people, _, n_episodes = shape
+    previous = xp.full((n_people, 1, n_episodes), -1)
+    return {"q1": xp.full((2, *shape), spec.q_init), "q2": xp.full((2, 2, *shape), spec.q_init), "previous_action": previous,
+            "previous_side": previous, "common_minus_rare": xp.zeros((n_people, 1, n_episodes))}
+
+
+def trial_logits(spec: ModelSpec, q, state, side, xp=np):
+    """The first-stage logit of action 1 over 0 [P, K, E] and the second-stage logits of option 1
+    over 0 in S2 and S3 [2, P, K, E], given `expand`'s quantities q and the screen side of action 1."""
+    q1, q2, previous_action, previous_side = state["q1"], state["q2"], state["previous_action"], state["previous_side"]
+    best = xp.maximum(q2[:, 0], q2[:, 1])
+    model_based = (2 * believed_common(spec, state["common_minus_rare"], xp) - 1) * (best[1] - best[0])
+    repeat = xp.where(previous_action < 0, 0.0, 2.0 * previous_action - 1)
+    same_side = xp.where(previous_side < 0, 0.0, xp.where(side == previous_side, 1.0, -1.0))
+    logit1 = q["beta_mb"] * model_based + q["beta_mf"] * (q1[1] - q1[0]) + q["p"] * repeat + q["rho"] * same_side
+    return logit1, q["beta2"] * (q2[:, 1] - q2[:, 0])
+
+
+def trial_learn(spec: ModelSpec, q, state, side, t, logits, response, xp=np):
+    """After trial t's response (action, state, choice2, reward, used): the learner's new state
+    and the log-probability of the response [P, K, E] (0 where not used). With spec.trace
+    "after" (hBayesDM), the eligibility trace carries r - Q2 after Q2's own update."""
+    (logit1, logit2), (action, reached_state, choice2, reward, used) = logits, response
+    q1, q2 = state["q1"], state["q2"]
+    at_s3, live = reached_state == S3, used.astype(np.float64)
+    log_prob = live * log_choices(logit1, action, logit2[0] + at_s3 * (logit2[1] - logit2[0]), choice2, xp)
+    two = np.arange(2)[:, None, None, None]
+    took = action == two
+    chosen = (at_s3 == two[:, None]) & (choice2 == two)
+    reached = (q2 * chosen).sum(axis=(0, 1))
+    outcome_error = xp.where(used, reward, 0.0) - reached
+    trace_error = outcome_error * (1 - q["alpha2"]) if spec.trace == "after" else outcome_error
+    seen = used | ((t < spec.first_trial) & (action >= 0))
+    return {
+        "q1": q1 + took * (live * q["alpha1"] * (reached - (q1 * took).sum(axis=0) + q["lam"] * trace_error)),
+        "q2": q2 + chosen * (live * q["alpha2"] * outcome_error),
+        "previous_action": xp.where(seen, action, state["previous_action"]),
+        "previous_side": xp.where(seen, xp.where(action == 1, side, 1 - side), state["previous_side"]),
+        "common_minus_rare": state["common_minus_rare"] + xp.where(used, xp.where((action == 0) == (reached_state == S2), 1, -1), 0),
+    }, log_prob
 
 
 def play(spec: ModelSpec, theta, layout, respond):
@@ -259,33 +340,12 @@ def play(spec: ModelSpec, theta, layout, respond):
     """
     q = expand(spec, np.asarray(theta, np.float64)[:, :, None, :])
     (n_people, n_vectors), (n_episodes, n_trials) = np.shape(theta)[:2], layout.shape[1:]
-    q1 = np.full((2, n_people, n_vectors, n_episodes), spec.q_init)  # model-free values of actions 0, 1
-    q2 = np.full((2,) + q1.shape, spec.q_init)  # [S2, S3] x [option 0, option 1]
-    previous_action, previous_side = np.full((2, n_people, 1, n_episodes), -1)
-    common_minus_rare = np.zeros(previous_action.shape)
-    two = np.arange(2)[:, None, None, None]
-    out = np.zeros((n_trials,) + q1.shape[1:])
+    state = initial_state(spec, (n_people, n_vectors, n_episodes))
+    out = np.zeros((n_trials, n_people, n_vectors, n_episodes))
     for t in range(n_trials):
         side = layout[:, None, :, t]
-        best = np.maximum(q2[:, 0], q2[:, 1])
-        model_based = (2 * believed_common(spec, common_minus_rare) - 1) * (best[1] - best[0])
-        repeat = np.where(previous_action < 0, 0.0, 2.0 * previous_action - 1)
-        same_side = np.where(previous_side < 0, 0.0, np.where(side == previous_side, 1.0, -1.0))
-        logit1 = q["beta_mb"] * model_based + q["beta_mf"] * (q1[1] - q1[0]) + q["p"] * repeat + q["rho"] * same_side
-        logit2 = q["beta2"] * (q2[:, 1] - q2[:, 0])
-        action, state, choice2, reward, used = respond(t, logit1, logit2)
-        at_s3, live = state == S3, used.astype(np.float64)
-        out[t] = live * log_choices(logit1, action, logit2[0] + at_s3 * (logit2[1] - logit2[0]), choice2)
-        took = action == two
-        chosen = (at_s3 == two[:, None]) & (choice2 == two)
-        reached = (q2 * chosen).sum(axis=(0, 1))
-        outcome_error = np.where(used, reward, 0.0) - reached
-        q1 = q1 + took * (live * q["alpha1"] * (reached - (q1 * took).sum(axis=0) + q["lam"] * outcome_error))
-        q2 = q2 + chosen * (live * q["alpha2"] * outcome_error)
-        common_minus_rare = common_minus_rare + np.where(used, np.where((action == 0) == (state == S2), 1, -1), 0)
-        seen = used | ((t < spec.first_trial) & (action >= 0))
-        previous_action = np.where(seen, action, previous_action)
-        previous_side = np.where(seen, np.where(action == 1, side, 1 - side), previous_side)
+        logits = trial_logits(spec, q, state, side)
+        state, out[t] = trial_learn(spec, q, state, side, t, logits, respond(t, *logits))
     return np.moveaxis(out, 0, -1)
 
 
@@ -504,11 +564,12 @@ def embed(source: ModelSpec, params, target: ModelSpec):
 def nested(source: ModelSpec, target: ModelSpec):
     """Whether `source` is `target` with some parameters held: every parameter of the source is
     free in the target or fixed there to the same value, the target's free parameters the source
-    lacks are stickiness (off at 0), and both believe transitions alike and fit the same trials."""
+    lacks are stickiness (off at 0), and both share the equations' settings (transitions, trace, units of
+    stickiness) and fit the same trials."""
     held = dict(source.fixed)
     fixed = dict(target.fixed)
-    alike = (source.transitions, source.common_prob, source.first_trial, source.q_init) == (
-        target.transitions, target.common_prob, target.first_trial, target.q_init)
+    same = ("transitions", "common_prob", "first_trial", "q_init", "trace", "stickiness_times_beta")
+    alike = all(getattr(source, name) == getattr(target, name) for name in same)
     return (
         source != target
         and alike

@@ -28,6 +28,7 @@ from twostep import daw_models, run_layout
 MODEL_GROUPS = {  # names accepted by --models besides the specs' own
     "kool2016": tuple(spec.name for spec in daw_models.KOOL2016),
     "daw2011": ("daw2011", "daw2011-mf", "daw2011-mb"),
+    "hbayesdm": tuple(spec.name for spec in daw_models.HBAYESDM),
 }
 COLUMNS = ("subject", "model", "authors_model", *daw_models.NAMES, "loglik", "logpost", "trials", "bic", "log_evidence",
            "evidence_method", "status")

@@ -50,8 +50,9 @@ def stay_trials(records, scores, names):
 
 
 def formula(names):
-    """The fixed effects: each of STAY_TERMS crossed with the scores and covariates `names`."""
-    return "stay ~ (reward + transition + reward:transition) * (" + " + ".join(names) + ")"
+    """The fixed effects: each of STAY_TERMS crossed with the scores and covariates `names` (if any)."""
+    terms = "reward + transition + reward:transition"
+    return f"stay ~ ({terms}) * ({' + '.join(names)})" if names else f"stay ~ {terms}"
 
 
 def mixed_stay_regression(table, names):
@@ -135,3 +136,36 @@ def parameter_regression(fits, data, model, parameter, study):
     fit = sm.OLS(y, sm.add_constant(x)).fit()
     return pd.DataFrame({"term": ["intercept", *names], "estimate": fit.params.to_numpy(), "se": fit.bse.to_numpy(),
                          "p": fit.pvalues.to_numpy()})
+
+
+def covariate_values(data, name):
+    """A covariate of a loaded `HumanData`, one number per person: "age" or a score
+    (`HumanData.scores`); ValueError naming what there is, or a covariate that is not numbers."""
+    available = {"age": data.age, **(data.scores or {})}
+    if name not in available:
+        raise ValueError(f"covariate {name!r} is not in {data.dataset}: expected one of {', '.join(sorted(available))}")
+    values = np.asarray(available[name])
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"covariate {name!r} of {data.dataset} holds text ({values[0]!r}, ...): code it as numbers")
+    return values.astype(float)
+
+
+def regress(data, covariates=()):
+    """Daw et al. 2011's stay regression, per person (`analysis.stay_regression`) and mixed
+    (`mixed_stay_regression`, each covariate crossed with reward x transition), on a loaded
+    `HumanData`'s analysed people (`included`) with every covariate recorded. Returns (per-person
+    table: subject, term, coef, se, converged; mixed table: term, estimate, se, p; the number of
+    people left out for a missing covariate)."""
+    import pandas as pd
+
+    from twostep.analysis import stay_regression
+
+    values = {name: covariate_values(data, name) for name in covariates}
+    complete = data.included & np.all([~np.isnan(v) for v in values.values()], axis=0) if values else data.included
+    people = data.select(complete)
+    fits = stay_regression(*(people.records[k] for k in ("action", "common", "reward", "missed")))
+    per_person = pd.DataFrame([{"subject": subject, "term": term, "coef": v["coef"], "se": v["se"], "converged": v["converged"]}
+                               for subject, fit in zip(people.subject, fits) for term, v in fit.items()])
+    scores = {name: v[complete] for name, v in values.items()}
+    mixed = mixed_stay_regression(stay_trials(people.records, scores, list(covariates)), list(covariates))
+    return per_person, mixed, int((data.included & ~complete).sum())
