@@ -4,12 +4,20 @@ whether it converged, and whether variational inference agrees with it.
     python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N]
     python bench/bench_hierarchical.py svi [--data gillan2016] [--model daw2011] [--people N]
     python bench/bench_hierarchical.py agreement [--data gillan2016] [--model daw2011] [--people 200]
+    python bench/bench_hierarchical.py gradient [--data gillan2016] [--model daw2011]
+    python bench/bench_hierarchical.py calibration [--model ts_par4] [--populations 20] [--people 100] [--trials 200]
 
 nuts: SamplerConfig's defaults (4 chains of 1,000 warm-up and 1,000 draws, side by side where
 JAX has a CPU device for each): seconds, the largest R-hat and smallest bulk and tail ESS over
 every quantity (group and person), divergences. svi: VariationalConfig's defaults: seconds and
 the group means. agreement: NUTS and SVI on the first `--people` people, each group mean's
-SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement).
+SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement). gradient: milliseconds per
+gradient of the log-likelihood of every person at once (the cost of one NUTS leapfrog step),
+the mean of 20 after compiling. calibration: `--populations` simulated populations from the known
+group values CALIBRATION_GROUP (hierarchical.calibration_rows, one Ray task each, 2 chains of 500
+warm-up and 500 draws): how often the 90% interval of each group mean covers the truth, and how
+the people's posterior means correlate with their true values; the rows go to
+results/humans/hierarchical_calibration.csv.
 """
 
 import argparse
@@ -50,20 +58,67 @@ def svi(spec, subjects, records):
     return idata, hierarchical.summary_rows(idata, spec, subjects, "bench")
 
 
+def gradient(spec, records):
+    jax, jnp, _ = hierarchical.jax_modules()
+    scanned = hierarchical.jax_inputs(spec, records)
+    grad = jax.jit(jax.grad(lambda theta: hierarchical.trial_log_probs(spec, scanned, theta).sum()))
+    theta = jnp.asarray(hierarchical.linked(spec, np.zeros((len(records["action"]), 1, len(spec.free)))))
+    grad(theta).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(20):
+        grad(theta).block_until_ready()
+    print(f"one gradient: {(time.perf_counter() - start) / 20 * 1000:.1f} ms")
+
+
+CALIBRATION_GROUP = {  # model: (mu_pr, sigma) on the real line, hBayesDM's links: ts_par4's a 0.31, beta 2.7, pi 0.8, w 0.62
+    "ts_par4": ([-0.5, 1.0, -1.0, 0.3], [0.3, 0.2, 0.3, 0.5]),
+}
+
+
+def calibration(spec, populations, people, trials):
+    import pandas as pd
+    import ray
+
+    from twostep import sweep
+
+    sweep.connect()
+    mu_pr, sigma = CALIBRATION_GROUP[spec.name]
+    settings = SamplerConfig(chains=2, warmup=500, draws=500)
+    remote = ray.remote(num_cpus=1)(hierarchical.calibration_rows)
+    start = time.perf_counter()
+    rows = pd.concat(ray.get([remote.remote(spec, mu_pr, sigma, k, people, trials, settings) for k in range(populations)]))
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "humans", "hierarchical_calibration.csv")
+    rows.to_csv(path, index=False)
+    print(f"{populations} populations of {people} people x {trials} trials, {spec.name}, {settings}: {time.perf_counter() - start:.0f} s")
+    summary = rows.groupby("parameter", sort=False).agg(truth=("truth", "first"), coverage=("covered", "mean"),
+                                                        person_r=("person_r", "mean"), person_r_min=("person_r", "min"))
+    print(summary.to_string(float_format=lambda x: f"{x:.3f}"))
+    print(f"90% intervals cover the truth in {rows['covered'].mean():.1%} of {len(rows)} (population, parameter) pairs; "
+          f"largest group R-hat {rows['rhat_group'].max():.3f}; divergences {rows['divergences'].sum()}; rows: {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("nuts", "svi", "agreement"))
+    parser.add_argument("what", choices=("nuts", "svi", "agreement", "gradient", "calibration"))
+    parser.add_argument("--populations", type=int, default=20, help="calibration: simulated populations")
+    parser.add_argument("--trials", type=int, default=200, help="calibration: trials per simulated person")
     parser.add_argument("--data", default=None, help="dataset (default: kool2016 for nuts, gillan2016 otherwise)")
-    parser.add_argument("--model", default="daw2011", choices=sorted(daw_models.SPECS))
-    parser.add_argument("--people", type=int, help="the first N people only (default: all; 200 for agreement)")
+    parser.add_argument("--model", choices=sorted(daw_models.SPECS), help="default: ts_par4 for calibration, else daw2011")
+    parser.add_argument("--people", type=int, help="the first N people only (default: all; 200 for agreement; 100 per simulated population)")
     args = parser.parse_args()
+    spec = daw_models.SPECS[args.model or ("ts_par4" if args.what == "calibration" else "daw2011")]
+    if args.what == "calibration":
+        if spec.name not in CALIBRATION_GROUP:
+            parser.error(f"--model {spec.name}: calibration knows the group values of {', '.join(CALIBRATION_GROUP)} only")
+        return calibration(spec, args.populations, args.people or 100, args.trials)
     args.data = args.data or ("kool2016" if args.what == "nuts" else "gillan2016")
     args.people = args.people or (200 if args.what == "agreement" else None)
-    spec = daw_models.SPECS[args.model]
     subjects, records = loaded(args)
     print(f"{args.data}: {len(subjects)} people x {records['action'].shape[-1]} trials, {spec.name}")
     if args.what == "nuts":
         nuts(spec, subjects, records)
+    elif args.what == "gradient":
+        gradient(spec, records)
     elif args.what == "svi":
         _, table = svi(spec, subjects, records)
         print(table[table["level"] == "group"][["parameter", "mean", "sd"]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))

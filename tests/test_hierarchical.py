@@ -138,15 +138,19 @@ def test_nuts_finds_a_simulated_populations_group_means():
 def test_a_hierarchical_fit_writes_its_tables_and_a_rerun_resumes(ray_instance, tmp_path):
     spec = daw_models.SPECS["ts_par4"]
     records, _ = hierarchical.simulated_population(spec, np.zeros(4), np.full(4, 0.3), people=12, trials=40, seed=3)
+    import pandas as pd
+
     table = tmp_path / "study.csv"
     trial_table.write_table(trial_table.agent_data(records, np.arange(12)), table, "table")
+    rows = pd.read_csv(table)
+    rows.drop(columns=[c for c in rows.columns if c.startswith("prob_")]).to_csv(table, index=False)  # no predictive check then
     argv = ["fit", "--data", str(table), "--models", "ts_par4", "--hierarchical", "--variational", "--steps", "200", "--draws", "50",
             "--out", str(tmp_path / "out")]
     cli.main(argv)
-    written = {name: (tmp_path / "out" / f"study_{name}.csv").read_text() for name in ("hierarchical", "loo", "ppc")}
+    written = {name: (tmp_path / "out" / f"study_{name}.csv").read_text() for name in ("hierarchical", "loo")}
     assert "mu_w" in written["hierarchical"] and "person" in written["loo"] and "trial" in written["loo"]
     (folder,) = (tmp_path / "out" / "study_hierarchical").iterdir()
-    assert sorted(p.name for p in folder.iterdir()) == ["draws.nc", "loo.csv", "ppc.csv", "summary.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["draws.nc", "loo.csv", "summary.csv"]
     said = []
     hierarchical.run_models(str(table), ["ts_par4"], str(tmp_path / "out"), settings=hierarchical.VariationalConfig(steps=200, draws=50),
                             say=said.append, progress=False)
@@ -158,3 +162,20 @@ def test_a_target_acceptance_of_one_or_more_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["fit", "--data", "kool2016", "--models", "ts_par4", "--hierarchical", "--target-accept", "1.2", "--out", str(tmp_path)])
     assert "two-step fit: error: --target-accept 1.2: expected a probability below 1" in capsys.readouterr().err
+
+
+def test_the_predictive_check_plays_the_peoples_walks_with_their_posterior_draws():
+    """Draws concentrated at the true parameters reproduce the stay probabilities of people
+    simulated with them, within the binomial error of 40 people x 200 trials."""
+    spec = daw_models.SPECS["ts_par4"]
+    records, theta = hierarchical.simulated_population(spec, np.array([0.0, 1.5, -0.5, 1.0]), np.zeros(4), people=40, trials=200, seed=6)
+    arviz = hierarchical.arviz_module()
+    idata = arviz.from_dict(posterior={"theta": np.broadcast_to(theta, (1, 20, *theta.shape))})
+    check = hierarchical.predictive_stay(spec, records, idata, "simulated", draws=20)
+    assert list(check["cell"]) == ["rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare"]
+    from two_step_env import stay_probabilities
+
+    pairs = stay_probabilities(records["action"], records["common"], records["reward"])[1].sum(axis=0)  # per cell, over people
+    standard_error = np.sqrt(0.25 / pairs) * np.sqrt(1 + 1 / 20)  # the people's cell against the mean of 20 simulations
+    assert (np.abs(check["people"] - check["predicted"]) < 4 * standard_error).all(), check
+    assert (check["q2.5"] <= check["predicted"]).all() and (check["predicted"] <= check["q97.5"]).all()

@@ -443,6 +443,10 @@ def _fit(parser, args):
         models = (population_fits.spec_names if args.empirical_bayes else population_fits.model_names)(args.models)
         if args.hierarchical and not args.target_accept < 1:
             raise ValueError(f"--target-accept {args.target_accept}: expected a probability below 1, e.g. 0.9")
+        if args.hierarchical and args.empirical_bayes:
+            raise ValueError("--hierarchical and --empirical-bayes: choose one (a posterior under the hierarchy, or MAP fits under estimated priors)")
+        if args.variational and not args.hierarchical:
+            raise ValueError("--variational fits a hierarchical model: add --hierarchical")
         run_layout.check_writable(args.out)
         datasets.load(args.data, args.root)  # a missing or broken file is named before Ray starts
         sweeps.connect(args.address, args.cpus)
@@ -528,6 +532,8 @@ def regress(parser, args):
         per_person, mixed, left_out = symptoms.regress(loaded, covariates)
     except (ValueError, OSError) as error:
         parser.error(str(error))
+    except Exception as error:  # GPBoost's own failures (e.g. a covariate that separates the data)
+        parser.fail(f"the mixed-effects fit failed: {type(error).__name__}: {error}")
     name = datasets.dataset_name(args.data)
     paths = [os.path.join(args.out, f"{name}_regress{end}.csv") for end in ("", "_people")]
     os.makedirs(args.out, exist_ok=True)

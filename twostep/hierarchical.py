@@ -31,6 +31,7 @@ from twostep.configs import SamplerConfig, VariationalConfig
 
 PHI_APPROX_CUBIC, PHI_APPROX_LINEAR = 0.07056, 1.5976  # Stan's Phi_approx
 HOST_DEVICES = 4  # JAX's CPU devices: chains up to this many run side by side
+MAX_POINTWISE_VALUES = 1e8  # draws x trials held at once for LOO by trial (800 MB)
 
 
 def jax_modules():
@@ -58,8 +59,16 @@ def arviz_module():
 
 
 def phi_approx(x, xp=np):
-    """Stan's logistic approximation of the standard normal CDF."""
-    return 1 / (1 + xp.exp(-(PHI_APPROX_CUBIC * x**3 + PHI_APPROX_LINEAR * x)))
+    """Stan's logistic approximation of the standard normal CDF (a logistic that neither
+    overflows nor loses its gradient far out in the tails)."""
+    u = PHI_APPROX_CUBIC * x**3 + PHI_APPROX_LINEAR * x
+    if xp is np:
+        from scipy.special import expit
+
+        return expit(u)
+    import jax
+
+    return jax.nn.sigmoid(u)
 
 
 def linked(spec: daw_models.ModelSpec, x, xp=np):
@@ -204,20 +213,20 @@ def summary_rows(idata, spec: daw_models.ModelSpec, subjects, dataset):
 
 
 def convergence(draws):
-    """R-hat, bulk and tail ESS of each quantity of draws [chains, draws, quantities] (ArviZ's; NaN with one chain)."""
-    if draws.shape[0] < 2:
-        return {"rhat": np.nan, "ess_bulk": np.nan, "ess_tail": np.nan}
+    """R-hat, bulk and tail ESS of each quantity of draws [chains, draws, quantities] (ArviZ's;
+    R-hat is NaN from a single chain, which it needs two of)."""
     arviz = arviz_module()
     data = arviz.from_dict(posterior={"q": draws})
-    return {"rhat": arviz.rhat(data)["q"].values, "ess_bulk": arviz.ess(data, method="bulk")["q"].values,
-            "ess_tail": arviz.ess(data, method="tail")["q"].values}
+    rhat = arviz.rhat(data)["q"].values if draws.shape[0] > 1 else np.full(draws.shape[-1], np.nan)
+    return {"rhat": rhat, "ess_bulk": arviz.ess(data, method="bulk")["q"].values, "ess_tail": arviz.ess(data, method="tail")["q"].values}
 
 
 def warnings_of(table, divergences, model_name):
     """The end-of-run lines: the largest R-hat, the smallest ESS and the divergences, and one
     warning line naming the model when R-hat > 1.01, ESS < 400 or any divergence."""
     worst_rhat, fewest = table["rhat"].max(), table[["ess_bulk", "ess_tail"]].min().min()
-    line = f"{model_name}: largest R-hat {worst_rhat:.4f}, smallest ESS {fewest:.0f}, {divergences} divergences"
+    rhat_text = "no R-hat (one chain)" if np.isnan(worst_rhat) else f"largest R-hat {worst_rhat:.4f}"
+    line = f"{model_name}: {rhat_text}, smallest ESS {fewest:.0f}, {divergences} divergences"
     problems = [f"R-hat {worst_rhat:.3f} > 1.01"] * bool(worst_rhat > 1.01) + [f"ESS {fewest:.0f} < 400"] * bool(fewest < 400)
     problems += [f"{divergences} divergent transitions"] * bool(divergences)
     return [line] + ([f"warning: {model_name}: {'; '.join(problems)}: run more draws or raise target_accept"] if problems else [])
@@ -225,24 +234,24 @@ def warnings_of(table, divergences, model_name):
 
 def loo_rows(spec: daw_models.ModelSpec, records, idata, dataset, draws=1000):
     """PSIS-LOO (ArviZ) leaving out one person (hBayesDM's unit) and one trial, and WAIC, from at
-    most `draws` posterior draws: rows `dataset, model, unit, elpd_loo, se, p_loo, looic,
-    pareto_k_bad` (k > 0.7), `elpd_waic, p_waic, waic`."""
+    most `draws` posterior draws spread over the chains (fewer where draws x trials would pass
+    MAX_POINTWISE_VALUES): rows `dataset, model, unit, elpd_loo, se, p_loo, looic, pareto_k_bad`
+    (k > 0.7), `elpd_waic, p_waic, waic`, `draws`."""
     arviz = arviz_module()
     import pandas as pd
 
     theta = draws_of(idata, "theta")
-    theta = theta[np.linspace(0, len(theta) - 1, min(draws, len(theta))).round().astype(int)]
     fitted = daw_models.replay_inputs(spec, records)["fitted"].reshape(len(theta[0]), -1)
+    draws = min(draws, len(theta), max(100, int(MAX_POINTWISE_VALUES / fitted.sum())))  # Gillan's 1,961 people: 255 draws
+    theta = theta[np.linspace(0, len(theta) - 1, draws).round().astype(int)]
+    by_trial = pointwise_log_likelihood(spec, records, theta, by="trial")
     rows = []
-    for unit in ("person", "trial"):
-        log_lik = pointwise_log_likelihood(spec, records, theta, by=unit)
-        if unit == "trial":
-            log_lik = log_lik[:, fitted]  # the trials the likelihood counts
+    for unit, log_lik in (("person", by_trial.sum(axis=-1)), ("trial", by_trial[:, fitted])):  # the trials the likelihood counts
         data = arviz.from_dict(posterior={"theta": theta[None]}, log_likelihood={"choices": log_lik[None]})
         loo, waic = arviz.loo(data), arviz.waic(data)
         rows.append({"dataset": dataset, "model": spec.name, "unit": unit, "elpd_loo": loo.elpd_loo, "se": loo.se,
                      "p_loo": loo.p_loo, "looic": -2 * loo.elpd_loo, "pareto_k_bad": int((loo.pareto_k.values > 0.7).sum()),
-                     "elpd_waic": waic.elpd_waic, "p_waic": waic.p_waic, "waic": -2 * waic.elpd_waic})
+                     "elpd_waic": waic.elpd_waic, "p_waic": waic.p_waic, "waic": -2 * waic.elpd_waic, "draws": draws})
     return pd.DataFrame(rows)
 
 
@@ -290,8 +299,8 @@ def run_key(digests, model, settings):
 
 def fit_model(dataset, root, model, settings, folder, key):
     """One model's hierarchical fit to the loaded dataset, NUTS (`SamplerConfig`) or SVI
-    (`VariationalConfig`), into `<folder>/<model>_<key>/`: draws.nc (every draw), loo.csv
-    (`loo_rows`), ppc.csv (`predictive_stay`, when the data hold the reward probabilities) and,
+    (`VariationalConfig`), into `<folder>/<model>_<key>/`: draws.nc (every draw, written first), loo.csv
+    (`loo_rows`), ppc.csv (`predictive_stay`, when the data hold every trial's reward probabilities) and,
     last, summary.csv (`summary_rows`), which marks the model done; returns the end-of-run lines
     (`warnings_of`)."""
     from twostep import datasets, run_layout
@@ -307,12 +316,12 @@ def fit_model(dataset, root, model, settings, folder, key):
         idata, _ = approximate(spec, data.records, settings)
         divergences = 0
     seconds = time.perf_counter() - start
+    os.makedirs(base, exist_ok=True)
+    save_draws(idata, os.path.join(base, "draws.nc"))  # first: whatever follows, the draws are kept
     table = summary_rows(idata, spec, data.subject, name)
     parts = {"loo.csv": loo_rows(spec, data.records, idata, name)}
-    if "probs" in data.records:
+    if np.isfinite(data.records["probs"]).all():  # a table without reward probabilities has NaN there
         parts["ppc.csv"] = predictive_stay(spec, data.records, idata, name)
-    os.makedirs(base, exist_ok=True)
-    save_draws(idata, os.path.join(base, "draws.nc"))
     for file, part in {**parts, "summary.csv": table}.items():
         run_layout.write_atomically(os.path.join(base, file), lambda partial, part=part: part.to_csv(partial, index=False))
     took = f"{model}: {seconds:.0f} s for {len(data.subject)} people"
@@ -342,7 +351,8 @@ def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=pr
     keys = {model: run_key(digests, model, settings) for model in models}
     paths = {model: os.path.join(folder, f"{model}_{keys[model]}", "summary.csv") for model in models}
     todo = run_layout.files_to_write(paths, folder, "models already fitted", say)
-    remote = ray.remote(num_cpus=1)(fit_model)
+    chains = settings.chains if isinstance(settings, SamplerConfig) else 1
+    remote = ray.remote(num_cpus=min(chains, HOST_DEVICES, int(ray.cluster_resources().get("CPU", 1))))(fit_model)
     pending = {remote.remote(dataset, root, model, settings, folder, keys[model]): model for model in models if model in todo}
     with progress_bar(len(models), initial=len(models) - len(pending), unit="model", desc=f"hierarchical {name}",
                       enabled=progress) as bar:

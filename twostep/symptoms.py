@@ -142,6 +142,9 @@ def covariate_values(data, name):
     """A covariate of a loaded `HumanData`, one number per person: "age" or a score
     (`HumanData.scores`); ValueError naming what there is, or a covariate that is not numbers."""
     available = {"age": data.age, **(data.scores or {})}
+    if not name.isidentifier() or name in ("stay", "subject", *STAY_TERMS):
+        raise ValueError(f"covariate {name!r}: a name of letters, digits and underscores, other than stay, subject, reward "
+                         "and transition, is needed in the regression's formula: rename the column")
     if name not in available:
         raise ValueError(f"covariate {name!r} is not in {data.dataset}: expected one of {', '.join(sorted(available))}")
     values = np.asarray(available[name])
@@ -162,6 +165,12 @@ def regress(data, covariates=()):
 
     values = {name: covariate_values(data, name) for name in covariates}
     complete = data.included & np.all([~np.isnan(v) for v in values.values()], axis=0) if values else data.included
+    if complete.sum() < 2:
+        raise ValueError(f"{data.dataset}: {int(complete.sum())} of {len(complete)} people have every covariate of "
+                         f"{list(covariates)} (and are analysed): nothing to regress")
+    for name, v in values.items():
+        if np.ptp(v[complete]) == 0:
+            raise ValueError(f"covariate {name!r} is {v[complete][0]} for every person analysed: it explains nothing")
     people = data.select(complete)
     fits = stay_regression(*(people.records[k] for k in ("action", "common", "reward", "missed")))
     per_person = pd.DataFrame([{"subject": subject, "term": term, "coef": v["coef"], "se": v["se"], "converged": v["converged"]}
