@@ -14,8 +14,8 @@ the group means. agreement: NUTS and SVI on the first `--people` people, each gr
 SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement). gradient: milliseconds per
 gradient of the log-likelihood of every person at once (the cost of one NUTS leapfrog step),
 the mean of 20 after compiling. calibration: `--populations` simulated populations from the known
-group values CALIBRATION_GROUP (hierarchical.calibration_rows, one Ray task each, 2 chains of 500
-warm-up and 500 draws): how often the 90% interval of each group mean covers the truth, and how
+group values CALIBRATION_GROUP (hierarchical.calibration_rows, one Ray task each, 2 chains of 300
+warm-up and 300 draws): how often the 90% interval of each group mean covers the truth, and how
 the people's posterior means correlate with their true values; the rows go to
 results/humans/hierarchical_calibration.csv.
 """
@@ -83,7 +83,7 @@ def calibration(spec, populations, people, trials):
 
     sweep.connect()
     mu_pr, sigma = CALIBRATION_GROUP[spec.name]
-    settings = SamplerConfig(chains=2, warmup=500, draws=500)
+    settings = SamplerConfig(chains=2, warmup=300, draws=300)
     remote = ray.remote(num_cpus=1)(hierarchical.calibration_rows)
     start = time.perf_counter()
     rows = pd.concat(ray.get([remote.remote(spec, mu_pr, sigma, k, people, trials, settings) for k in range(populations)]))
