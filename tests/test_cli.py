@@ -300,7 +300,7 @@ def subcommands(parser):
 
 def test_every_flag_with_a_default_shows_it_in_the_help():
     commands = subcommands(cli.build_parser())
-    assert set(commands) == {"train", "evaluate", "figures", "sweep", "fit", "predict", "data fetch", "data check", "data export"}
+    assert set(commands) == {"train", "evaluate", "figures", "sweep", "fit", "predict", "regress", "data fetch", "data check", "data export"}
     for name, command in commands.items():
         for action in command._actions:
             if action.default is None or action.default is False or action.default == cli.argparse.SUPPRESS:
