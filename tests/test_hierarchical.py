@@ -81,9 +81,7 @@ def test_jax_likelihood_equals_numpys_on_simulated_data_with_missed_trials(model
     records["missed"] = rng.random(records["action"].shape) < 0.05
     records["action"] = np.where(records["missed"], -1, records["action"])
     records["reward"] = np.where(records["missed"], np.nan, records["reward"])
-    expected = daw_models.play(spec, theta, daw_models.replay_inputs(spec, records)["layout"], lambda t, *_: tuple(
-        np.asarray(v)[:, None, :, t] for v in daw_models.replay_inputs(spec, records).values()
-    )[:5]) * daw_models.replay_inputs(spec, records)["fitted"][:, None]
+    expected = daw_models.replay_log_probs(spec, daw_models.replay_inputs(spec, records), theta)
     got = np.asarray(hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records), theta))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
@@ -103,16 +101,14 @@ def test_jax_likelihood_equals_numpys_on_every_built_in_dataset(data_root, datas
         np.testing.assert_allclose(got, daw_models.log_likelihood(spec, records, theta), rtol=0, atol=1e-9, err_msg=model)
 
 
-def test_pointwise_log_likelihood_by_trial_sums_to_by_person():
+def test_pointwise_log_likelihood_by_trial_sums_to_each_persons_likelihood():
     spec = daw_models.SPECS["ts_par4"]
     records, theta = hierarchical.simulated_population(spec, np.zeros(4), np.full(4, 0.3), people=5, trials=30, seed=1)
     draws = theta[None] + np.random.default_rng(0).normal(0, 0.01, (3, *theta.shape))
-    by_person = hierarchical.pointwise_log_likelihood(spec, records, draws, by="person", chunk=2)
-    by_trial = hierarchical.pointwise_log_likelihood(spec, records, draws, by="trial", chunk=2)
+    by_trial = hierarchical.pointwise_log_likelihood(spec, records, draws, chunk=2)
     assert by_trial.shape == (3, 5, 30)
-    np.testing.assert_allclose(by_trial.sum(axis=-1), by_person, rtol=1e-12)
-    np.testing.assert_allclose(by_person, np.swapaxes(daw_models.log_likelihood(spec, records, np.swapaxes(draws, 0, 1)), 0, 1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(by_trial.sum(axis=-1), np.swapaxes(daw_models.log_likelihood(spec, records, np.swapaxes(draws, 0, 1)),
+                                                                   0, 1), rtol=1e-12)
 
 
 def test_nuts_finds_a_simulated_populations_group_means():

@@ -395,12 +395,17 @@ def replay_inputs(spec: ModelSpec, records):
     }
 
 
-def replay_log_likelihood(spec: ModelSpec, inputs, theta):
-    """Log-likelihood [P, K] of `replay_inputs`' fitted trials at parameter vectors theta [P, K, n_free]."""
+def replay_log_probs(spec: ModelSpec, inputs, theta):
+    """log P(each trial's choices) [P, K, E, T] of `replay_inputs`' records at parameter vectors
+    theta [P, K, n_free], 0 at trials not fitted (`hierarchical.trial_log_probs` in JAX)."""
     recorded = {k: v[:, None] for k, v in inputs.items() if k != "layout"}
     columns = ("action", "state", "choice2", "reward", "used")
-    log_probs = play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns))
-    return (log_probs * recorded["fitted"]).sum(axis=(2, 3))
+    return play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns)) * recorded["fitted"]
+
+
+def replay_log_likelihood(spec: ModelSpec, inputs, theta):
+    """Log-likelihood [P, K] of `replay_inputs`' fitted trials at parameter vectors theta [P, K, n_free]."""
+    return replay_log_probs(spec, inputs, theta).sum(axis=(2, 3))
 
 
 def log_likelihood(spec: ModelSpec, records, theta):

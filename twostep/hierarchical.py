@@ -165,10 +165,10 @@ def approximate(spec: daw_models.ModelSpec, records, config=VariationalConfig())
     return arviz.from_dict(posterior={k: v[None] for k, v in posterior.items()}), np.asarray(result.losses)
 
 
-def pointwise_log_likelihood(spec: daw_models.ModelSpec, records, theta, by="person", chunk=250):
-    """log P(choices | theta) of every draw: theta [draws, P, n_free] -> [draws, P] ("person",
-    hBayesDM's log_lik) or [draws, P, E * T] ("trial": each trial's two choices; trials the
-    likelihood does not use are 0), computed `chunk` draws at a time."""
+def pointwise_log_likelihood(spec: daw_models.ModelSpec, records, theta, chunk=250):
+    """log P(each trial's two choices | theta) of every draw: theta [draws, P, n_free] -> [draws,
+    P, E * T] (0 at trials the likelihood does not use; summed over trials, hBayesDM's per-person
+    log_lik), computed `chunk` draws at a time."""
     jax, jnp, _ = jax_modules()
     scanned = jax_inputs(spec, records)
     run = jax.jit(lambda t: trial_log_probs(spec, scanned, t))
@@ -176,7 +176,7 @@ def pointwise_log_likelihood(spec: daw_models.ModelSpec, records, theta, by="per
     for start in range(0, len(theta), chunk):
         out = np.asarray(run(jnp.asarray(np.swapaxes(theta[start:start + chunk], 0, 1))))  # [P, K, E, T]
         out = np.swapaxes(out, 0, 1)
-        parts.append(out.sum(axis=(2, 3)) if by == "person" else out.reshape(out.shape[:2] + (-1,)))
+        parts.append(out.reshape(out.shape[:2] + (-1,)))
     return np.concatenate(parts)
 
 
@@ -189,8 +189,7 @@ def draws_of(idata, name):
 def summary_rows(idata, spec: daw_models.ModelSpec, subjects, dataset):
     """The posterior's summary, one row per quantity: `dataset, model, level` ("group" or
     "person"), `subject` (empty at group level), `parameter` (mu_<name>, sigma_<name> or the
-    person's <name>), `mean, sd, q2.5, q97.5, rhat, ess_bulk, ess_tail` (ArviZ's rank-normalised
-    R-hat and ESS; NaN from a single chain)."""
+    person's <name>), `mean, sd, q2.5, q97.5, rhat, ess_bulk, ess_tail` (`convergence`)."""
     import pandas as pd
 
     columns = []  # (level, subject, parameter, draws [chains, draws])
@@ -242,9 +241,9 @@ def loo_rows(spec: daw_models.ModelSpec, records, idata, dataset, draws=1000):
 
     theta = draws_of(idata, "theta")
     fitted = daw_models.replay_inputs(spec, records)["fitted"].reshape(len(theta[0]), -1)
-    draws = min(draws, len(theta), max(100, int(MAX_POINTWISE_VALUES / fitted.sum())))  # Gillan's 1,961 people: 255 draws
+    draws = min(draws, len(theta), max(100, int(MAX_POINTWISE_VALUES / fitted.sum())))  # Gillan's 1,961 people: a few hundred
     theta = theta[np.linspace(0, len(theta) - 1, draws).round().astype(int)]
-    by_trial = pointwise_log_likelihood(spec, records, theta, by="trial")
+    by_trial = pointwise_log_likelihood(spec, records, theta)
     rows = []
     for unit, log_lik in (("person", by_trial.sum(axis=-1)), ("trial", by_trial[:, fitted])):  # the trials the likelihood counts
         data = arviz.from_dict(posterior={"theta": theta[None]}, log_likelihood={"choices": log_lik[None]})
