@@ -80,6 +80,45 @@ def test_a_published_model_fitted_on_training_choices_predicts_held_out_ones_nea
     assert truth - 0.01 < fitted < truth + 0.05 < repeat
 
 
+def test_parameter_vectors_side_by_side_replay_as_each_alone_and_their_predictives_telescope(monkeypatch):
+    records = simulated(3, 50)
+    theta = np.stack([np.tile(TRUTH, (3, 1)), np.tile(TRUTH * [1, 0.5, 1, 1.2, 0.8, 1, 0.6], (3, 1))], axis=1)  # [P, 2, n]
+    together = prediction.published_log_probs(daw_models.DAW2011, records, theta)
+    for k in range(2):
+        np.testing.assert_allclose(together[:, k], prediction.published_log_probs(daw_models.DAW2011, records, theta[:, k]), rtol=1e-12)
+    # the choices' predictives given the earlier ones multiply to the mean likelihood of the whole record
+    sequential = prediction.sequential_predictive(together)
+    mean_likelihood = np.logaddexp(*together.sum(axis=(2, 3, 4)).T) - np.log(2)
+    np.testing.assert_allclose(sequential.sum(axis=(1, 2, 3)), mean_likelihood, rtol=1e-12)
+    assert (sequential[records["missed"]] == 0).all()
+    # the posterior predictive: the log of the mean probability, whatever the chunks
+    expected = np.logaddexp(together[:, 0], together[:, 1]) - np.log(2)
+    np.testing.assert_allclose(prediction.posterior_predictive(daw_models.DAW2011, records, theta), expected, rtol=1e-12)
+    monkeypatch.setattr(prediction, "MAX_REPLAYED", 1)
+    np.testing.assert_allclose(prediction.posterior_predictive(daw_models.DAW2011, records, theta), expected, rtol=1e-12)
+
+
+def test_the_hierarchical_contender_adapts_to_new_people_where_one_vector_for_everybody_cannot():
+    """40 people drawn from a population (hierarchical.simulated_population) whose weights and
+    rates differ from person to person; fold 0's 8 people held out. A new person's prior from the
+    others' population posterior, updated by their own earlier choices, must predict them better
+    than the pooled fit: the paired difference is below zero by more than 2 standard errors."""
+    from twostep import hierarchical
+
+    mu_pr, sigma = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 0.3, 0.0]), np.array([0.8, 0.8, 0.5, 0.5, 0.5, 0.3, 1.2])
+    records, _ = hierarchical.simulated_population(daw_models.DAW2011, mu_pr, sigma, 40, 150, seed=3)
+    records["missed"] = np.zeros(records["action"].shape, bool)
+    train, validation, test = prediction.fold_masks(records, "held-out-people", 0, CONFIG)
+
+    def held_out_nll(log_probs):
+        return prediction.person_scores(prediction.fold_scores(log_probs, test, np.arange(40), 0))["nll"].to_numpy()
+
+    adapted = held_out_nll(prediction.predict_hierarchical("daw2011-hierarchical", records, train, validation, "held-out-people", CONFIG))
+    pooled = held_out_nll(prediction.predict_published("daw2011", records, train, validation, "held-out-people", CONFIG))
+    difference = adapted - pooled
+    assert len(difference) == 8 and difference.mean() + 2 * difference.std(ddof=1) / np.sqrt(8) < 0
+
+
 def test_ridge_logistic_recovers_coefficients_and_honours_weights_and_offsets():
     """4,000 choices per row: each coefficient's standard error is below 0.04; 0.15 is four of them."""
     rng = np.random.default_rng(1)

@@ -20,7 +20,10 @@ The contenders (`CONTENDERS`), by family:
 - "published": every `daw_models.SPECS` model, MAP per person on the training choices with the
   authors' priors, or ("-eb") under priors estimated from everybody's training choices; three of
   them also as one parameter vector for everybody (held-out people). Each predicts every answered
-  trial (Nussenbaum et al. fitted from trial 10 on);
+  trial (Nussenbaum et al. fitted from trial 10 on). "daw2011-hierarchical": hBayesDM's hierarchy
+  over the hybrid (`hierarchical`, by SVI), each person's posterior predictive (held-out trials),
+  or the training people's population posterior as a new person's prior, updated by their own
+  earlier choices (held-out people);
 - "extended" (ours): a published model whose second stage is read per person with a temperature and
   a stickiness to the last choice in the state ("+readout", `person_readout`), or whose two stages
   are corrected per person by Miller et al.'s lagged regressors ("+lags", `lagged_readout`);
@@ -57,6 +60,8 @@ from twostep.configs import FAMILIES, S3
 
 PROTOCOLS = ("held-out-trials", "held-out-people")
 RNN_SIZES = (1, 2, 4, 16)
+PARTICLES = 2000  # a new person's parameter vectors drawn from the population posterior (held-out people)
+MAX_REPLAYED = 10_000_000  # vectors x trials x stages replayed at once by the hierarchical contender (80 MB an array)
 NETWORK_STARTS = 3  # initial weights per network, the best kept by validation NLL
 LAGS = (1, 2, 3, 5)  # the lagged regression's candidate numbers of lags (Miller et al. 2017 use up to 5 and more)
 PENALTIES = (0.1, 1.0, 10.0)  # its candidate L2 penalties on every weight but the bias
@@ -174,19 +179,22 @@ def stage_log_probs(logit1, logit2, records):
 
 
 def published_log_probs(spec, records, theta):
-    """`spec`'s log P of every recorded choice [P, E, T, 2] at each person's parameters theta [P, n]."""
+    """`spec`'s log P of every recorded choice at each person's parameters: theta [P, n] ->
+    [P, E, T, 2], or K vectors per person, theta [P, K, n] -> [P, K, E, T, 2]."""
+    theta = np.asarray(theta, np.float64)
+    vectors = theta if theta.ndim == 3 else theta[:, None]
     inputs = daw_models.replay_inputs(spec, records)
     recorded = {k: v[:, None] for k, v in inputs.items() if k != "layout"}
-    logits = np.zeros((2,) + inputs["action"].shape)
+    logits = np.zeros((2,) + vectors.shape[:2] + inputs["action"].shape[1:])
 
     def respond(t, logit1, logit2):
-        state = recorded["state"][..., t]
-        logits[0, ..., t] = logit1[:, 0]
-        logits[1, ..., t] = np.where(state == S3, logit2[1], logit2[0])[:, 0]
+        logits[0, ..., t] = logit1
+        logits[1, ..., t] = np.where(recorded["state"][..., t] == S3, logit2[1], logit2[0])
         return tuple(recorded[k][..., t] for k in ("action", "state", "choice2", "reward", "used"))
 
-    daw_models.play(spec, np.asarray(theta, np.float64)[:, None], inputs["layout"], respond)
-    return stage_log_probs(logits[0], logits[1], records)
+    daw_models.play(spec, vectors, inputs["layout"], respond)
+    log_probs = stage_log_probs(logits[0], logits[1], {k: np.asarray(records[k])[:, None] for k in ("missed", "action", "choice2")})
+    return log_probs if theta.ndim == 3 else log_probs[:, 0]
 
 
 def every_trial(spec):
@@ -200,9 +208,9 @@ def pooled_records(records, mask):
 
 
 def published_spec(name):
-    """The published model behind a contender's name ("daw2011", "daw2011-eb", "daw2011+readout",
-    "daw2011+lags"), or None."""
-    return daw_models.SPECS.get(name.removesuffix("-eb").removesuffix("+readout").removesuffix("+lags"))
+    """The published model behind a contender's name ("daw2011", "daw2011-eb", "daw2011-hierarchical",
+    "daw2011+readout", "daw2011+lags"), or None."""
+    return daw_models.SPECS.get(name.removesuffix("-eb").removesuffix("-hierarchical").removesuffix("+readout").removesuffix("+lags"))
 
 
 def predict_published(name, records, train, validation, protocol, config):
@@ -482,6 +490,71 @@ def predict_network(name, records, masks, protocol, config):
     return [person_readout(choice_logits(fold, records), records, mask, protocol == "held-out-people") for fold, mask in zip(log_probs, fitted)]
 
 
+def predict_hierarchical(name, records, train, validation, protocol, config):
+    """hBayesDM's hierarchy over a published model ("daw2011-hierarchical"; `hierarchical`), its
+    posterior approximated by SVI (`VariationalConfig`'s settings) on the training and validation
+    choices. Held-out trials: each person's posterior predictive, the mean over the posterior's
+    draws of P(choice) (`posterior_predictive`). Held-out people: the population posterior of the
+    training people is a new person's prior, PARTICLES parameter vectors drawn from it
+    (`population_particles`), updated by the person's own earlier choices alone
+    (`sequential_predictive`)."""
+    from twostep import hierarchical
+    from twostep.configs import VariationalConfig
+
+    spec = every_trial(published_spec(name))
+    fitted = train | validation
+    settings = VariationalConfig(seed=config.seed)
+    if protocol == "held-out-trials":
+        idata, _ = hierarchical.approximate(spec, dict(records, fitted=fitted), settings)
+        return posterior_predictive(spec, records, np.swapaxes(hierarchical.draws_of(idata, "theta"), 0, 1))
+    people = fitted.any(axis=(1, 2))
+    idata, _ = hierarchical.approximate(spec, {k: np.asarray(v)[people] for k, v in dict(records, fitted=fitted).items()}, settings)
+    particles = population_particles(spec, idata, PARTICLES, config.seed)
+    log_probs = np.zeros(np.shape(records["action"]) + (2,))
+    new = np.flatnonzero(~people)
+    for chunk in np.array_split(new, max(1, -(-len(new) * PARTICLES * log_probs[0].size // MAX_REPLAYED))):
+        part = {k: np.asarray(v)[chunk] for k, v in records.items()}
+        log_probs[chunk] = sequential_predictive(published_log_probs(spec, part, np.broadcast_to(particles, (len(chunk),) + particles.shape)))
+    return log_probs
+
+
+def population_particles(spec, idata, count, seed):
+    """`count` parameter vectors [count, n] of a new person under a hierarchical posterior: a group
+    draw (mu_pr, sigma) for each, in turn, and the person's own standard-normal offset."""
+    from twostep import hierarchical
+
+    mu_pr, sigma = (hierarchical.draws_of(idata, k) for k in ("mu_pr", "sigma"))
+    group = np.arange(count) % len(mu_pr)
+    z = np.random.default_rng(seed).standard_normal((count, len(spec.free)))
+    return hierarchical.linked(spec, mu_pr[group] + sigma[group] * z)
+
+
+def sequential_predictive(log_probs):
+    """log P [P, K, E, T, 2] of every choice under K parameter vectors drawn from a person's prior
+    -> log P [P, E, T, 2] of each choice given the choices before it (episode by episode, stage 1
+    before stage 2): the mean of the vectors' probabilities weighted by their likelihood of the
+    earlier choices (importance weights; 0 stays 0 at missed trials)."""
+    from scipy.special import logsumexp
+
+    shape = log_probs.shape
+    flat = log_probs.reshape(shape[:2] + (-1,))
+    after = np.cumsum(flat, axis=-1)
+    return (logsumexp(after, axis=1) - logsumexp(after - flat, axis=1)).reshape(shape[:1] + shape[2:])
+
+
+def posterior_predictive(spec, records, theta):
+    """log P [P, E, T, 2] of every choice under each person's posterior, draws theta [P, D, n]: the
+    log of the mean over draws of P(choice), replayed a chunk of draws at a time."""
+    from scipy.special import logsumexp
+
+    step = max(1, MAX_REPLAYED // (np.size(records["action"]) * 2))
+    total = None
+    for start in range(0, theta.shape[1], step):
+        part = logsumexp(published_log_probs(spec, records, theta[:, start:start + step]), axis=1)
+        total = part if total is None else np.logaddexp(total, part)
+    return total - np.log(theta.shape[1])
+
+
 def one_fold_at_a_time(predict):
     """A contender fitted fold by fold as the list-of-folds contender the runner calls."""
 
@@ -508,6 +581,7 @@ CONTENDERS = {
     **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in daw_models.SPECS},
     **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
+    "daw2011-hierarchical": Contender("published", PROTOCOLS, one_fold_at_a_time(predict_hierarchical)),
     **{f"{name}{suffix}": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in (*POOLED_PUBLISHED, "kool2016-hybrid-st-respst") for suffix in ("+readout", "+lags")},
     **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
