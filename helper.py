@@ -443,6 +443,31 @@ def parameter_figure(groups, names, labels=None, bounds=None):
     return fig
 
 
+def estimates_figure(table, parameter, group=None):
+    """A parameter's per-person estimates (`hierarchical.person_estimates`): the MAP fit (fixed
+    priors) and the empirical-Bayes fit against the hierarchical posterior mean, with its 95%
+    interval, one panel each; `group` {label: value} draws group means across (the hierarchical
+    posterior's mu, the mean of the MAP fits, ...)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8), sharey=True)
+    for ax, (column, label) in zip(axes, (("map", "MAP (fixed priors)"), ("eb", "empirical Bayes"))):
+        ax.errorbar(table[column], table["mean"], yerr=[table["mean"] - table["q2.5"], table["q97.5"] - table["mean"]],
+                    fmt="o", ms=3, lw=0.6, alpha=0.6, color="C0")
+        low = np.nanmin(table[["q2.5", column]].to_numpy())
+        high = np.nanmax(table[["q97.5", column]].to_numpy())
+        ax.plot([low, high], [low, high], color="0.5", ls="--", lw=1)
+        for k, (name, value) in enumerate((group or {}).items()):
+            ax.axhline(value, color=f"C{k + 1}", lw=1, label=f"{name} ({value:.3f})")
+        ax.set_xlabel(f"{parameter}, {label}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"{parameter}, hierarchical posterior (mean, 95%)")
+    if group:
+        axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def reward_spread_figure(groups, lines=None, ylabel="reward per trial"):
     """Reward per subject, one violin (or dots) per group ({name: values [subject]}) with the mean
     and its 95% CI; `lines` {label: value} draws reference levels (chance, the oracle) across."""

@@ -5,6 +5,7 @@ a simulated population's group means, and the run writes and resumes its tables.
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twostep import cli, daw_models, hierarchical, trial_table
@@ -175,3 +176,16 @@ def test_the_predictive_check_plays_the_peoples_walks_with_their_posterior_draws
     standard_error = np.sqrt(0.25 / pairs) * np.sqrt(1 + 1 / 20)  # the people's cell against the mean of 20 simulations
     assert (np.abs(check["people"] - check["predicted"]) < 4 * standard_error).all(), check
     assert (check["q2.5"] <= check["predicted"]).all() and (check["predicted"] <= check["q97.5"]).all()
+
+
+def test_person_estimates_put_each_persons_three_estimates_in_one_row():
+    summary = pd.DataFrame({"model": ["daw2011"] * 3, "level": ["group", "person", "person"], "subject": ["", "a", "b"],
+                            "parameter": ["mu_w", "w", "w"], "mean": [0.5, 0.4, 0.6], "q2.5": [0.4, 0.1, 0.2], "q97.5": [0.6, 0.7, 0.9]})
+    fits = pd.DataFrame({"model": ["daw2011", "daw2011", "daw2011-mf"], "subject": ["b", "a", "a"], "w": [1.0, 0.0, np.nan]})
+    fits_eb = pd.DataFrame({"model": ["daw2011"], "subject": ["b"], "w": [0.7]})
+    table = hierarchical.person_estimates(summary, fits, fits_eb, "daw2011", "w")
+    assert list(table.columns) == ["subject", "map", "eb", "mean", "q2.5", "q97.5"]
+    np.testing.assert_array_equal(table["subject"], ["a", "b"])
+    np.testing.assert_array_equal(table["map"], [0.0, 1.0])
+    np.testing.assert_array_equal(table["eb"], [np.nan, 0.7])
+    np.testing.assert_array_equal(table["mean"], [0.4, 0.6])

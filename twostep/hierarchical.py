@@ -372,6 +372,22 @@ def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=pr
     return tables
 
 
+# ---------------------------------------------------------------- beside the point estimates
+
+
+def person_estimates(summary, fits, fits_eb, model, parameter):
+    """Each person's `parameter` of `model` three ways, one row per person of the hierarchical
+    summary (`summary_rows`' table): `subject`, `map` (fits: `two-step fit`'s table, fixed priors),
+    `eb` (fits_eb: under the empirical-Bayes prior), `mean, q2.5, q97.5` (the hierarchical
+    posterior); NaN where a table lacks the person."""
+    rows = summary[(summary["model"] == model) & (summary["level"] == "person") & (summary["parameter"] == parameter)]
+    table = rows[["subject", "mean", "q2.5", "q97.5"]].astype({"subject": str}).reset_index(drop=True)
+    for column, fitted in (("map", fits), ("eb", fits_eb)):
+        values = fitted[fitted["model"] == model].astype({"subject": str}).set_index("subject")[parameter]
+        table.insert(len(table.columns) - 3, column, table["subject"].map(values))
+    return table
+
+
 # ---------------------------------------------------------------- calibration on simulated populations
 
 
