@@ -81,3 +81,15 @@ def test_prediction_notebook_reads_the_leaderboard_and_shows_a_networks_dynamics
     text = outputs_text(execute("prediction.ipynb", overrides))
     assert "kool2016: 197 people" in text and "a 2-unit network on 74 people of potter2017" in text
     assert "agent-fitted ranks" in text
+
+
+def test_your_data_notebook_on_an_exported_dataset(data_root, tmp_path):
+    """The notebook from a table to every analysis, on the first 12 of Decker et al.'s people exported as a CSV, with
+    brief settings: every cell runs, the comparison of w is printed for these people and for Kool's, the tables are written."""
+    overrides = (f"DATA_ROOT = {str(data_root)!r}\nOUT = {str(tmp_path)!r}\nPEOPLE = 12\nMODELS = 'daw2011'\n"
+                 "RESTARTS = 2\nEB_ITERATIONS = 2\nSAMPLER = {'chains': 2, 'warmup': 100, 'draws': 100}\n"
+                 "PREDICT = 'daw2011,daw2011-hierarchical,repeat-last'\nFOLDS = 3\nCPUS = 2")
+    text = outputs_text(execute("your-data.ipynb", overrides))
+    assert "decker2016 exported" in text and "decker2016-first12: 12 people" in text
+    assert "kool2016: group mean of w, hierarchical" in text and "decker2016-first12: group mean of w" in text
+    assert os.path.isfile(tmp_path / "decker2016-first12_hierarchical.csv") and os.path.isfile(tmp_path / "prediction.csv")
