@@ -576,7 +576,7 @@ def coefficient_figure(table, terms, title="", xlabel="coefficient (95% CI)"):
     return fig
 
 
-FAMILY_COLOURS = {"published": "k", "extended": "tab:purple", "rnn": "tab:blue", "agent": "tab:red", "baseline": "0.55"}
+FAMILY_COLOURS = {"published": "k", "hierarchical": "tab:green", "extended": "tab:purple", "rnn": "tab:blue", "agent": "tab:red", "baseline": "0.55"}
 
 
 def leaderboard_figure(board, protocol, datasets):

@@ -232,7 +232,7 @@ def configs_from(task: TaskConfig, values):
 
 DATASETS = ("kool2016", "decker2016", "potter2017", "gillan2016")  # datasets.py: dataset_manifest.json's datasets, in its order
 DEFAULT_GROUP_SIZE = 32  # sweep.py: seeds side by side per Ray task, from bench/bench_sweep.py: docs/speed.md
-FAMILIES = ("published", "extended", "rnn", "agent", "baseline")  # prediction.py: the families of contenders
+FAMILIES = ("published", "hierarchical", "extended", "rnn", "agent", "baseline")  # prediction.py: the families of contenders
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,10 +20,10 @@ The contenders (`CONTENDERS`), by family:
 - "published": every `daw_models.SPECS` model, MAP per person on the training choices with the
   authors' priors, or ("-eb") under priors estimated from everybody's training choices; three of
   them also as one parameter vector for everybody (held-out people). Each predicts every answered
-  trial (Nussenbaum et al. fitted from trial 10 on). "daw2011-hierarchical": hBayesDM's hierarchy
-  over the hybrid (`hierarchical`, by SVI), each person's posterior predictive (held-out trials),
-  or the training people's population posterior as a new person's prior, updated by their own
-  earlier choices (held-out people);
+  trial (Nussenbaum et al. fitted from trial 10 on);
+- "hierarchical": "daw2011-hierarchical", hBayesDM's hierarchy over the hybrid (`hierarchical`, by
+  SVI), each person's posterior predictive (held-out trials), or the training people's population
+  posterior as a new person's prior, updated by their own earlier choices (held-out people);
 - "extended" (ours): a published model whose second stage is read per person with a temperature and
   a stickiness to the last choice in the state ("+readout", `person_readout`), or whose two stages
   are corrected per person by Miller et al.'s lagged regressors ("+lags", `lagged_readout`);
@@ -581,7 +581,7 @@ CONTENDERS = {
     **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in daw_models.SPECS},
     **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
-    "daw2011-hierarchical": Contender("published", PROTOCOLS, one_fold_at_a_time(predict_hierarchical)),
+    "daw2011-hierarchical": Contender("hierarchical", PROTOCOLS, one_fold_at_a_time(predict_hierarchical)),
     **{f"{name}{suffix}": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
        for name in (*POOLED_PUBLISHED, "kool2016-hybrid-st-respst") for suffix in ("+readout", "+lags")},
     **{f"gru-{units}": Contender("rnn", PROTOCOLS, predict_network, folds_together=True) for units in RNN_SIZES},
@@ -623,7 +623,7 @@ def collinear_response(model, records):
 
 
 def contender_names(text):
-    """'all', a family (configs.FAMILIES: published, extended, rnn, agent, baseline) or names, comma-separated ->
+    """'all', a family (configs.FAMILIES: published, hierarchical, extended, rnn, agent, baseline) or names, comma-separated ->
     contender names; ValueError naming an unknown one."""
     names = []
     for part in (p.strip() for p in text.split(",")):
