@@ -33,9 +33,8 @@ from twostep.configs import SamplerConfig, VariationalConfig  # noqa: E402
 
 
 def loaded(args):
-    data = datasets.load(args.data)
-    people = slice(0, args.people or len(data.subject))
-    return data.subject[people], {k: np.asarray(v)[people] for k, v in data.records.items()}
+    chosen = datasets.load(args.data).select(slice(0, args.people))
+    return chosen.subject, chosen.records
 
 
 def nuts(spec, subjects, records):
