@@ -248,7 +248,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r} or m in ("tw
     (["fit", "--data", "kool2016", "--models", "kool2061", "--out", "OUT"], "two-step fit: error: unknown model 'kool2061'", 2),
     (["fit", "--data", "kool2016", "--models", "kool2016", "--out", "OUT", "--root", "TMP/none"], "two-step fit: error: ", 2),
     (["fit", "--data", "nope", "--models", "kool2016", "--out", "OUT"],
-     "two-step fit: error: argument --data: 'nope' is neither a dataset (kool2016, decker2016, potter2017, gillan2016) nor an existing file", 2),
+     "two-step fit: error: argument --data: 'nope' is neither a dataset (kool2016, decker2016, potter2017, gillan2016, kool2016-novel, kool2017-novel-stakes, kool2017-daw-stakes) nor an existing file", 2),
     (["data", "check", "TMP/none.csv"], "two-step data check: error: argument NAME|FILE: ", 2),
     (["data", "export", "kool2016", "--out", "OUT/k.csv", "--root", "TMP/none"], "two-step data export: error: ", 2),
     (["predict", "--data", "kool2016", "--models", "nope", "--out", "OUT"], "two-step predict: error: ", 2),

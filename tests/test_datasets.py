@@ -17,6 +17,7 @@ import pytest
 import scipy.io
 
 from twostep import datasets
+from twostep.configs import S2
 from twostep.datasets import DatasetError
 
 KOOL_GROUP_STAYPROBS = (0.746, 0.701, 0.628, 0.684)  # groupdata.stayprobs group means, in STAY_CELLS order
@@ -55,8 +56,8 @@ def test_manifest_pins_each_source_and_names_every_file_once():
         names = [datasets._local_path(source, path) for path in source["files"]]
         assert len(set(names)) == len(names), f"{name}: two files would share one place in the dataset's folder"
         assert all(len(sha) == 64 and int(sha, 16) >= 0 for sha in source["files"].values())
-    assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77, 2366]
-    assert tuple(datasets.MANIFEST) == datasets.DATASETS  # the command line's names (configs.DATASETS), in order
+    assert [len(source["files"]) for source in datasets.MANIFEST.values()] == [9, 83, 77, 2366, 9, 15, 13]
+    assert tuple(datasets.MANIFEST) == datasets.DATASETS + datasets.ARBITRATION_DATASETS  # the command line's names, in order
 
 
 def test_download_url_pins_the_commit_and_quotes_spaces():
@@ -93,7 +94,8 @@ def test_fetch_checks_every_file_and_says_where_from_and_what_to_cite(mirror, tm
     text = "\n".join(messages)
     assert "github.com/wkool/tradeoffs" in text and "github.com/hartleylabnyu/online_two_step_replication" in text
     assert "github.com/ingrdmrtn/gecco_mh" in text and "doi.org/10.7554/eLife.11305" in text
-    assert text.count("cite: ") == 6 and text.count("no license") == 4 and "doi.org/10.1371/journal.pcbi.1005090" in text
+    assert text.count("cite: ") == 9 and text.count("no license") == 7 and "doi.org/10.1371/journal.pcbi.1005090" in text
+    assert "github.com/wkool/arbitration" in text and "doi.org/10.1177/0956797617708288" in text
     assert "copying what is missing from" in text and "downloaded" not in text
     assert (tmp_path / "gillan2016" / "twostep_data_study2_individual_csv" / "3570Y55XZPJQZPOYLZCOL50WZE6GYI.csv").is_file()
     assert not list(tmp_path.rglob("*.partial"))
@@ -105,7 +107,7 @@ def test_fetch_again_keeps_what_is_there_and_replaces_a_damaged_copy(mirror, dat
     messages = []
     datasets.fetch("all", to=tmp_path, mirror=mirror, log=messages.append)
     assert {file: file.stat().st_mtime_ns for file in tmp_path.rglob("*")} == before
-    assert sum("0 files written" in message for message in messages) == 4
+    assert sum("0 files written" in message for message in messages) == len(datasets.MANIFEST)
     groupdata = tmp_path / "kool2016" / "groupdata.mat"
     original = groupdata.read_bytes()
     groupdata.write_bytes(original[:1000])
@@ -310,6 +312,53 @@ def test_kool2016_fits_are_the_twelve_models(kool, data_root):
         assert np.all((fit["x"] >= fit["lower"]) & (fit["x"] <= fit["upper"]))
         assert np.all(fit["loglik"] < 0) and np.all(fit["logpost"] < fit["loglik"])  # the priors here have densities below 1
         np.testing.assert_array_equal(fit["subject"], kool.subject)
+
+
+# ---- Kool et al.'s own tasks: the novel paradigm (2016) and stakes (2017) ----
+
+KOOL_TASKS = [  # dataset, people, kept, trials, rewards, stakes
+    ("kool2016-novel", 199, 184, 125, set(range(-4, 6)), {1.0}),
+    ("kool2017-novel-stakes", 101, 98, 200, set(range(0, 10)), {1.0, 5.0}),
+    ("kool2017-daw-stakes", 100, 100, 200, {0.0, 1.0}, {1.0, 5.0}),
+]
+
+
+@pytest.mark.parametrize("dataset, people, kept, trials, rewards, stakes", KOOL_TASKS)
+def test_kool_tasks_people_trials_and_the_authors_scores(data_root, dataset, people, kept, trials, rewards, stakes):
+    """The loaded trials against the file's own bookkeeping: its `missed` (a time-out at either
+    stage), each person's final score (points x stake summed over the trials not missed) and, for the
+    people kept, the authors' reward rate; the novel paradigm's options lead to their own planet, whose
+    points of the trial are the reward."""
+    data = datasets.load(dataset, data_root, include_excluded=True)
+    r = data.records
+    assert r["action"].shape == (people, 1, trials) and data.included.sum() == kept and len(data.excluded) == people - kept
+    groupdata = scipy.io.loadmat(data_root / dataset / "groupdata.mat", squeeze_me=True, struct_as_record=False)["groupdata"]
+    used = ~r["missed"]
+    for i, person in enumerate(groupdata.subdata):
+        np.testing.assert_array_equal(r["missed"][i, 0], np.asarray(person.missed, bool))
+        assert np.sum((r["reward"] * r["stake"])[i, 0][used[i, 0]]) == person.score[-1]
+    assert set(np.unique(r["reward"][used])) <= rewards and set(np.unique(r["stake"][used])) == stakes
+    assert set(np.unique(r["action"][used])) == {0, 1} and np.isfinite(data.age).all()
+    if "novel" in dataset:
+        assert (r["state"][used] == r["action"][used] + S2).all() and set(np.unique(r["state1"][used])) == {0, 1}
+        planet_points = np.take_along_axis(r["points"], (r["state"] - S2).clip(0)[..., None], -1)[..., 0]
+        np.testing.assert_array_equal(r["reward"][used], planet_points[used])
+        paid = np.nan_to_num(r["reward"][:, 0]).mean(axis=-1) if dataset.startswith("kool2017") else np.nanmean(r["reward"][:, 0], -1)
+        np.testing.assert_allclose(paid[data.included], groupdata.rewardrate, rtol=0, atol=1e-12)  # mean(points)
+    else:
+        assert 0.68 < r["common"][used].mean() < 0.72 and (r["state1"][used] == 0).all()
+        skipped = data.authors["likelihood_missed"]
+        assert (skipped <= r["missed"]).all() and (r["missed"] & ~skipped).sum() == 529  # second stage timed out, choice2 kept
+
+
+def test_kool2017_fits_keep_every_persons_loglik(data_root):
+    """Kool et al. 2017's results.mat keeps the log-likelihood of its first 10 people; their AIC and
+    BIC (200 trials) give everybody's, and agree with each other and with those 10."""
+    for dataset, people in (("kool2017-novel-stakes", 98), ("kool2017-daw-stakes", 100)):
+        (fit,) = datasets.load_kool_fits(dataset, data_root)
+        assert fit["x"].shape == (people, 7) and fit["loglik"].shape == (people,) and fit["model_name"] == "stakes"
+        np.testing.assert_allclose(fit["loglik"], (7 * np.log(200) - fit["bic"]) / 2, rtol=0, atol=1e-9)
+        assert np.all(fit["logpost"] < fit["loglik"])
 
 
 # ---- Decker et al. 2016 and Potter et al. 2017 ----

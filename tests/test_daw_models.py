@@ -22,6 +22,8 @@ SET_OPTS_NAMES = {  # set_opts.m's parameter names -> the spec's
     "learning rate": "alpha",
     "eligibility trace decay": "lambda",
     "mixing weight": "w",
+    "mixing weight low": "w_lo",
+    "mixing weight high": "w_hi",
     "choice stickiness": "p",
     "response stickiness": "rho",
 }
@@ -38,21 +40,88 @@ def walks(rng, subjects, episodes, trials):
 # ---------------------------------------------------------------- Kool et al. 2016
 
 
-def test_kool2016_loglik_and_logpost_at_the_authors_parameters(data_root):
-    kool = datasets.load("kool2016", data_root)
-    fits = datasets.load_kool2016_fits(data_root)
-    assert len(fits) == len(daw_models.KOOL2016) == 12
-    for spec, fit in zip(daw_models.KOOL2016, fits):
-        assert spec.name == f"kool2016-{KOOL_MODELS[fit['model_name']]}" + "-st" * fit["st"] + "-respst" * fit["respst"]
+@pytest.mark.parametrize("dataset, specs, trials", [
+    ("kool2016", daw_models.KOOL2016, 125),
+    ("kool2016-novel", daw_models.KOOL2016_NOVEL, 125),
+    ("kool2017-novel-stakes", daw_models.KOOL2017[:1], 200),
+    ("kool2017-daw-stakes", daw_models.KOOL2017[1:], 200),
+])
+def test_kool_loglik_and_logpost_at_the_authors_parameters(data_root, dataset, specs, trials):
+    """Every model of Kool et al.'s results.mat, on the trials the authors' likelihood counts
+    (authors["likelihood_missed"] where the loader has it: Kool et al. 2017's Daw-paradigm file fits
+    529 trials whose second stage timed out)."""
+    data = datasets.load(dataset, data_root)
+    fits = datasets.load_kool_fits(dataset, data_root)
+    records = dict(data.records, missed=data.authors.get("likelihood_missed", data.records["missed"]))
+    assert len(fits) == len(specs)
+    for spec, fit in zip(specs, fits):
+        kind = "stakes" if fit["model"] == 0 else KOOL_MODELS[fit["model_name"]]
+        assert spec.name.endswith(kind + "-st" * fit["st"] * (kind != "stakes") + "-respst" * fit["respst"] * (kind != "stakes"))
         assert spec.names == tuple(SET_OPTS_NAMES[name] for name in fit["params"])
         np.testing.assert_array_equal(spec.lower, fit["lower"])
         np.testing.assert_array_equal(spec.upper, fit["upper"])
-        loglik = daw_models.log_likelihood(spec, kool.records, fit["x"][:, None])[:, 0]
+        np.testing.assert_array_equal(fit["subject"], data.subject)
+        loglik = daw_models.log_likelihood(spec, records, fit["x"][:, None])[:, 0]
         logpost = loglik + daw_models.log_prior(spec, fit["x"])
         np.testing.assert_allclose(loglik, fit["loglik"], rtol=0, atol=1e-6, err_msg=spec.name)
         np.testing.assert_allclose(logpost, fit["logpost"], rtol=0, atol=1e-6, err_msg=spec.name)
-        # mfit's BIC counts every trial of the session (125), missed ones too; ours the trials fitted
-        np.testing.assert_allclose(daw_models.bic(loglik, len(spec.free), 125), fit["bic"], rtol=0, atol=1e-5, err_msg=spec.name)
+        # mfit's BIC counts every trial of the session, missed ones too; ours the trials fitted
+        np.testing.assert_allclose(daw_models.bic(loglik, len(spec.free), trials), fit["bic"], rtol=0, atol=1e-5, err_msg=spec.name)
+
+
+def plain_novel(params, state1, action, state, points, stake, left1, missed, seen_first=True, q_init=0.0):
+    """One session's log-likelihood in the novel paradigm with stakes, trial by trial in plain
+    Python from Kool et al.'s description: per first-stage state, model-free values of its two
+    options; option k leads to planet k (known at once, or from a state's first visit on);
+    P(option) ~ exp(beta (w Q_MB + (1 - w) Q_MF + p [same state and option as last time] +
+    rho [on the side pressed last time])), w = w_hi at stake 5; SARSA(lambda) on the points."""
+    beta, alpha, lam, w_lo, w_hi, p, rho = params
+    q_mf, q_planet, visited = [[q_init] * 2, [q_init] * 2], [q_init] * 2, [seen_first, seen_first]
+    last, last_side, total = None, None, 0.0
+    for t in range(len(action)):
+        if missed[t]:
+            continue
+        s1, a, planet = int(state1[t]), int(action[t]), int(state[t]) - S2
+        w = w_hi if stake[t] > 1 else w_lo
+        q_mb = [q_planet[0], q_planet[1]] if visited[s1] else [sum(q_planet) / 2] * 2
+        side = [0 if left1[t] == k else 1 for k in (0, 1)]  # each option's screen side (0 left): left1 is on the left
+        net = [w * q_mb[k] + (1 - w) * q_mf[s1][k] + p * (last == (s1, k)) + rho * (side[k] == last_side) for k in (0, 1)]
+        total += beta * net[a] - math.log(math.exp(beta * net[0]) + math.exp(beta * net[1]))
+        visited[s1] = True
+        last, last_side = (s1, a), side[a]
+        delta1 = q_planet[planet] - q_mf[s1][a]
+        q_mf[s1][a] += alpha * delta1
+        delta2 = points[t] - q_planet[planet]
+        q_planet[planet] += alpha * delta2
+        q_mf[s1][a] += lam * alpha * delta2
+    return total
+
+
+@pytest.mark.parametrize("seen_first, q_init", [(False, 0.0), (True, 4.5)])
+def test_the_novel_paradigm_is_its_plain_transcription(seen_first, q_init):
+    """The batched equations against `plain_novel` on random sessions: the 2016 model (transitions
+    learnt at a state's first visit, values from 0, one w) and the 2017 one (known, from 4.5, w by stake)."""
+    rng = np.random.default_rng(4)
+    n, people = 60, 3
+    state1, action = rng.integers(0, 2, (people, 1, n)), rng.integers(0, 2, (people, 1, n))
+    left1, missed = rng.integers(0, 2, (people, 1, n)), rng.random((people, 1, n)) < 0.1
+    stake = np.where(rng.random((people, 1, n)) < 0.5, 1.0, 5.0) if seen_first else np.ones((people, 1, n))
+    records = {"state1": state1, "action": action, "state": action + S2, "choice2": np.zeros_like(action), "stake": stake,
+               "reward": rng.integers(-4, 6, (people, 1, n)).astype(float), "missed": missed,
+               "side1": np.where(action == left1, 0, 1)}
+    if seen_first:
+        spec = daw_models.SPECS["kool2017-novel-stakes"]
+        theta = np.column_stack([rng.uniform(0.5, 3, people), rng.random((people, 4)), rng.normal(0, 1, (people, 2))])
+    else:
+        spec = daw_models.SPECS["kool2016-novel-hybrid-st-respst"]
+        theta = np.column_stack([rng.uniform(0.5, 3, people), rng.random((people, 3)), rng.normal(0, 1, (people, 2))])
+    assert spec.q_init == q_init
+    ours = daw_models.log_likelihood(spec, records, theta[:, None])[:, 0]
+    for i in range(people):
+        params = theta[i] if seen_first else np.r_[theta[i, :4], theta[i, 3], theta[i, 4:]]
+        plain = plain_novel(params, *(records[k][i, 0] for k in ("state1", "action", "state", "reward", "stake")), left1[i, 0],
+                            missed[i, 0], seen_first, q_init)
+        assert ours[i] == pytest.approx(plain, abs=1e-9)
 
 
 # ---------------------------------------------------------------- Daw et al. 2011's seven parameters

@@ -161,19 +161,39 @@ def test_a_target_acceptance_of_one_or_more_is_refused(tmp_path, capsys):
     assert "two-step fit: error: --target-accept 1.2: expected a probability below 1" in capsys.readouterr().err
 
 
-def test_the_predictive_check_plays_the_peoples_walks_with_their_posterior_draws():
+def ragged(records, shorter, length, without_probs):
+    """Records whose people `shorter` played only `length` trials (the rest padding) and whose people
+    `without_probs` have no reward probabilities, as a table of unequal sessions loads them."""
+    from twostep.datasets import RECORD_FILL
+
+    records = {name: values.copy() for name, values in records.items()}
+    for name in records.keys() & RECORD_FILL.keys():
+        records[name][shorter, :, length:] = RECORD_FILL[name]
+    records["probs"][without_probs] = np.nan
+    return records
+
+
+@pytest.mark.parametrize("unequal", [False, True])
+def test_the_predictive_check_plays_the_peoples_walks_with_their_posterior_draws(unequal):
     """Draws concentrated at the true parameters reproduce the stay probabilities of people
-    simulated with them, within the binomial error of 40 people x 200 trials."""
+    simulated with them, within the binomial error of 40 people x 200 trials; with sessions of
+    unequal length (half the people stopping at trial 120) and four people without reward
+    probabilities, the check is of the 36 others, each for the trials they played."""
     spec = daw_models.SPECS["ts_par4"]
     records, theta = hierarchical.simulated_population(spec, np.array([0.0, 1.5, -0.5, 1.0]), np.zeros(4), people=40, trials=200, seed=6)
+    checked = np.arange(40) >= 4 * unequal
+    if unequal:
+        records = ragged(records, np.arange(20, 40), 120, np.arange(4))
+    np.testing.assert_array_equal(hierarchical.checkable_people(records), checked)
     arviz = hierarchical.arviz_module()
     idata = arviz.from_dict(posterior={"theta": np.broadcast_to(theta, (1, 20, *theta.shape))})
     check = hierarchical.predictive_stay(spec, records, idata, "simulated", draws=20)
     assert list(check["cell"]) == ["rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare"]
     from two_step_env import stay_probabilities
 
-    pairs = stay_probabilities(records["action"], records["common"], records["reward"])[1].sum(axis=0)  # per cell, over people
-    standard_error = np.sqrt(0.25 / pairs) * np.sqrt(1 + 1 / 20)  # the people's cell against the mean of 20 simulations
+    stays, pairs = stay_probabilities(*(records[k][checked] for k in ("action", "common", "reward", "missed")))
+    np.testing.assert_allclose(check["people"], np.nanmean(stays, axis=0))
+    standard_error = np.sqrt(0.25 / pairs.sum(axis=0)) * np.sqrt(1 + 1 / 20)  # the people's cell against the mean of 20 simulations
     assert (np.abs(check["people"] - check["predicted"]) < 4 * standard_error).all(), check
     assert (check["q2.5"] <= check["predicted"]).all() and (check["predicted"] <= check["q97.5"]).all()
 

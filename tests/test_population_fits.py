@@ -146,3 +146,12 @@ def test_empirical_bayes_on_ray_writes_every_iteration_and_resumes(data_root, tm
     again = pd.read_csv(os.path.join(tmp_path, "potter2017_eb", "daw2011-mb_prior.csv"))
     pd.testing.assert_frame_equal(again[again["iteration"] < 2], prior)
     assert sorted(again["iteration"].unique()) == [0, 1, 2]
+    fits = os.path.join(tmp_path, "potter2017_fits_eb.csv")
+    written = open(fits).read()
+    cli.main([*argv, "--iterations", "3"])  # all three done: nothing to do
+    assert "3 EM iterations already under" in capsys.readouterr().out and open(fits).read() == written
+    said = []  # a last move below the tolerance is convergence: a rerun allowed more iterations does none
+    population_fits.run_empirical_bayes("potter2017", "daw2011-mb", str(tmp_path), str(data_root), iterations=5, tolerance=1e9,
+                                        progress=False, say=said.append)
+    assert said[0].endswith(": done") and open(fits).read() == written
+    pd.testing.assert_frame_equal(pd.read_csv(os.path.join(tmp_path, "potter2017_eb", "daw2011-mb_prior.csv")), again)

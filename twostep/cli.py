@@ -29,7 +29,7 @@ import os
 import sys
 
 from twostep import configs, run_layout
-from twostep.configs import (DATASETS, DEFAULT_GROUP_SIZE, FAMILIES, PRESETS, AgentConfig, RunConfig, SamplerConfig, TaskConfig,
+from twostep.configs import (ARBITRATION_DATASETS, DATASETS, DEFAULT_GROUP_SIZE, FAMILIES, PRESETS, AgentConfig, RunConfig, SamplerConfig, TaskConfig,
                              VariationalConfig)
 
 
@@ -147,15 +147,20 @@ def config_values(args, config):
     return {k: v for k, v in values.items() if v is not None}
 
 
-def dataset_or_table(text):
-    """A built-in dataset's name, or the path of an existing file (a per-trial table, docs/your-data.md), made absolute
-    so that Ray's workers find it."""
-    if text in DATASETS:
+def dataset_or_table(text, names=DATASETS):
+    """A built-in dataset's name (of `names`), or the path of an existing file (a per-trial table, docs/your-data.md),
+    made absolute so that Ray's workers find it."""
+    if text in names:
         return text
     if os.path.isfile(text):
         return os.path.abspath(text)
-    raise argparse.ArgumentTypeError(f"{text!r} is neither a dataset ({', '.join(DATASETS)}) nor an existing file "
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a dataset ({', '.join(names)}) nor an existing file "
                                      "(a per-trial table: docs/your-data.md)")
+
+
+def any_dataset_or_table(text):
+    """`dataset_or_table` of Daw et al.'s task or Kool et al.'s own (`two-step fit` takes both)."""
+    return dataset_or_table(text, (*DATASETS, *ARBITRATION_DATASETS))
 
 
 def writable_file(path):
@@ -222,7 +227,8 @@ def build_parser(prog="two-step"):
     add_config_flags(sweep_cmd, RunConfig)
 
     fit_cmd = commands.add_parser("fit", formatter_class=defaults, help="fit every person of a dataset with the published models (smallest first, each also started from the fits of the models nested in it), on Ray")
-    fit_cmd.add_argument("--data", required=True, type=dataset_or_table, metavar="NAME|FILE", help=DATA_HELP)
+    fit_cmd.add_argument("--data", required=True, type=any_dataset_or_table, metavar="NAME|FILE",
+                         help=DATA_HELP + f"; or one of Kool et al.'s own tasks ({', '.join(ARBITRATION_DATASETS)})")
     fit_cmd.add_argument("--models", required=True, help="comma-separated model names or groups, e.g. kool2016 or daw2011,nussenbaum2020")
     fit_cmd.add_argument("--out", required=True, help="folder: <out>/<data>_fits.csv and the chunks in <out>/<data>_fits/")
     fit_cmd.add_argument("--root", help=ROOT_HELP)
@@ -234,6 +240,9 @@ def build_parser(prog="two-step"):
                          "written to <out>/<data>_fits_eb.csv and <out>/<data>_eb/<model>_prior.csv; each model on its own, "
                          "--models naming models, not groups (daw2011 is the seven-parameter model alone)")
     fit_cmd.add_argument("--iterations", type=positive_int, default=20, help="EM iterations at most (--empirical-bayes)")
+    fit_cmd.add_argument("--authors-trials", action="store_true", help="fit the trials the authors' likelihood counts (Kool et al.'s "
+                         "tasks: in kool2017-daw-stakes, 529 second stages that timed out), to compare with their results.mat; "
+                         "written as <out>/<data>-authors-trials_fits.csv")
     fit_cmd.add_argument("--overwrite", action="store_true", help="replace <out>/<data>_fits.csv even with worse fits or other people's (else refused)")
     bayes = fit_cmd.add_argument_group("hierarchical Bayesian fits (twostep/hierarchical.py, docs/hierarchical.md)")
     bayes.add_argument("--hierarchical", action="store_true", help="hBayesDM's hierarchy over each model, one Ray task per model: "
@@ -274,7 +283,9 @@ def build_parser(prog="two-step"):
                                    "and per-trial tables of anyone's (twostep/trial_table.py): fetch, check, export")
     data_commands = data_cmd.add_subparsers(dest="data_command", required=True)
     fetch_cmd = data_commands.add_parser("fetch", formatter_class=defaults, help="download a dataset at its pinned commit, SHA-256 checked")
-    fetch_cmd.add_argument("dataset", choices=[*DATASETS, "all"], help="which dataset")
+    fetch_cmd.add_argument("dataset", nargs="+", choices=[*DATASETS, *ARBITRATION_DATASETS, "all"],
+                           help="which datasets (Daw et al.'s task: " + ", ".join(DATASETS) + "; Kool et al.'s own tasks: "
+                           + ", ".join(ARBITRATION_DATASETS) + ")")
     fetch_cmd.add_argument("--to", help=ROOT_HELP)
     fetch_cmd.add_argument("--from", dest="mirror", help="copy from a local mirror of the source repositories instead of downloading")
     check_cmd = data_commands.add_parser("check", formatter_class=defaults, help="people, trials, missed trials, transition rate and "
@@ -463,11 +474,12 @@ def _fit(parser, args):
         print(f"fits under the estimated priors: {os.path.join(args.out, datasets.dataset_name(args.data) + '_fits_eb.csv')}")
         return
     try:
-        table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite)
+        table = population_fits.run_fits(args.data, models, args.out, args.root, args.restarts, args.chunk_size, overwrite=args.overwrite,
+                                         authors_trials=args.authors_trials)
     except population_fits.WorseTable as error:
         parser.fail(str(error))
     print(f"{len(table)} fits ({table['subject'].nunique()} people x {len(models)} models): "
-          f"{os.path.join(args.out, datasets.dataset_name(args.data) + '_fits.csv')}")
+          f"{os.path.join(args.out, datasets.dataset_name(args.data) + '-authors-trials' * args.authors_trials + '_fits.csv')}")
     capped = table[table["status"] == "iteration cap"]
     if len(capped):
         print(f"warning: {len(capped)} fits stopped at the iteration cap (status column): " + ", ".join(
@@ -553,7 +565,8 @@ def data(parser, args):
     from twostep import datasets
 
     try:
-        datasets.fetch(args.dataset, to=args.to, mirror=args.mirror)
+        for dataset in dict.fromkeys(args.dataset):
+            datasets.fetch(dataset, to=args.to, mirror=args.mirror)
     except (datasets.DatasetError, OSError) as error:
         parser.fail(str(error))
 

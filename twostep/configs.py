@@ -230,7 +230,8 @@ def configs_from(task: TaskConfig, values):
 # ---- Names the command line shows in its help, kept here (one source of truth each) so that `two-step --help`
 # loads neither numpy nor the modules that use them; those import them from here.
 
-DATASETS = ("kool2016", "decker2016", "potter2017", "gillan2016")  # datasets.py: dataset_manifest.json's datasets, in its order
+DATASETS = ("kool2016", "decker2016", "potter2017", "gillan2016")  # Daw et al. 2011's task: dataset_manifest.json's first datasets
+ARBITRATION_DATASETS = ("kool2016-novel", "kool2017-novel-stakes", "kool2017-daw-stakes")  # Kool et al.'s own tasks: the manifest's others
 DEFAULT_GROUP_SIZE = 32  # sweep.py: seeds side by side per Ray task, from bench/bench_sweep.py: docs/speed.md
 FAMILIES = ("published", "hierarchical", "extended", "rnn", "agent", "baseline")  # prediction.py: the families of contenders
 

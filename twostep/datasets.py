@@ -61,15 +61,18 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import scipy.io
 
-from twostep.configs import DATASETS, S2  # DATASETS: the manifest's datasets, in its order (a test checks)
+from twostep.configs import ARBITRATION_DATASETS, DATASETS, S2  # the manifest's datasets, in its order (a test checks)
 
 MANIFEST = json.loads(Path(__file__).with_name("dataset_manifest.json").read_text())
 RECORD_FILL = {  # every record, with its value on a padded trial
     "action": -1, "state": -1, "common": False, "reward": np.nan, "choice2": -1, "probs": np.nan,
     "missed": True, "rt1": np.nan, "rt2": np.nan, "side1": -1, "side2": -1, "left1": -1, "left2": -1,
 }
+ARBITRATION_RECORD_FILL = {**RECORD_FILL, "state1": -1, "stake": np.nan, "points": np.nan}  # Kool's own tasks add these
 KOOL_MAX_MISSED = 25  # groupanalysis.m keeps people with fewer missed trials than this
-MODEL_NAMES = {1: "hybrid", 2: "model-based", 3: "model-free"}  # results.mat opts.model
+KOOL2017_MAX_MISSED = 40  # Kool et al. 2017's groupanalysis.m (of 200 trials)
+KOOL2017_STAKES = (1, 5)
+MODEL_NAMES = {0: "stakes", 1: "hybrid", 2: "model-based", 3: "model-free"}  # results.mat opts.model (0: Kool et al. 2017's)
 
 
 class DatasetError(ValueError):
@@ -91,7 +94,7 @@ def download_url(dataset, path):
 
 
 def fetch(dataset, to=None, mirror=None, log=print):
-    """Fetch `dataset` (one of `DATASETS` or "all") into `to`/<dataset>/.
+    """Fetch `dataset` (one of `DATASETS`, `ARBITRATION_DATASETS` or "all") into `to`/<dataset>/.
 
     `to` defaults to `data_dir()`. Files come from GitHub at the pinned commit or, with `mirror`,
     from a folder holding one subfolder per source repository (the manifest's `mirror_folder`:
@@ -162,9 +165,9 @@ def _local_path(source, path):
 
 def _dataset_names(dataset):
     if dataset == "all":
-        return DATASETS
+        return tuple(MANIFEST)
     if dataset not in MANIFEST:
-        raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)} or 'all'")
+        raise DatasetError(f"unknown dataset {dataset!r}: expected one of {', '.join(MANIFEST)} or 'all'")
     return (dataset,)
 
 
@@ -228,7 +231,9 @@ def load(dataset, root=None, include_excluded=False):
     `dataset` may also be the path of a per-trial table or an hBayesDM file (`trial_table.read_table`;
     `root` and `include_excluded` do not apply), so that whatever takes a dataset's name takes a file."""
     loaders = {"kool2016": load_kool2016, "decker2016": load_decker2016, "potter2017": load_potter2017,
-               "gillan2016": load_gillan2016}
+               "gillan2016": load_gillan2016, "kool2016-novel": load_kool2016_novel,
+               "kool2017-novel-stakes": lambda *args: load_kool2017("kool2017-novel-stakes", *args),
+               "kool2017-daw-stakes": lambda *args: load_kool2017("kool2017-daw-stakes", *args)}
     if dataset in loaders:
         return loaders[dataset](root, include_excluded)
     if Path(dataset).is_file():
@@ -241,7 +246,7 @@ def load(dataset, root=None, include_excluded=False):
 
 def dataset_name(dataset):
     """What a dataset is called in output files and tables: its name, or a table file's stem."""
-    return dataset if dataset in DATASETS else Path(dataset).stem
+    return dataset if dataset in MANIFEST else Path(dataset).stem
 
 
 def load_kool2016(root=None, include_excluded=False):
@@ -268,6 +273,8 @@ def load_kool2016(root=None, include_excluded=False):
     groupdata = _field(_loadmat(file), "groupdata", file)
     subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
     people = [_kool_person(person, file, f"groupdata.subdata({i + 1}).") for i, person in enumerate(subdata)]
+    if any((person.pop("authors_missed") != person["missed"]).any() for person in people):
+        raise DatasetError(f"{file}: a trial with a time-out (rt1 or rt2 -1) records both choices; expected -1 there")
     kept = _positions(_field(groupdata, "i", file, "groupdata."), len(people), file, "groupdata.i")
     stayprobs = np.asarray(_field(groupdata, "stayprobs", file, "groupdata."), dtype=float)
     if stayprobs.shape != (len(kept), 4):
@@ -294,7 +301,9 @@ def _kool_person(person, file, prefix):
     reached = _coded(_trial_field(person, "state2", n, file, prefix), (1, 2), file, prefix + "state2")
     state = np.where(reached >= 0, reached + S2, -1)
     choice2 = _coded(_trial_field(person, "choice2", n, file, prefix), (1, 2), file, prefix + "choice2")
-    missed = (action < 0) | (state < 0) | (choice2 < 0)
+    rt1, rt2 = (_trial_field(person, name, n, file, prefix) for name in ("rt1", "rt2"))
+    authors_missed = (action < 0) | (state < 0) | (choice2 < 0)  # what MB_MF_daw_rllik.m and MB_MF_rllik.m skip
+    missed = authors_missed | (rt1 == -1) | (rt2 == -1)  # a time-out: Kool et al. 2017's files still record a choice2
     common = _trial_field(person, "common", n, file, prefix) == 1
     transition = (action >= 0) & (state >= 0)
     disagrees = transition & (common != (state == action + S2))
@@ -303,21 +312,21 @@ def _kool_person(person, file, prefix):
                            f"(action 0 & common -> S2) at trial {np.argmax(disagrees) + 1}")
     left1 = _coded(_trial_field(person, "stim_1_left", n, file, prefix), (1, 2), file, prefix + "stim_1_left")
     left2 = _coded(_trial_field(person, "stim_2_left", n, file, prefix), (1, 2), file, prefix + "stim_2_left")
-    rt1, rt2 = (_trial_field(person, name, n, file, prefix) for name in ("rt1", "rt2"))
     return {
         "action": action,
         "state": state,
         "common": common & transition,
-        "reward": _reward(_trial_field(person, "win", n, file, prefix), missed, file, prefix + "win"),
+        "reward": _reward(_trial_field(person, "win", n, file, prefix), authors_missed, file, prefix + "win"),
         "choice2": choice2,
         "probs": np.stack([_trial_field(person, name, n, file, prefix) for name in ("ps1a1", "ps1a2", "ps2a1", "ps2a2")], -1),
         "missed": missed,
-        "rt1": np.where(action >= 0, rt1 / 1000, np.nan),
-        "rt2": np.where(choice2 >= 0, rt2 / 1000, np.nan),
+        "rt1": np.where((action >= 0) & (rt1 >= 0), rt1 / 1000, np.nan),
+        "rt2": np.where((choice2 >= 0) & (rt2 >= 0), rt2 / 1000, np.nan),
         "side1": np.where(action >= 0, action != left1, -1),
         "side2": np.where(choice2 >= 0, choice2 != left2, -1),
         "left1": left1,
         "left2": np.where(state >= 0, left2, -1),
+        "authors_missed": authors_missed,
     }
 
 
@@ -349,19 +358,28 @@ def load_kool2016_fits(root=None):
 
 
 def _kool_fit(fit, kept, file, prefix):
-    opts = _field(fit, "opts", file, prefix)
     params = np.atleast_1d(_field(fit, "param", file, prefix))
     x = np.asarray(_field(fit, "x", file, prefix), dtype=float).reshape(len(kept), len(params))
     per_person = {name: np.asarray(_field(fit, name, file, prefix), dtype=float).reshape(len(kept))
-                  for name in ("loglik", "logpost", "bic", "aic")}
-    model = _parsed(_field(opts, "model", file, prefix + "opts."), int, file, f"field '{prefix}opts.model'", "a model number")
-    if model not in MODEL_NAMES:
-        raise DatasetError(f"{file}: field '{prefix}opts.model' holds {model}, expected a model number 1, 2 or 3")
+                  for name in ("logpost", "bic", "aic")}
+    loglik = np.asarray(_field(fit, "loglik", file, prefix), dtype=float).ravel()
+    from_aic = len(params) - per_person["aic"] / 2  # aic = 2 K - 2 loglik
+    if len(loglik) < len(kept) and np.allclose(loglik, from_aic[:len(loglik)], rtol=0, atol=1e-9):
+        loglik = from_aic  # Kool et al. 2017's files keep the first 10 people's loglik; their aic and bic hold everybody's
+    per_person["loglik"] = loglik.reshape(len(kept))
+    if "opts" in getattr(fit, "_fieldnames", ()):
+        opts = _field(fit, "opts", file, prefix)
+        model = _parsed(_field(opts, "model", file, prefix + "opts."), int, file, f"field '{prefix}opts.model'", "a model number")
+        if model not in MODEL_NAMES:
+            raise DatasetError(f"{file}: field '{prefix}opts.model' holds {model}, expected a model number 1, 2 or 3")
+        st, respst = (bool(_field(opts, name, file, prefix + "opts.")) for name in ("st", "respst"))
+    else:  # Kool et al. 2017's one model: both stickiness terms, w by stake
+        model, st, respst = 0, True, True
     return {
         "model": model,
         "model_name": MODEL_NAMES[model],
-        "st": bool(_field(opts, "st", file, prefix + "opts.")),
-        "respst": bool(_field(opts, "respst", file, prefix + "opts.")),
+        "st": st,
+        "respst": respst,
         "params": tuple(str(_field(p, "name", file, prefix + "param.")) for p in params),
         "lower": np.array([_parsed(_field(p, "lb", file, prefix + "param."), float, file, f"field '{prefix}param.lb'") for p in params]),
         "upper": np.array([_parsed(_field(p, "ub", file, prefix + "param."), float, file, f"field '{prefix}param.ub'") for p in params]),
@@ -371,6 +389,133 @@ def _kool_fit(fit, kept, file, prefix):
         "H": np.stack([np.asarray(h, dtype=float).reshape(len(params), len(params))
                        for h in np.atleast_1d(_field(fit, "H", file, prefix))]),
     }
+
+
+# ---- Kool et al.'s own tasks: the novel paradigm (2016) and stakes (2017) ----
+
+
+def load_kool2016_novel(root=None, include_excluded=False):
+    """Kool, Cushman & Gershman 2016's novel paradigm, from groupdata.mat and subinfo.mat (ages).
+
+    199 people x 125 trials; by default the 184 the authors kept (groupdata.i: fewer than 25 missed
+    trials). Each trial starts in first-stage state `state1` (1/2 in the file, 0/1 in the records),
+    whose two options (choice1 1-2 in state 1, 3-4 in state 2) each lead to one second-stage state
+    (state2 1/2), always the same: the records' action is the option within its state (0 leads to
+    S2, 1 to S3; checked on every trial). The second stage has one option (choice2 0, rt2 the key
+    press that collects the points). reward is the points won (-4 to 5); points [trial, 2] both
+    states' points that trial (`rews`); stake 1. A trial is missed where rt1 or rt2 is -1 (as
+    MB_MF_novel_rllik.m skips them). side1 = 0 if choice1 == stim_left else 1, left1 the option
+    (within its state) shown on the left.
+    """
+    return _load_kool_paradigm("kool2016-novel", "groupdata.mat", root, include_excluded, KOOL_MAX_MISSED)
+
+
+def load_kool2017(dataset, root=None, include_excluded=False):
+    """Kool, Gershman & Cushman 2017: "kool2017-novel-stakes" (the novel paradigm with points 0-9,
+    101 people, the authors kept 98) or "kool2017-daw-stakes" (Daw et al.'s, 100 people, all kept),
+    200 trials, from groupdata.mat and subinfo.mat (ages). Each trial's stake (1 or 5, cued before
+    the first choice) is in `stake`; otherwise as `load_kool2016_novel` and `load_kool2016` (the
+    authors keep people with fewer than 40 missed trials). A trial is missed where rt1 or rt2 is
+    -1 (a time-out: no points paid, the file's own `missed`). In Daw's paradigm the file still
+    records a choice2 and a win on 529 trials whose second stage timed out, and the authors'
+    MB_MF_rllik.m, which skips a trial only where choice1 or choice2 is -1, fits them: records keep
+    that choice2 and win (the win unpaid), and authors["likelihood_missed"] [person, 1, trial]
+    marks the trials the authors' likelihood skips, for every dataset of Kool et al.'s tasks."""
+    return _load_kool_paradigm(dataset, "groupdata.mat", root, include_excluded, KOOL2017_MAX_MISSED)
+
+
+def _load_kool_paradigm(dataset, name, root, include_excluded, max_missed):
+    folder = _dataset_folder(dataset, root)
+    file = folder / name
+    groupdata = _field(_loadmat(file), "groupdata", file)
+    subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
+    novel = "novel" in dataset
+    people, authors_missed = [], []
+    for i, person in enumerate(subdata):
+        prefix = f"groupdata.subdata({i + 1})."
+        records = _novel_person(person, file, prefix) if novel else _kool_person(person, file, prefix)
+        n = len(records["action"])
+        records["stake"] = _stakes(person, n, file, prefix) if dataset.startswith("kool2017") else np.ones(n)
+        records.setdefault("state1", np.zeros(n, int))  # Daw et al.'s task has one first-stage state
+        records.setdefault("points", np.full((n, 2), np.nan))
+        authors_missed.append(records.pop("authors_missed", records["missed"]))
+        people.append(records)
+    kept = _positions(_field(groupdata, "i", file, "groupdata."), len(people), file, "groupdata.i")
+    included = np.zeros(len(people), bool)
+    included[kept] = True
+    records = _stack(people, ARBITRATION_RECORD_FILL)
+    subjects = np.array([str(i + 1) for i in range(len(people))])
+    missed = records["missed"].sum(axis=(1, 2))
+    excluded = {str(subjects[i]): f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
+                f"fewer than {max_missed} (groupanalysis.m)" for i in np.flatnonzero(~included)}
+    skipped = _stack([{"action": m, "missed": m} for m in authors_missed], {"action": -1, "missed": True})["missed"]
+    data = HumanData(dataset, records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included, excluded,
+                     {"likelihood_missed": skipped})
+    return data if include_excluded else data.select(kept)
+
+
+def _novel_person(person, file, prefix):
+    """One struct of the novel paradigm's groupdata.subdata as records [trial]."""
+    state1 = _coded(_trial_field(person, "state1", None, file, prefix), (1, 2), file, prefix + "state1")
+    n = len(state1)
+    rt1, rt2 = (_trial_field(person, name, n, file, prefix) for name in ("rt1", "rt2"))
+    reached = _coded(_trial_field(person, "state2", n, file, prefix), (1, 2), file, prefix + "state2")
+    option = _trial_field(person, "choice1", n, file, prefix) - 1 - 2 * state1
+    missed = (rt1 == -1) | (rt2 == -1) | (state1 < 0) | (reached < 0)
+    wrong = ~missed & ~np.isin(option, (0, 1))
+    if wrong.any():
+        raise DatasetError(f"{file}: field '{prefix}choice1' holds an option of the other first-stage state at trial "
+                           f"{np.argmax(wrong) + 1}: expected 1-2 in state1 1, 3-4 in state1 2")
+    action = np.where(missed, -1, option).astype(int)
+    state = np.where(missed, -1, reached + S2)
+    elsewhere = (action >= 0) & (state != action + S2)
+    if elsewhere.any():
+        raise DatasetError(f"{file}: field '{prefix}state2' is not the state option {action[elsewhere][0] + 1} leads to at trial "
+                           f"{np.argmax(elsewhere) + 1} (option 1 of each first-stage state leads to state2 1, option 2 to 2)")
+    left1 = _trial_field(person, "stim_left", n, file, prefix) - 1 - 2 * state1
+    points = np.asarray(_field(person, "rews", file, prefix), dtype=float).reshape(n, 2)
+    return {
+        "state1": state1,
+        "action": action,
+        "state": state,
+        "common": action >= 0,
+        "reward": np.where(missed, np.nan, _trial_field(person, "points", n, file, prefix)),
+        "choice2": np.where(missed, -1, 0),
+        "probs": np.full((n, 4), np.nan),
+        "points": points,
+        "missed": missed,
+        "rt1": np.where(rt1 >= 0, rt1 / 1000, np.nan),
+        "rt2": np.where(rt2 >= 0, rt2 / 1000, np.nan),
+        "side1": np.where(action >= 0, action != left1, -1),
+        "side2": np.full(n, -1),
+        "left1": np.where(np.isin(left1, (0, 1)), left1, -1),
+        "left2": np.full(n, -1),
+    }
+
+
+def _stakes(person, n, file, prefix):
+    stake = _trial_field(person, "stake", n, file, prefix)
+    if not np.isin(stake, KOOL2017_STAKES).all():
+        raise DatasetError(f"{file}: field '{prefix}stake' holds {stake[~np.isin(stake, KOOL2017_STAKES)][0]:g}, "
+                           f"expected one of {KOOL2017_STAKES}")
+    return stake.astype(float)
+
+
+def load_kool_fits(dataset, root=None):
+    """The authors' MAP fits (mfit; results.mat) of `dataset`'s models to the people they kept,
+    as `load_kool2016_fits` gives them: "kool2016" and "kool2016-novel" 12 models, Kool et al.
+    2017's datasets their one model (standard/results.mat: beta, alpha, lambda, w_lo, w_hi and
+    both stickiness; "model" 0, "model_name" "stakes")."""
+    if dataset == "kool2016":
+        return load_kool2016_fits(root)
+    folder = _dataset_folder(dataset, root)
+    groupdata = _field(_loadmat(folder / "groupdata.mat"), "groupdata", folder / "groupdata.mat")
+    n_people = len(np.atleast_1d(_field(groupdata, "subdata", folder / "groupdata.mat", "groupdata.")))
+    kept = _positions(_field(groupdata, "i", folder / "groupdata.mat", "groupdata."), n_people,
+                      folder / "groupdata.mat", "groupdata.i")
+    file = folder / ("results.mat" if dataset == "kool2016-novel" else "standard/results.mat")
+    results = np.atleast_1d(_field(_loadmat(file), "results", file))
+    return tuple(_kool_fit(fit, kept, file, f"results({m + 1}).") for m, fit in enumerate(results))
 
 
 def load_decker2016(root=None, include_excluded=False):
@@ -654,7 +799,7 @@ def _parsed(value, kind, file, where, accepted=None):
         shown = ("nothing (the line has too few fields)" if value is None else repr(str(value)) if isinstance(value, str)
                  else " ".join(str(value).split()))  # a MATLAB value: on one line
         accepted = accepted or ("an integer" if kind is int else "a number")
-        dataset = next((folder.name for folder in Path(file).parents if folder.name in DATASETS), "")
+        dataset = next((folder.name for folder in Path(file).parents if folder.name in MANIFEST), "")
         raise DatasetError(f"{file}: {where} holds {shown}, expected {accepted}; rerun two-step data fetch {dataset} "
                            "to repair a damaged file") from None
 
@@ -722,11 +867,11 @@ def _positions(one_based, n_people, file, name):
     return positions.astype(int) - 1
 
 
-def _stack(people):
+def _stack(people, fills=RECORD_FILL):
     """Per-person records [trial] (probs [trial, 4]) as arrays [person, session=1, trial], padded as missed trials."""
     n_trials = max(len(person["action"]) for person in people)
     records = {}
-    for name, fill in RECORD_FILL.items():
+    for name, fill in fills.items():
         rows = []
         for person in people:
             values = np.asarray(person[name])

@@ -40,8 +40,10 @@ from scipy.special import betaln, erfcx, expit, gammaln
 
 from twostep import box_newton
 from twostep.configs import S2, S3, option_index
-NAMES = ("alpha", "alpha1", "alpha2", "lambda", "beta", "beta1", "beta2", "beta_mb", "beta_mf", "w", "p", "rho")
-TEMPERATURES = ({"beta", "w"}, {"beta1", "beta2", "w"}, {"beta_mb", "beta_mf", "beta2"})
+NAMES = ("alpha", "alpha1", "alpha2", "lambda", "beta", "beta1", "beta2", "beta_mb", "beta_mf", "w", "w_lo", "w_hi", "p", "rho")
+TEMPERATURES = ({"beta", "w"}, {"beta1", "beta2", "w"}, {"beta_mb", "beta_mf", "beta2"}, {"beta", "w_lo", "w_hi"})
+PARADIGMS = ("daw", "novel")  # Daw et al. 2011's task; Kool et al. 2016's (two first-stage states, one option at the second)
+HIGH_STAKE = 1  # a stake above this is high: w_hi weighs that trial's choice (Kool et al. 2017; their stakes are 1 and 5)
 LEARNING_RATES = ({"alpha"}, {"alpha1", "alpha2"})
 OTHERS = {"lambda", "p", "rho"}  # lambda always; the stickiness terms are off when absent
 
@@ -105,7 +107,8 @@ class ModelSpec:
     name: str
     free: tuple  # Parameter, ...
     fixed: tuple = ()  # (name, value), ...
-    transitions: str = "fixed"  # "fixed": common_prob; "counts": the mapping seen more often so far (Kool 2016)
+    transitions: str = "fixed"  # "fixed": common_prob; "counts": the mapping seen more often so far (Kool 2016); "seen": known once its state was visited
+    paradigm: str = "daw"  # `PARADIGMS`
     common_prob: float = 0.7
     first_trial: int = (
         0  # trials before it are not fitted; the last recorded choice among them is the previous choice (Decker 2016)
@@ -126,8 +129,14 @@ class ModelSpec:
                 f"{[sorted(s) for s in TEMPERATURES]}, exactly one set of learning rates of {[sorted(s) for s in LEARNING_RATES]}, "
                 f"and besides them only {sorted(OTHERS - {'lambda'})}"
             )
-        if self.transitions not in ("fixed", "counts"):
-            raise ValueError(f"{self.name}: transitions={self.transitions!r}: expected 'fixed' or 'counts'")
+        if self.transitions not in ("fixed", "counts", "seen"):
+            raise ValueError(f"{self.name}: transitions={self.transitions!r}: expected 'fixed', 'counts' or 'seen'")
+        if self.paradigm not in PARADIGMS:
+            raise ValueError(f"{self.name}: paradigm={self.paradigm!r}: expected one of {PARADIGMS}")
+        novel = self.paradigm == "novel"
+        if (novel and (self.common_prob != 1.0 or self.transitions == "counts")) or (not novel and self.transitions == "seen"):
+            raise ValueError(f"{self.name}: paradigm={self.paradigm!r}, transitions={self.transitions!r}, common_prob={self.common_prob}: "
+                             "the novel paradigm's transitions are deterministic (common_prob 1), 'fixed' or 'seen'; 'seen' is its alone")
         if self.trace not in ("before", "after"):
             raise ValueError(f"{self.name}: trace={self.trace!r}: expected 'before' or 'after'")
         links = {p.name: p.link for p in self.free if p.link not in ("probit", "exp", "identity")}
@@ -145,6 +154,11 @@ class ModelSpec:
     @property
     def upper(self):
         return np.array([p.upper for p in self.free])
+
+    @property
+    def has_stakes(self):
+        """Whether the mixing weight depends on the trial's stake (w_lo, w_hi: Kool et al. 2017)."""
+        return "w_lo" in self.names or "w_lo" in dict(self.fixed)
 
     @property
     def uses_sides(self):
@@ -174,28 +188,51 @@ DAW2011_MB = ModelSpec(  # alpha1 and lambda only shape the model-free values, w
 )
 
 
-def kool2016(model, st, respst):
+KOOL_STICKINESS = ("normal", 0.15, 1.42)  # set_opts.m's prior of both stickiness parameters
+KOOL_BETA = Parameter("beta", 0.0, 20.0, ("gamma", 4.82, 0.88), init=(0.5, 10.0), link="exp")
+KOOL_CANDIDATES = (
+    KOOL_BETA,
+    Parameter("alpha", *UNIT),
+    Parameter("lambda", *UNIT),
+    Parameter("w", *UNIT),
+    Parameter("p", -20.0, 20.0, KOOL_STICKINESS, init=(-1.0, 1.0), link="identity"),
+    Parameter("rho", -20.0, 20.0, KOOL_STICKINESS, init=(-1.0, 1.0), link="identity"),
+)
+
+
+def kool2016(model, st, respst, paradigm="daw"):
     """Kool et al. 2016's model (1 hybrid, 2 model-based w = 1, 3 model-free w = 0) with or
     without choice (st) and response (respst) stickiness: set_opts.m's parameters, bounds and
-    priors, MB_MF_daw_rllik.m's equations (one beta, one learning rate, transitions by counts)."""
-    stickiness = ("normal", 0.15, 1.42)
-    candidates = (
-        Parameter("beta", 0.0, 20.0, ("gamma", 4.82, 0.88), init=(0.5, 10.0), link="exp"),
-        Parameter("alpha", *UNIT),
-        Parameter("lambda", *UNIT),
-        Parameter("w", *UNIT),
-        Parameter("p", -20.0, 20.0, stickiness, init=(-1.0, 1.0), link="identity"),
-        Parameter("rho", -20.0, 20.0, stickiness, init=(-1.0, 1.0), link="identity"),
-    )
+    priors; on Daw's paradigm MB_MF_daw_rllik.m's equations (one beta, one learning rate,
+    transitions by counts), on the novel one MB_MF_novel_rllik.m's (values per first-stage state,
+    each state's transitions 0.5 / 0.5 until its first visit, then known)."""
     keep = {"w": model == 1, "p": st, "rho": respst}
-    free = tuple(p for p in candidates if keep.get(p.name, True))
+    free = tuple(p for p in KOOL_CANDIDATES if keep.get(p.name, True))
     fixed = {1: (), 2: (("w", 1.0),), 3: (("w", 0.0),)}[model]
-    name = f"kool2016-{('hybrid', 'mb', 'mf')[model - 1]}" + ("-st" if st else "") + ("-respst" if respst else "")
+    name = f"kool2016-{'novel-' * (paradigm == 'novel')}{('hybrid', 'mb', 'mf')[model - 1]}" + ("-st" if st else "") + ("-respst" if respst else "")
+    if paradigm == "novel":
+        return ModelSpec(name, free, fixed, transitions="seen", common_prob=1.0, paradigm="novel")
     return ModelSpec(name, free, fixed, transitions="counts")
 
 
 # results.mat's order: the model varies fastest, then st, then respst (mfit's factorial_models)
 KOOL2016 = tuple(kool2016(model, st, respst) for respst in (0, 1) for st in (0, 1) for model in (1, 2, 3))
+KOOL2016_NOVEL = tuple(kool2016(model, st, respst, "novel") for respst in (0, 1) for st in (0, 1) for model in (1, 2, 3))
+
+
+def kool2017(paradigm):
+    """Kool, Gershman & Cushman 2017's model of either paradigm with stakes (standard/MB_MF_rllik.m,
+    set_params.m): beta, alpha, lambda, w_lo and w_hi (the mixing weight at stake 1 and at stake 5),
+    choice and response stickiness, with Kool et al. 2016's priors; values of raw points (or wins),
+    starting at 4.5 in the novel paradigm (points in [0, 9]) and 0.5 in Daw's, transitions known
+    from the start (0.7 / 0.3 in Daw's)."""
+    free = (KOOL_BETA, *KOOL_CANDIDATES[1:3], Parameter("w_lo", *UNIT), Parameter("w_hi", *UNIT), *KOOL_CANDIDATES[4:])
+    if paradigm == "novel":
+        return ModelSpec("kool2017-novel-stakes", free, common_prob=1.0, paradigm="novel", q_init=4.5)
+    return ModelSpec("kool2017-daw-stakes", free, q_init=0.5)
+
+
+KOOL2017 = (kool2017("novel"), kool2017("daw"))
 
 NUSSENBAUM2020 = ModelSpec(
     "nussenbaum2020",
@@ -231,7 +268,7 @@ def hbayesdm(n_free):
 
 HBAYESDM = tuple(hbayesdm(n) for n in (4, 6, 7))
 
-SPECS = {s.name: s for s in (DAW2011, DAW2011_MF, DAW2011_MB, *KOOL2016, NUSSENBAUM2020, *HBAYESDM)}
+SPECS = {s.name: s for s in (DAW2011, DAW2011_MF, DAW2011_MB, *KOOL2016, NUSSENBAUM2020, *HBAYESDM, *KOOL2016_NOVEL, *KOOL2017)}
 
 
 # ---------------------------------------------------------------- the equations
@@ -243,9 +280,11 @@ def expand(spec: ModelSpec, theta):
     alpha1, alpha2 = (v["alpha1"], v["alpha2"]) if "alpha1" in v else (v["alpha"], v["alpha"])
     if "beta_mb" in v:
         beta_mb, beta_mf, beta2, kappa = v["beta_mb"], v["beta_mf"], v["beta2"], 1.0
+        high = beta_mb, beta_mf
     else:
         beta1, beta2 = (v["beta1"], v["beta2"]) if "beta1" in v else (v["beta"], v["beta"])
-        beta_mb, beta_mf = v["w"] * beta1, (1 - v["w"]) * beta1
+        w, w_hi = (v["w_lo"], v["w_hi"]) if "w_lo" in v else (v["w"], v["w"])
+        beta_mb, beta_mf, high = w * beta1, (1 - w) * beta1, (w_hi * beta1, (1 - w_hi) * beta1)
         kappa = beta1 if spec.stickiness_times_beta else 1.0
     p, rho = kappa * v.get("p", 0.0), kappa * v.get("rho", 0.0)
     return {
@@ -254,6 +293,8 @@ def expand(spec: ModelSpec, theta):
         "lam": v["lambda"],
         "beta_mb": beta_mb,
         "beta_mf": beta_mf,
+        "beta_mb_high": high[0],  # on a trial of high stakes (w_hi)
+        "beta_mf_high": high[1],
         "beta2": beta2,
         "p": p,
         "rho": rho,
@@ -276,61 +317,102 @@ def log_choices(logit1, action, logit2, choice2, xp=np):
 
 
 # A learner's state between trials, each [P, K, E] or, for what depends on the choices alone,
-# [P, 1, E]: q1 [2, ...] (model-free values of actions 0, 1), q2 [2, 2, ...] ([S2, S3] x
-# [option 0, option 1]), the previous action and its screen side (-1 before the first), and
-# #common - #rare transitions seen. `trial_logits` and `trial_learn` are the equations of one
-# trial, written once for numpy (`play`) and for JAX (`hierarchical`, xp = jax.numpy).
+# [P, 1, E]: q1 [F, 2, ...] (model-free values of actions 0, 1 in each of F first-stage states:
+# one in Daw's paradigm, two in the novel one), q2 [2, 2, ...] ([S2, S3] x [option 0, option 1];
+# the novel paradigm's one second-stage option is option 0), the previous action, its first-stage
+# state and its screen side (-1 before the first), #common - #rare transitions seen, and which
+# first-stage states were visited [F, P, 1, E]. A trial's cues, each [P, 1, E]: "layout" (the
+# screen side of action 1), "state1" (the first-stage state; 0 in Daw's paradigm) and "stake".
+# `trial_logits` and `trial_learn` are the equations of one trial, written once for numpy
+# (`play`) and for JAX (`hierarchical`, xp = jax.numpy).
+
+CUES = {"state1": 0, "stake": 1}  # cues besides the layout, with their value where a task has none
+
+
+def first_states(spec: ModelSpec):
+    """How many first-stage states the spec's paradigm has."""
+    return 2 if spec.paradigm == "novel" else 1
+
+
+def at_first_state(values, state1, xp=np):
+    """values [F, ...] -> the values [...] of each trial's first-stage state."""
+    return values[0] if values.shape[0] == 1 else xp.where(state1 == 1, values[1], values[0])
 
 
 def initial_state(spec: ModelSpec, shape, xp=np):
     """A fresh learner's state for values of `shape` (P, K, E)."""
     n_people, _, n_episodes = shape
     previous = xp.full((n_people, 1, n_episodes), -1)
-    return {"q1": xp.full((2, *shape), spec.q_init), "q2": xp.full((2, 2, *shape), spec.q_init), "previous_action": previous,
-            "previous_side": previous, "common_minus_rare": xp.zeros((n_people, 1, n_episodes))}
+    return {"q1": xp.full((first_states(spec), 2, *shape), spec.q_init), "q2": xp.full((2, 2, *shape), spec.q_init),
+            "previous_action": previous, "previous_state1": previous, "previous_side": previous,
+            "common_minus_rare": xp.zeros((n_people, 1, n_episodes)),
+            "visited": xp.zeros((first_states(spec), n_people, 1, n_episodes), bool)}
 
 
-def trial_logits(spec: ModelSpec, q, state, side, xp=np):
+def trial_logits(spec: ModelSpec, q, state, cues, xp=np):
     """The first-stage logit of action 1 over 0 [P, K, E] and the second-stage logits of option 1
-    over 0 in S2 and S3 [2, P, K, E], given `expand`'s quantities q and the screen side of action 1."""
+    over 0 in S2 and S3 [2, P, K, E], given `expand`'s quantities q and the trial's cues. In the
+    novel paradigm the values and the choice stickiness are those of the trial's first-stage
+    state, and a second-stage state's value is its one option's."""
     q1, q2, previous_action, previous_side = state["q1"], state["q2"], state["previous_action"], state["previous_side"]
-    best = xp.maximum(q2[:, 0], q2[:, 1])
-    model_based = (2 * believed_common(spec, state["common_minus_rare"], xp) - 1) * (best[1] - best[0])
-    repeat = xp.where(previous_action < 0, 0.0, 2.0 * previous_action - 1)
-    same_side = xp.where(previous_side < 0, 0.0, xp.where(side == previous_side, 1.0, -1.0))
-    logit1 = q["beta_mb"] * model_based + q["beta_mf"] * (q1[1] - q1[0]) + q["p"] * repeat + q["rho"] * same_side
+    q1 = at_first_state(q1, cues["state1"], xp)
+    best = q2[:, 0] if spec.paradigm == "novel" else xp.maximum(q2[:, 0], q2[:, 1])
+    if spec.transitions == "seen":  # 0.5 / 0.5 until the first visit of this first-stage state, then known
+        belief = xp.where(at_first_state(state["visited"], cues["state1"], xp), 1.0, 0.0)
+    else:
+        belief = 2 * believed_common(spec, state["common_minus_rare"], xp) - 1
+    model_based = belief * (best[1] - best[0])
+    before = previous_action < 0
+    if spec.paradigm == "novel":
+        before = before | (state["previous_state1"] != cues["state1"])
+    repeat = xp.where(before, 0.0, 2.0 * previous_action - 1)
+    same_side = xp.where(previous_side < 0, 0.0, xp.where(cues["layout"] == previous_side, 1.0, -1.0))
+    beta_mb, beta_mf = q["beta_mb"], q["beta_mf"]
+    if spec.has_stakes:
+        high = cues["stake"] > HIGH_STAKE
+        beta_mb, beta_mf = xp.where(high, q["beta_mb_high"], beta_mb), xp.where(high, q["beta_mf_high"], beta_mf)
+    logit1 = beta_mb * model_based + beta_mf * (q1[1] - q1[0]) + q["p"] * repeat + q["rho"] * same_side
     return logit1, q["beta2"] * (q2[:, 1] - q2[:, 0])
 
 
-def trial_learn(spec: ModelSpec, q, state, side, t, logits, response, xp=np):
+def trial_learn(spec: ModelSpec, q, state, cues, t, logits, response, xp=np):
     """After trial t's response (action, state, choice2, reward, used): the learner's new state
-    and the log-probability of the response [P, K, E] (0 where not used). With spec.trace
-    "after" (hBayesDM), the eligibility trace carries r - Q2 after Q2's own update."""
+    and the log-probability of the response [P, K, E] (0 where not used; the first choice's
+    alone in the novel paradigm). With spec.trace "after" (hBayesDM), the eligibility trace
+    carries r - Q2 after Q2's own update."""
     (logit1, logit2), (action, reached_state, choice2, reward, used) = logits, response
     q1, q2 = state["q1"], state["q2"]
     at_s3, live = reached_state == S3, used.astype(np.float64)
-    log_prob = live * log_choices(logit1, action, logit2[0] + at_s3 * (logit2[1] - logit2[0]), choice2, xp)
+    if spec.paradigm == "novel":
+        z1 = logit1 * (1 - 2 * action)
+        log_prob = -live * (xp.maximum(z1, 0) + xp.log(1 + xp.exp(-xp.abs(z1))))
+    else:
+        log_prob = live * log_choices(logit1, action, logit2[0] + at_s3 * (logit2[1] - logit2[0]), choice2, xp)
     two = np.arange(2)[:, None, None, None]
-    took = action == two
+    here = (cues["state1"] == np.arange(first_states(spec))[:, None, None, None])[:, None]  # [F, 1, P, 1, E]
+    took = here & (action == two)
     chosen = (at_s3 == two[:, None]) & (choice2 == two)
     reached = (q2 * chosen).sum(axis=(0, 1))
     outcome_error = xp.where(used, reward, 0.0) - reached
     trace_error = outcome_error * (1 - q["alpha2"]) if spec.trace == "after" else outcome_error
     seen = used | ((t < spec.first_trial) & (action >= 0))
     return {
-        "q1": q1 + took * (live * q["alpha1"] * (reached - (q1 * took).sum(axis=0) + q["lam"] * trace_error)),
+        "q1": q1 + took * (live * q["alpha1"] * (reached - (q1 * took).sum(axis=(0, 1)) + q["lam"] * trace_error)),
         "q2": q2 + chosen * (live * q["alpha2"] * outcome_error),
         "previous_action": xp.where(seen, action, state["previous_action"]),
-        "previous_side": xp.where(seen, xp.where(action == 1, side, 1 - side), state["previous_side"]),
+        "previous_state1": xp.where(seen, cues["state1"], state["previous_state1"]),
+        "previous_side": xp.where(seen, xp.where(action == 1, cues["layout"], 1 - cues["layout"]), state["previous_side"]),
         "common_minus_rare": state["common_minus_rare"] + xp.where(used, xp.where((action == 0) == (reached_state == S2), 1, -1), 0),
+        "visited": state["visited"] | (here[:, 0] & used),
     }, log_prob
 
 
-def play(spec: ModelSpec, theta, layout, respond):
+def play(spec: ModelSpec, theta, layout, respond, cues=None):
     """Run the equations over the trials of many sessions at once.
 
     theta [P, K, n_free]: K parameter vectors for each of P subjects. layout [P, E, T]: the
-    screen side (0 left, 1 right) of first-stage action 1 on each trial of each episode.
+    screen side (0 left, 1 right) of first-stage action 1 on each trial of each episode; `cues`
+    may hold the other cues of `CUES`, each [P, E, T] (those absent take their value there).
     At trial t, `respond(t, logit1, logit2)` gets the first-stage logit of action 1 over 0
     [P, K, E] and the second-stage logits of option 1 over 0 in S2 and in S3 [2, P, K, E], and
     returns the trial's (action, state, choice2, reward, used), each broadcasting to [P, K, E]:
@@ -340,12 +422,13 @@ def play(spec: ModelSpec, theta, layout, respond):
     """
     q = expand(spec, np.asarray(theta, np.float64)[:, :, None, :])
     (n_people, n_vectors), (n_episodes, n_trials) = np.shape(theta)[:2], layout.shape[1:]
+    given = {"layout": layout} | {name: (cues or {}).get(name, np.full(layout.shape, fill)) for name, fill in CUES.items()}
     state = initial_state(spec, (n_people, n_vectors, n_episodes))
     out = np.zeros((n_trials, n_people, n_vectors, n_episodes))
     for t in range(n_trials):
-        side = layout[:, None, :, t]
-        logits = trial_logits(spec, q, state, side)
-        state, out[t] = trial_learn(spec, q, state, side, t, logits, respond(t, *logits))
+        trial = {name: values[:, None, :, t] for name, values in given.items()}
+        logits = trial_logits(spec, q, state, trial)
+        state, out[t] = trial_learn(spec, q, state, trial, t, logits, respond(t, *logits))
     return np.moveaxis(out, 0, -1)
 
 
@@ -362,7 +445,8 @@ def replay_inputs(spec: ModelSpec, records):
     """Checked arrays [P, E, T] that `log_likelihood` replays: action, state, choice2, reward,
     used (not missed and at or after spec.first_trial: the learner sees them), fitted (the used
     trials whose choices the likelihood counts: records["fitted"] if given, e.g. the training
-    trials of a cross-validation fold, else all used) and layout (side of action 1). Without
+    trials of a cross-validation fold, else all used), layout (side of action 1) and the cues
+    state1 and stake (`CUES`; their value there where the records have none). Without
     "missed", no trial is; "side1" is read only if the spec has response stickiness."""
     action, state, choice2 = (np.asarray(records[k]) for k in ("action", "state", "choice2"))
     reward = np.asarray(records["reward"], np.float64)
@@ -375,6 +459,14 @@ def replay_inputs(spec: ModelSpec, records):
         ("choice2", ~np.isin(choice2, (0, 1))),
         ("reward", ~np.isfinite(reward)),
     ]
+    cues = {name: np.asarray(records.get(name, np.full(action.shape, fill))) for name, fill in CUES.items()}
+    if spec.paradigm == "novel" and "state1" not in records:
+        raise ValueError(f"{spec.name} is a model of Kool et al.'s novel paradigm: it needs records['state1'] (the first-stage "
+                         "state), and these records are of Daw et al.'s task")
+    if spec.paradigm == "daw" and ((cues["state1"] != 0) & ~missed).any():
+        raise ValueError(f"{spec.name} is a model of Daw et al.'s task, and these records have a second first-stage state "
+                         "(state1 1): fit a model of the novel paradigm (kool2016-novel-*, kool2017-novel-stakes)")
+    checks += [("state1", ~np.isin(cues["state1"], (0, 1))), ("stake", ~(cues["stake"] > 0))]
     side = np.zeros_like(action)
     if spec.uses_sides:
         side = np.asarray(records["side1"])
@@ -392,6 +484,7 @@ def replay_inputs(spec: ModelSpec, records):
         "used": used,
         "fitted": fitted,
         "layout": np.where(action == 1, side, 1 - side),
+        **cues,
     }
 
 
@@ -400,7 +493,7 @@ def replay_log_probs(spec: ModelSpec, inputs, theta):
     theta [P, K, n_free], 0 at trials not fitted (`hierarchical.trial_log_probs` in JAX)."""
     recorded = {k: v[:, None] for k, v in inputs.items() if k != "layout"}
     columns = ("action", "state", "choice2", "reward", "used")
-    return play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns)) * recorded["fitted"]
+    return play(spec, theta, inputs["layout"], lambda t, *_: tuple(recorded[k][..., t] for k in columns), inputs) * recorded["fitted"]
 
 
 def replay_log_likelihood(spec: ModelSpec, inputs, theta):
@@ -423,6 +516,9 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
     probabilities of S2 option 0, S2 option 1, S3 option 0, S3 option 1). Screen sides are drawn
     at random. Returns records [subject, episode, trial] with the keys `log_likelihood` reads plus
     "common", "probs", "side2", "rt1", "rt2" (nan) and "prob" (of the chosen first-stage action)."""
+    if spec.paradigm != "daw" or spec.has_stakes:
+        raise ValueError(f"{spec.name}: simulate plays Daw et al.'s task without stakes; the spec is of the {spec.paradigm} paradigm"
+                         + " with stakes" * spec.has_stakes)
     probs = np.asarray(probs, np.float64)
     if probs.ndim != 4 or probs.shape[-1] != 4 or not ((probs >= 0) & (probs <= 1)).all():
         where = np.argwhere(~((probs >= 0) & (probs <= 1)))
@@ -462,12 +558,14 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
 
 def person_keys(inputs):
     """[P] integers, one per person of `replay_inputs`: a digest of the trials the learner sees
-    (their choices, states, rewards, sides and which are fitted), so a person's random starts
-    depend on the person alone, not on who else is fitted beside them or on the padding."""
-    columns = ("action", "state", "choice2", "reward", "fitted", "layout")
+    (their choices, states, rewards, sides, which are fitted, and the cues of `CUES` where they
+    are not all at their value for a task without them), so a person's random starts depend on
+    the person alone, not on who else is fitted beside them or on the padding."""
     keys = []
     for person in range(len(inputs["action"])):
         used = inputs["used"][person]
+        cues = tuple(name for name, fill in CUES.items() if name in inputs and (inputs[name][person][used] != fill).any())
+        columns = ("action", "state", "choice2", "reward", "fitted", "layout", *cues)
         digest = hashlib.sha256(np.ascontiguousarray(np.stack([np.asarray(inputs[k][person][used], np.float64) for k in columns])))
         keys.append(int.from_bytes(digest.digest()[:8], "little"))
     return keys

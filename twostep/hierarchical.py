@@ -101,9 +101,9 @@ def trial_log_probs(spec: daw_models.ModelSpec, scanned, theta):
     columns = ("action", "state", "choice2", "reward", "used")
 
     def step(state, trial):
-        logits = daw_models.trial_logits(spec, q, state, trial["layout"], jnp)
-        state, log_prob = daw_models.trial_learn(spec, q, state, trial["layout"], trial["t"], logits,
-                                                 tuple(trial[k] for k in columns), jnp)
+        cues = {name: trial[name] for name in ("layout", *daw_models.CUES)}
+        logits = daw_models.trial_logits(spec, q, state, cues, jnp)
+        state, log_prob = daw_models.trial_learn(spec, q, state, cues, trial["t"], logits, tuple(trial[k] for k in columns), jnp)
         return state, log_prob * trial["fitted"]
 
     _, out = jax.lax.scan(step, state, scanned)
@@ -254,22 +254,42 @@ def loo_rows(spec: daw_models.ModelSpec, records, idata, dataset, draws=1000):
     return pd.DataFrame(rows)
 
 
+def playable_trials(records):
+    """The trials with every reward probability recorded [subject, episode, trial], where a
+    simulated person can play the walk that person saw."""
+    return np.isfinite(records["probs"]).all(-1)
+
+
+def checkable_people(records):
+    """Which people [subject] the posterior predictive check can simulate: those whose trials with
+    reward probabilities come first, then only padding (people with fewer trials than the longest)."""
+    playable = playable_trials(records)
+    return playable[..., 0].all(-1) & (np.diff(playable.astype(np.int8), axis=-1) <= 0).all(axis=(-2, -1))
+
+
 def predictive_stay(spec: daw_models.ModelSpec, records, idata, dataset, draws=100, seed=0):
-    """A posterior predictive check: each of `draws` posterior draws of every person's parameters
-    plays the people's own reward probabilities (`daw_models.simulate`); rows `dataset, model,
-    cell` (`STAY_CELLS`), `people` (their stay probability, mean over people), `predicted` (mean
-    over draws of the simulated people's), `q2.5, q97.5` (over draws)."""
+    """A posterior predictive check over the people with reward probabilities (`checkable_people`):
+    each of `draws` posterior draws of their parameters plays their own reward probabilities
+    (`daw_models.simulate`) for as many trials as each played; rows `dataset, model, cell`
+    (`STAY_CELLS`), `people` (their stay probability, mean over people), `predicted` (mean over
+    draws of the simulated people's), `q2.5, q97.5` (over draws)."""
     import pandas as pd
 
     from two_step_env import STAY_CELLS, stay_probabilities
 
+    chosen = checkable_people(records)
+    if not chosen.any():
+        raise ValueError("the predictive check needs somebody's reward probabilities up to their last trial; nobody has them")
+    records = {name: values[chosen] for name, values in records.items()}
+    played_trials = playable_trials(records)
+    probs = np.where(played_trials[..., None], records["probs"], 0.0)
     people = np.nanmean(stay_probabilities(records["action"], records["common"], records["reward"], records["missed"])[0], axis=0)
-    theta = draws_of(idata, "theta")
+    theta = draws_of(idata, "theta")[:, chosen]
     rng = np.random.default_rng(seed)
     simulated = []
     for k in rng.choice(len(theta), size=min(draws, len(theta)), replace=False):
-        played = daw_models.simulate(spec, theta[k], records["probs"], rng, common_prob=spec.common_prob)
-        simulated.append(np.nanmean(stay_probabilities(played["action"], played["common"], played["reward"])[0], axis=0))
+        played = daw_models.simulate(spec, theta[k], probs, rng, common_prob=spec.common_prob)
+        simulated.append(np.nanmean(stay_probabilities(played["action"], played["common"], played["reward"], ~played_trials)[0], axis=0))
     simulated = np.array(simulated)
     return pd.DataFrame({"dataset": dataset, "model": spec.name, "cell": list(STAY_CELLS), "people": people,
                          "predicted": simulated.mean(axis=0), "q2.5": np.quantile(simulated, 0.025, axis=0),
@@ -299,7 +319,7 @@ def run_key(digests, model, settings):
 def fit_model(dataset, root, model, settings, folder, key):
     """One model's hierarchical fit to the loaded dataset, NUTS (`SamplerConfig`) or SVI
     (`VariationalConfig`), into `<folder>/<model>_<key>/`: draws.nc (every draw, written first), loo.csv
-    (`loo_rows`), ppc.csv (`predictive_stay`, when the data hold every trial's reward probabilities) and,
+    (`loo_rows`), ppc.csv (`predictive_stay`, of the people whose reward probabilities the data hold) and,
     last, summary.csv (`summary_rows`), which marks the model done; returns the end-of-run lines
     (`warnings_of`)."""
     from twostep import datasets, run_layout
@@ -319,15 +339,21 @@ def fit_model(dataset, root, model, settings, folder, key):
     save_draws(idata, os.path.join(base, "draws.nc"))  # first: whatever follows, the draws are kept
     table = summary_rows(idata, spec, data.subject, name)
     parts = {"loo.csv": loo_rows(spec, data.records, idata, name)}
-    if np.isfinite(data.records["probs"]).all():  # a table without reward probabilities has NaN there
+    checked = checkable_people(data.records)  # a table without reward probabilities has NaN there
+    if checked.any():
         parts["ppc.csv"] = predictive_stay(spec, data.records, idata, name)
     for file, part in {**parts, "summary.csv": table}.items():
         run_layout.write_atomically(os.path.join(base, file), lambda partial, part=part: part.to_csv(partial, index=False))
     took = f"{model}: {seconds:.0f} s for {len(data.subject)} people"
     if isinstance(settings, SamplerConfig):
-        return [f"{took}, {settings.chains} chains x ({settings.warmup} warm-up + {settings.draws} draws)"] + warnings_of(
+        lines = [f"{took}, {settings.chains} chains x ({settings.warmup} warm-up + {settings.draws} draws)"] + warnings_of(
             table, divergences, model)
-    return [f"{took}, variational ({settings.steps} steps, {settings.draws} draws): no R-hat"]
+    else:
+        lines = [f"{took}, variational ({settings.steps} steps, {settings.draws} draws): no R-hat"]
+    if checked.sum() < len(checked):
+        lines.append(f"{model}: predictive check of {checked.sum()} of {len(checked)} people (the others' reward probabilities "
+                     "are not in the data)")
+    return lines
 
 
 def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=print, progress=True):

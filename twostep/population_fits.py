@@ -2,6 +2,7 @@
 
     two-step fit --data kool2016 --models kool2016 --out results/humans [--address auto]
     two-step fit --data my_study.csv --models daw2011 --out results/mine   # a per-trial table (docs/your-data.md)
+    two-step fit --data kool2017-daw-stakes --models kool2017 --authors-trials --out results/humans   # as the authors fitted
 
 Each Ray task fits one model to a chunk of people at once (`daw_models.fit`: the likelihood is
 batched over people and parameter vectors), and leaves
@@ -12,21 +13,28 @@ other settings, chunk size or data refits rather than mixing old rows in (and sa
 it ignored). `dataset` is a built-in dataset's name or a table file's path (`datasets.load`), `<dataset>` in
 the file names its name or the file's stem (`datasets.dataset_name`). `<out>/<dataset>_fits.csv` (written atomically, from this run's chunks only) has one
 row per person and model: `subject` (Kool: the 1-based position in groupdata.subdata;
-Decker/Potter: the .mat file name), `model`, `authors_model` (Kool: 1-12, the position in the
-authors' results.mat; else empty), every parameter of the family (empty where a model lacks it),
+Decker/Potter: the .mat file name), `model`, `authors_model` (Kool's datasets: the position in the
+authors' results.mat, `AUTHORS_MODELS`; else empty), every parameter of the family (empty where a model lacks it),
 `loglik`, `logpost`, `trials` (that the likelihood used), `bic`, `log_evidence`,
 `evidence_method` and `status` (`daw_models.fit`). Embedded Ray on this machine by default, a
 cluster with `address` (as `sweep`).
 """
 
+import dataclasses
 import hashlib
 import json
 import os
 
 from twostep import daw_models, run_layout
 
+AUTHORS_MODELS = {  # a dataset's models in the order of the authors' results.mat (the table's authors_model)
+    "kool2016": daw_models.KOOL2016, "kool2016-novel": daw_models.KOOL2016_NOVEL,
+    "kool2017-novel-stakes": daw_models.KOOL2017[:1], "kool2017-daw-stakes": daw_models.KOOL2017[1:],
+}
 MODEL_GROUPS = {  # names accepted by --models besides the specs' own
     "kool2016": tuple(spec.name for spec in daw_models.KOOL2016),
+    "kool2016-novel": tuple(spec.name for spec in daw_models.KOOL2016_NOVEL),
+    "kool2017": tuple(spec.name for spec in daw_models.KOOL2017),
     "daw2011": ("daw2011", "daw2011-mf", "daw2011-mb"),
     "hbayesdm": tuple(spec.name for spec in daw_models.HBAYESDM),
 }
@@ -82,24 +90,36 @@ def chunk_file(out, dataset, model, people, key):
     return os.path.join(out, f"{dataset}_fits", f"{model}_{people[0]:04d}-{people[-1]:04d}_{key}.csv")
 
 
-def fit_chunk(dataset, root, model, people, restarts, seed, path, *nested):
-    """Fit `model` to the people at positions `people` of the loaded dataset, starting also from
+def fit_chunk(dataset, root, model, people, restarts, seed, path, authors_trials, *nested):
+    """Fit `model` to the people at positions `people` of the loaded dataset (`loaded`), starting also from
     `nested` ((model name, params [len(people), n]) of models nested in it, `daw_models.nested_starts`);
     write their rows to `path` (atomically). Returns (model, params) for the models it nests in."""
     spec = daw_models.SPECS[model]
-    rows, result = fit_people(dataset, root, spec, people, restarts, seed, daw_models.nested_starts(spec, dict(nested)))
+    rows, result = fit_people(dataset, root, spec, people, restarts, seed, daw_models.nested_starts(spec, dict(nested)), authors_trials)
     run_layout.write_atomically(path, lambda partial: rows.to_csv(partial, index=False))
     return model, result["params"]
 
 
-def fit_people(dataset, root, spec, people, restarts, seed, starts=None):
-    """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people` of the
-    loaded dataset, also started from `starts` [len(people), m, n]: (its table rows, the result)."""
-    import numpy as np
-
+def loaded(dataset, root, authors_trials=False):
+    """The dataset (`datasets.load`); with `authors_trials`, its trials as the authors' likelihood
+    counts them (authors["likelihood_missed"]: Kool et al.'s tasks), to compare fits with theirs."""
     from twostep import datasets
 
     data = datasets.load(dataset, root)
+    if not authors_trials:
+        return data
+    if "likelihood_missed" not in data.authors:
+        raise ValueError(f"{dataset}: the loader keeps no other trials for the authors' likelihood; --authors-trials applies to "
+                         "Kool et al.'s own tasks (kool2016-novel, kool2017-novel-stakes, kool2017-daw-stakes)")
+    return dataclasses.replace(data, records=dict(data.records, missed=data.authors["likelihood_missed"]))
+
+
+def fit_people(dataset, root, spec, people, restarts, seed, starts=None, authors_trials=False):
+    """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people` of the
+    loaded dataset (`loaded`), also started from `starts` [len(people), m, n]: (its table rows, the result)."""
+    import numpy as np
+
+    data = loaded(dataset, root, authors_trials)
     records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
     result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=starts)
     return fit_rows(dataset, [data.subject[p] for p in people], spec, result), result
@@ -109,9 +129,9 @@ def fit_rows(dataset, subjects, spec, result):
     """The table's rows (`COLUMNS`) of one model's `daw_models.fit` result for `subjects`."""
     import pandas as pd
 
-    kool = [s.name for s in daw_models.KOOL2016]
+    authors = [s.name for s in AUTHORS_MODELS.get(str(dataset), ())]
     rows = pd.DataFrame({"subject": subjects, "model": spec.name,
-                         "authors_model": kool.index(spec.name) + 1 if dataset == "kool2016" and spec.name in kool else None})
+                         "authors_model": authors.index(spec.name) + 1 if spec.name in authors else None})
     for i, name in enumerate(spec.names):
         rows[name] = result["params"][:, i]
     for key in RESULTS:
@@ -129,7 +149,8 @@ def fitted_params(path, model, subjects):
     return model, rows[list(daw_models.SPECS[model].names)].to_numpy()
 
 
-def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print, overwrite=False):
+def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0, progress=True, say=print, overwrite=False,
+             authors_trials=False):
     """Fit every (model, chunk of people) not yet written as a Ray task (Ray must be connected), the
     smallest models first and each started also from the fits of the models nested in it, as
     `daw_models.fit_nested` does (a task waits for theirs); then write `<out>/<dataset>_fits.csv` (`merged_table`) from every
@@ -139,8 +160,8 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
     from twostep import datasets
     from twostep.progress import progress_bar
 
-    data = datasets.load(dataset, root)
-    name = datasets.dataset_name(dataset)
+    data = loaded(dataset, root, authors_trials)
+    name = datasets.dataset_name(dataset) + "-authors-trials" * authors_trials
     digests, n_people = people_digests(data), len(data.subject)
     os.makedirs(os.path.join(out, f"{name}_fits"), exist_ok=True)
     chunks = [tuple(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
@@ -158,7 +179,7 @@ def run_fits(dataset, models, out, root=None, restarts=16, chunk_size=50, seed=0
             continue
         spec = daw_models.SPECS[model]
         nested = [results[other, k] for other in order if (other, k) in results and daw_models.nested(daw_models.SPECS[other], spec)]
-        results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, *nested)
+        results[model, k] = reference = remote.remote(dataset, root, model, people, restarts, seed, path, authors_trials, *nested)
         pending[reference] = len(people)
     done_people = sum(len(people) for model, k, people in work if (model, k) not in todo)
     with progress_bar(len(models) * n_people, initial=done_people, unit="fit", desc=f"fit {name}", enabled=progress) as bar:
@@ -210,6 +231,16 @@ def merged_table(existing, new, path, overwrite=False):
     return pd.concat([kept, new], ignore_index=True).reindex(columns=COLUMNS)
 
 
+def prior_at(history, names, position, start):
+    """The prior (mean, SD of each parameter's z, in the order of `names`) after the EM iteration at
+    `position` of `history` (-1 the last; before the first, `start`)."""
+    iterations = sorted(history["iteration"].unique()) if len(history) else []
+    if position < -len(iterations):
+        return start
+    rows = history[history["iteration"] == iterations[position]].set_index("parameter").loc[list(names)]
+    return rows["mean"].to_numpy(), rows["sd"].to_numpy()
+
+
 def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=50, seed=0, iterations=20, tolerance=1e-3,
                         progress=True, say=print):
     """`empirical_bayes`' EM for `model` over every person of `dataset`, each E-step a Ray task per
@@ -219,7 +250,7 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     after the last one, each person started from their fits there); every E-step's fits (under
     the prior that step used) to `<out>/<dataset>_fits_eb.csv` (`COLUMNS`, merged per model as
     `merged_table`), before the prior they give. Stops when no mean or SD moves more than
-    `tolerance`. Returns (fits table, prior table)."""
+    `tolerance` (a rerun after that, or after `iterations`, does nothing). Returns (fits table, prior table)."""
     import numpy as np
     import pandas as pd
     import ray
@@ -235,12 +266,15 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
     os.makedirs(folder, exist_ok=True)
     prior_path = os.path.join(folder, f"{model}_prior.csv")
     history = pd.read_csv(prior_path) if os.path.isfile(prior_path) else pd.DataFrame()
-    if len(history):
-        say(f"{len(history) // len(spec.names)} EM iterations already under {prior_path}: resuming")
-        last = history[history["iteration"] == history["iteration"].max()].set_index("parameter").loc[list(spec.names)]
-        mean, sd = last["mean"].to_numpy(), last["sd"].to_numpy()
-    else:
-        mean, sd = np.zeros(len(spec.names)), np.full(len(spec.names), empirical_bayes.START_SD)
+    initial = np.zeros(len(spec.names)), np.full(len(spec.names), empirical_bayes.START_SD)
+    mean, sd = prior_at(history, spec.names, -1, initial)
+    done = len(history) // len(spec.names)
+    if done:
+        moved = max(np.abs(a - b).max() for a, b in zip((mean, sd), prior_at(history, spec.names, -2, initial)))
+        if moved < tolerance or done >= iterations:
+            say(f"{done} EM iterations already under {prior_path}, the last moving the prior by {moved:.2g}: done")
+            return pd.read_csv(path), history
+        say(f"{done} EM iterations already under {prior_path}: resuming")
     chunks = [list(range(start, min(start + chunk_size, n_people))) for start in range(0, n_people, chunk_size)]
     remote = ray.remote(num_cpus=1)(fit_people)
     params = None
@@ -249,7 +283,6 @@ def run_empirical_bayes(dataset, model, out, root=None, restarts=2, chunk_size=5
         written = written[written["model"] == model].set_index("subject")
         if set(subjects) <= set(written.index):
             params = written.loc[subjects, list(spec.names)].to_numpy()
-    done = len(history) // len(spec.names)
     bar = progress_bar(iterations, initial=done, unit="iteration", desc=f"EM {model}", enabled=progress, every=1)
     for iteration in range(done, iterations):
         under = empirical_bayes.with_prior(spec, mean, sd)

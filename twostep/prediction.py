@@ -193,7 +193,7 @@ def published_log_probs(spec, records, theta):
         logits[1, ..., t] = np.where(recorded["state"][..., t] == S3, logit2[1], logit2[0])
         return tuple(recorded[k][..., t] for k in ("action", "state", "choice2", "reward", "used"))
 
-    daw_models.play(spec, vectors, inputs["layout"], respond)
+    daw_models.play(spec, vectors, inputs["layout"], respond, inputs)
     log_probs = stage_log_probs(logits[0], logits[1], {k: np.asarray(records[k])[:, None] for k in ("missed", "action", "choice2")})
     return log_probs if theta.ndim == 3 else log_probs[:, 0]
 
@@ -586,7 +586,7 @@ class Contender:
 POOLED_PUBLISHED = ("daw2011", "kool2016-hybrid-st", "nussenbaum2020")  # also fitted as one vector for everybody
 CONTENDERS = {
     **{name: Contender("published", PROTOCOLS if name in POOLED_PUBLISHED else PROTOCOLS[:1], one_fold_at_a_time(predict_published))
-       for name in daw_models.SPECS},
+       for name, spec in daw_models.SPECS.items() if spec.paradigm == "daw" and not spec.has_stakes},  # the datasets' task
     **{f"{name}-eb": Contender("published", PROTOCOLS[:1], one_fold_at_a_time(predict_published)) for name in POOLED_PUBLISHED},
     "daw2011-hierarchical": Contender("hierarchical", PROTOCOLS, one_fold_at_a_time(predict_hierarchical)),
     **{f"{name}{suffix}": Contender("extended", PROTOCOLS[:1], one_fold_at_a_time(predict_published))
