@@ -70,7 +70,7 @@ def test_kool_loglik_and_logpost_at_the_authors_parameters(data_root, dataset, s
 
 
 def plain_novel(params, state1, action, state, points, stake, left1, missed, seen_first=True, q_init=0.0):
-    """One session's log-likelihood in the novel paradigm with stakes, trial by trial in plain
+    """One person's log-likelihood in the novel paradigm with stakes, trial by trial in plain
     Python from Kool et al.'s description: per first-stage state, model-free values of its two
     options; option k leads to planet k (known at once, or from a state's first visit on);
     P(option) ~ exp(beta (w Q_MB + (1 - w) Q_MF + p [same state and option as last time] +

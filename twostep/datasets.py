@@ -19,6 +19,15 @@ file's path with its SHA-256:
 - "gillan2016": Gillan, Kosinski, Whelan, Phelps & Daw 2016: two online studies with psychiatric
   questionnaires, 200 trials; 1,961 people analysed (ingrdmrtn/gecco_mh, folder data_g_2019).
 
+And three of Kool et al.'s own tasks (`ARBITRATION_DATASETS`, docs/arbitration.md), whose records add
+"state1", "stake" and "points" (below):
+
+- "kool2016-novel": Kool, Cushman & Gershman 2016's novel paradigm (wkool/tradeoffs): 199 adults
+  online, 125 trials; the authors kept 184.
+- "kool2017-novel-stakes", "kool2017-daw-stakes": Kool, Gershman & Cushman 2017 (wkool/arbitration):
+  the novel paradigm and Daw et al.'s, each with a stake of 1 or 5 per trial; 101 and 100 adults
+  online, 200 trials; the authors kept 98 and 100.
+
 No repository has a license: the project never ships these files. `fetch` downloads them from
 GitHub (or copies them from a local mirror of the repositories), checks every SHA-256, writes
 them to `data_dir()` as `<dataset>/<file name>` (gillan2016 keeps its two folders of per-person
@@ -42,6 +51,9 @@ in the project's conventions (`two_step_env`: S2 = 1, S3 = 2; `STAY_CELLS`):
     side1, side2  int    screen side of the chosen option, 0 left / 1 right; -1 where missed or not recorded
     left1, left2  int    the option shown on the left (the action at stage 1, the option at stage 2);
                          -1 where not recorded or not shown
+    state1        int    Kool et al.'s tasks: the first-stage state, 0/1 (always 0 in Daw et al.'s paradigm)
+    stake         float  Kool et al.'s tasks: the trial's stake, 1 or 5 (Kool et al. 2017; 1 in 2016)
+    points        float  the novel paradigm: [..., 2] both second-stage states' points that trial
 
 On a trial where only the second choice was missed, action, state, common, rt1 and side1 are still
 given; select usable trials with `missed`, as the authors do (they drop such trials entirely).

@@ -18,8 +18,11 @@ options whose reward probabilities drift. One set of equations covers the publis
 
 Specs: `DAW2011` (seven parameters, and its w = 0 and w = 1 variants), `KOOL2016` (the 12 models
 of Kool, Cushman & Gershman 2016, PLoS Comput Biol 12:e1005090, in the order of their
-results.mat) and `NUSSENBAUM2020` (Decker et al. 2016's model as refitted by Nussenbaum et al.
-2020, Collabra 6:17213). `SPECS` holds them all by name.
+results.mat), `NUSSENBAUM2020` (Decker et al. 2016's model as refitted by Nussenbaum et al.
+2020, Collabra 6:17213), hBayesDM's `HBAYESDM`, and for Kool et al.'s own tasks `KOOL2016_NOVEL`
+(the 12 models on their novel paradigm: two first-stage states, each option leading to one
+second-stage state, one option there) and `KOOL2017` (w_lo and w_hi, the mixing weight at low and
+high stakes, in the novel paradigm and Daw's). `SPECS` holds them all by name.
 
 Records are plain numpy arrays [subject, episode, trial] (the meta-RL agent's, a simulated
 agent's or a person's): "action" (0/1, -1 missed), "state" (S2 = 1, S3 = 2), "choice2" (0/1),
