@@ -516,6 +516,38 @@ def reward_against_w_figure(people_w, people_reward, sweep_w, sweep_reward, poin
     return fig
 
 
+def payoff_curves_figure(payoff, summary):
+    """Kool et al.'s "does model-based control pay off" in every paradigm side by side
+    (`kool_tasks.write_results`' tables): reward per trial above random against w for the authors'
+    hybrid at the people's typical parameters (mean and 95% band of the gain over w = 0, paired),
+    the Bayesian learner and the oracle across, and the people at their mean fitted w (above random
+    on the walks they saw)."""
+    import matplotlib.pyplot as plt
+
+    paradigms = list(dict.fromkeys(payoff["paradigm"]))
+    fig, axes = plt.subplots(1, len(paradigms), figsize=(3.2 * len(paradigms), 3.4))
+    for ax, paradigm in zip(np.atleast_1d(axes), paradigms):
+        curve = payoff[payoff["paradigm"] == paradigm]
+        level = curve.set_index("player")["reward_per_trial"]
+        hybrid = curve[curve["player"] == "hybrid"]
+        above = hybrid["reward_per_trial"].iloc[0] - level["random"] + hybrid["gain"]
+        ax.plot(hybrid["w"], above, "o-", ms=3, color="tab:orange", label="hybrid, typical parameters")
+        ax.fill_between(hybrid["w"], above - 1.96 * hybrid["gain_se"], above + 1.96 * hybrid["gain_se"], color="tab:orange", alpha=0.3)
+        for k, name in enumerate(("bayes", "oracle")):
+            ax.axhline(level[name] - level["random"], color=f"C{k + 2}", ls="--", lw=1, label=name)
+        people = summary[summary["paradigm"] == paradigm].set_index("player")
+        ax.scatter(people.loc["people", "w"], people.loc["people", "reward_per_trial"] - people.loc["random", "reward_per_trial"],
+                   marker="D", s=40, color="0.3", zorder=4, label="people (their walks)")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(paradigm)
+        ax.set_xlabel("model-based weight w")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("reward per trial above random")
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def model_wins_figure(wins):
     """How many subjects each model fits best: wins, a pandas table with one row per model and
     one column per criterion (e.g. BIC, Laplace log evidence), drawn as grouped horizontal bars."""

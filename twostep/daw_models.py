@@ -514,20 +514,24 @@ def log_likelihood(spec: ModelSpec, records, theta):
 # ---------------------------------------------------------------- simulation
 
 
-def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_prob=0.7):
-    """Play Daw's task: theta [subject, n_free], probs [subject, episode, trial, 4] (reward
-    probabilities of S2 option 0, S2 option 1, S3 option 0, S3 option 1). Screen sides are drawn
-    at random. Returns records [subject, episode, trial] with the keys `log_likelihood` reads plus
-    "common", "probs", "side2", "rt1", "rt2" (nan) and "prob" (of the chosen first-stage action)."""
-    if spec.paradigm != "daw" or spec.has_stakes:
-        raise ValueError(f"{spec.name}: simulate plays Daw et al.'s task without stakes; the spec is of the {spec.paradigm} paradigm"
-                         + " with stakes" * spec.has_stakes)
+def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_prob=0.7, cues=None):
+    """Play the spec's task: theta [subject, n_free]; in Daw et al.'s paradigm probs [subject,
+    episode, trial, 4] (reward probabilities of S2 option 0, S2 option 1, S3 option 0, S3 option
+    1), in Kool et al.'s novel one the points of S2 and S3 [subject, episode, trial, 2] (the option
+    chosen leads to its own state, which pays its points). `cues` may give each trial's "state1"
+    and "stake" [subject, episode, trial] (`CUES`; their value there where absent). Screen sides are
+    drawn at random. Returns records [subject, episode, trial] with the keys `log_likelihood` reads
+    plus "common", "probs" (NaN in the novel paradigm, whose "points" are probs), "side2", "rt1",
+    "rt2" (nan) and "prob" (of the chosen first-stage action)."""
+    novel = spec.paradigm == "novel"
     probs = np.asarray(probs, np.float64)
-    if probs.ndim != 4 or probs.shape[-1] != 4 or not ((probs >= 0) & (probs <= 1)).all():
-        where = np.argwhere(~((probs >= 0) & (probs <= 1)))
-        raise ValueError(f"probs must be [subject, episode, trial, 4] probabilities in [0, 1]; shape {probs.shape}"
-                         + (f", {float(probs[tuple(where[0])])} at {where[0].tolist()}" if len(where) else ""))
+    width, bounded = (2, np.isfinite(probs)) if novel else (4, (probs >= 0) & (probs <= 1))
+    if probs.ndim != 4 or probs.shape[-1] != width or not bounded.all():
+        where = np.argwhere(~bounded)
+        raise ValueError(f"probs must be [subject, episode, trial, {width}] " + ("points" if novel else "probabilities in [0, 1]")
+                         + f"; shape {probs.shape}" + (f", {float(probs[tuple(where[0])])} at {where[0].tolist()}" if len(where) else ""))
     shape = probs.shape[:3]
+    given = {name: np.broadcast_to(np.asarray((cues or {}).get(name, fill)), shape) for name, fill in CUES.items()}
     layout, layout2 = rng.integers(0, 2, (2,) + shape)
     keys = ("action", "state", "common", "choice2", "reward", "prob")
     trials = {k: np.zeros(shape, dtype) for k, dtype in zip(keys, (np.int64, np.int64, bool, np.int64, np.float64, np.float64))}
@@ -535,23 +539,29 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
     def respond(t, logit1, logit2):
         u = rng.random((4,) + logit1.shape)
         action = (u[0] < expit(logit1)).astype(np.int64)
-        common = u[1] < common_prob
-        state = np.where((action == 0) == common, S2, S3)
-        choice2 = (u[2] < expit(np.where(state == S3, logit2[1], logit2[0]))).astype(np.int64)
-        pay = np.take_along_axis(probs[:, None, :, t], option_index(state, choice2)[..., None], -1)[..., 0]
-        reward = (u[3] < pay).astype(np.float64)
+        if novel:  # deterministic transitions, one option at the second stage, paying its state's points
+            common, state, choice2 = np.ones(action.shape, bool), action + S2, np.zeros_like(action)
+            reward = np.take_along_axis(probs[:, None, :, t], action[..., None], -1)[..., 0]
+        else:
+            common = u[1] < common_prob
+            state = np.where((action == 0) == common, S2, S3)
+            choice2 = (u[2] < expit(np.where(state == S3, logit2[1], logit2[0]))).astype(np.int64)
+            pay = np.take_along_axis(probs[:, None, :, t], option_index(state, choice2)[..., None], -1)[..., 0]
+            reward = (u[3] < pay).astype(np.float64)
         for key, value in zip(keys, (action, state, common, choice2, reward, expit(np.where(action == 1, logit1, -logit1)))):
             trials[key][:, :, t] = value[:, 0]
         return action, state, choice2, reward, np.ones(action.shape, bool)
 
-    play(spec, np.asarray(theta, np.float64)[:, None], layout, respond)
+    play(spec, np.asarray(theta, np.float64)[:, None], layout, respond, given)
     trials.update(
-        probs=probs,
+        probs=np.full(shape + (4,), np.nan) if novel else probs,
         missed=np.zeros(shape, bool),
         side1=np.where(trials["action"] == 1, layout, 1 - layout),
         side2=np.where(trials["choice2"] == 1, layout2, 1 - layout2),
         rt1=np.full(shape, np.nan),
         rt2=np.full(shape, np.nan),
+        **{name: np.array(values) for name, values in given.items()},
+        **({"points": probs} if novel else {}),
     )
     return trials
 

@@ -1,0 +1,86 @@
+"""Kool et al.'s paradigms for the reference agents (twostep.kool_tasks): the points' walk and its
+kernel, the simulated play of the authors' models, the reference agents and the payoff curve."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twostep import daw_models, kool_tasks
+from twostep.configs import S2
+
+NOVEL = kool_tasks.PARADIGMS["novel"]
+
+
+def test_the_points_walk_stays_whole_within_its_bounds_and_steps_as_its_kernel():
+    """500 walks x 125 trials: every value a whole number in [-4, 5]; the frequency of each
+    transition i -> j within 4 binomial standard errors of `point_kernel`'s probability."""
+    points = kool_tasks.points_walk(NOVEL, np.random.default_rng(0), (500,))
+    assert points.shape == (500, 125, 2) and (points == np.round(points)).all() and points.min() >= -4 and points.max() <= 5
+    kernel = kool_tasks.point_kernel(NOVEL)
+    np.testing.assert_allclose(kernel.sum(axis=1), 1.0)
+    before, after = (points[:, :-1] + 4).astype(int).ravel(), (points[:, 1:] + 4).astype(int).ravel()
+    counts = np.zeros_like(kernel)
+    np.add.at(counts, (before, after), 1)
+    visits = counts.sum(axis=1, keepdims=True)
+    error = np.sqrt(kernel * (1 - kernel) / visits)
+    assert (np.abs(counts / visits - kernel) <= 4 * error + 1e-12).all()
+
+
+def test_simulated_play_is_what_the_likelihood_replays():
+    """The authors' models of both novel paradigms, simulated with cues (first-stage states,
+    stakes): the log-likelihood of the simulated choices is the sum of the log-probabilities the
+    simulation chose them with, and every option reaches its own state, paying its points."""
+    rng = np.random.default_rng(1)
+    for paradigm in (NOVEL, kool_tasks.PARADIGMS["novel-stakes"]):
+        spec = daw_models.SPECS[paradigm.full_model]
+        theta = kool_tasks.hybrid_theta(spec, {"beta": 1.5, "alpha": 0.5, "lambda": 0.6, "p": 0.3, "rho": -0.2}, 0.7)
+        given = kool_tasks.cues(paradigm, rng, (6, 1))
+        points = kool_tasks.points_walk(paradigm, rng, (6, 1))
+        played = daw_models.simulate(spec, np.tile(theta, (6, 1)), points, rng, common_prob=1.0, cues=given)
+        assert (played["state"] == played["action"] + S2).all() and set(np.unique(played["stake"])) <= {1.0, paradigm.high_stake}
+        np.testing.assert_array_equal(played["reward"], np.take_along_axis(points, played["action"][..., None], -1)[..., 0])
+        replayed = daw_models.log_likelihood(spec, played, np.tile(theta, (6, 1))[:, None])[:, 0]
+        np.testing.assert_allclose(replayed, np.log(played["prob"]).sum(axis=(1, 2)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(kool_tasks.PARADIGMS))
+def test_the_reference_agents_are_ordered_random_bayes_oracle(name):
+    """On 400 fresh walks: random < Bayesian learner < oracle, each gap beyond 4 standard errors."""
+    rewards = kool_tasks.reference_rewards(kool_tasks.PARADIGMS[name], 400, seed=2)
+    for low, high in (("random", "bayes"), ("bayes", "oracle")):
+        gap = rewards[high] - rewards[low]
+        assert gap.mean() > 4 * gap.std(ddof=1) / np.sqrt(len(gap)), (name, low, high)
+
+
+def test_the_novel_bayesian_learner_follows_a_state_it_has_seen():
+    """Points that never move (a kernel of SD ~0): after seeing both states once it takes the better one."""
+    still = kool_tasks.Paradigm("still", "none", "kool2016-novel-hybrid", "kool2016-novel-hybrid", 20, points=(0, 9, 1e-3))
+    points = np.broadcast_to(np.array([2.0, 7.0]), (3, 20, 2))
+    won = kool_tasks.novel_bayes_rewards(still, points, np.random.default_rng(3))
+    assert (won[:, 2:] == 7.0).all()
+
+
+def test_model_based_control_pays_more_in_the_novel_paradigm_than_in_daws():
+    """Kool et al. 2016's finding at one learner's parameters (1,000 people, the same walks for
+    every w): w = 1 earns more than w = 0 in the novel paradigm, by more than 4 paired standard
+    errors; and as a share of the oracle's margin over random, the gain there exceeds the gain in
+    Daw's paradigm by more than 4 standard errors of the difference."""
+    typical = {"beta": 3.0, "alpha": 0.5, "lambda": 0.6}
+    share, error = {}, {}
+    for name in ("daw", "novel"):
+        curve = kool_tasks.payoff_curve(kool_tasks.PARADIGMS[name], typical, people=1000, seed=4, ws=np.array([0.0, 1.0]))
+        assert list(curve["player"]) == ["hybrid", "hybrid", "random", "oracle", "bayes"]
+        reference = curve.set_index("player")["reward_per_trial"]
+        margin = reference["oracle"] - reference["random"]
+        share[name], error[name] = curve.loc[1, "gain"] / margin, curve.loc[1, "gain_se"] / margin
+        if name == "novel":
+            assert curve.loc[1, "gain"] > 4 * curve.loc[1, "gain_se"]
+    assert share["novel"] - share["daw"] > 4 * np.hypot(error["novel"], error["daw"]), (share, error)
+
+
+def test_typical_parameters_are_the_peoples_medians_and_name_a_missing_model():
+    fits = pd.DataFrame({"model": ["kool2016-novel-hybrid"] * 3, "beta": [1.0, 2.0, 9.0], "alpha": [0.1, 0.2, 0.3],
+                         "lambda": [0.5, 0.6, 0.7], "w": [0.0, 0.5, 1.0]})
+    assert kool_tasks.typical_parameters(fits, NOVEL) == {"beta": 2.0, "alpha": 0.2, "lambda": 0.6}
+    with pytest.raises(ValueError, match=r"no kool2017-novel-stakes rows: run two-step fit --data kool2017-novel-stakes"):
+        kool_tasks.typical_parameters(fits, kool_tasks.PARADIGMS["novel-stakes"])

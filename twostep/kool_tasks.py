@@ -1,0 +1,240 @@
+"""Kool et al.'s four paradigms for the reference agents, and whether model-based control pays
+off in each (Kool, Cushman & Gershman 2016, PLoS Comput Biol 12:e1005090; Kool, Gershman &
+Cushman 2017, Psychol Sci 28:1321).
+
+- "daw": Daw et al. 2011's task as Kool et al. 2016 ran it (125 trials; 70/30 transitions; four
+  reward probabilities drifting in [0.25, 0.75], SD 0.025; a win is 1 point).
+- "novel": Kool et al. 2016's own (125 trials): two first-stage states drawn at random, in each
+  one option leading to each second-stage state, always; a second-stage state pays whole points
+  drifting in [-4, 5] (Gaussian steps of SD 2, rounded, reflected at the bounds).
+- "daw-stakes", "novel-stakes": Kool et al. 2017's (200 trials; points in [0, 9] in the novel
+  one): before the first choice a stake of 1 or 5 (probability 0.5 each) multiplies the trial's
+  points; learners value raw points.
+
+A trial's reward here is what a person was paid: points (or wins) x stake. The players:
+`random` (each option 0.5), `oracle` (knows the trial's probabilities or points and takes the
+best first-stage option through the known transitions), `bayes` (`daw_agents.BayesianLearner`
+on Daw's paradigm; on the novel one the exact posterior over each state's points on the integer
+grid, `novel_bayes_rewards`, greedy on the next trial's expected points), and `hybrid`: the
+authors' model of the paradigm (`Paradigm.model`, `daw_models`) at given parameters with its
+mixing weight w swept from 0 to 1, stickiness 0, played on fresh walks (`payoff_curve`): reward
+per trial against w is Kool et al.'s "does model-based control pay off" curve.
+"""
+
+import dataclasses
+
+import numpy as np
+from scipy.stats import norm
+
+from twostep import daw_agents, daw_models
+from twostep.configs import PRESETS
+
+STAKE_PROB = 0.5  # P(high stake) per trial (Kool et al. 2017)
+W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)  # the mixing weights of the payoff curve
+
+
+@dataclasses.dataclass(frozen=True)
+class Paradigm:
+    """One of Kool et al.'s paradigms as its dataset ran it: `trials`, the high stake (1: none),
+    the novel paradigm's points (low, high, step SD; None: Daw's reward probabilities), the
+    dataset, the authors' hybrid of it (`daw_models.SPECS`) and their full model, whose w they
+    report (with both stickiness terms)."""
+
+    name: str
+    dataset: str
+    model: str
+    full_model: str
+    trials: int
+    high_stake: float = 1.0
+    points: tuple = None
+
+    @property
+    def novel(self):
+        return self.points is not None
+
+
+PARADIGMS = {
+    "daw": Paradigm("daw", "kool2016", "kool2016-hybrid", "kool2016-hybrid-st-respst", 125),
+    "novel": Paradigm("novel", "kool2016-novel", "kool2016-novel-hybrid", "kool2016-novel-hybrid-st-respst", 125, points=(-4, 5, 2.0)),
+    "daw-stakes": Paradigm("daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", 200, high_stake=5.0),
+    "novel-stakes": Paradigm("novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes", 200,
+                             high_stake=5.0, points=(0, 9, 2.0)),
+}
+
+
+def daw_task(paradigm: Paradigm):
+    """The TaskConfig of Daw et al.'s drifting probabilities, as `paradigm` ran them."""
+    return dataclasses.replace(PRESETS["daw-2011"], trials_per_episode=paradigm.trials)
+
+
+def points_walk(paradigm: Paradigm, rng: np.random.Generator, shape):
+    """Fresh walks of the novel paradigm's points [*shape, trials, 2]: a uniform whole start in
+    [low, high], then steps round(N(0, sd)) reflected at the bounds."""
+    low, high, sd = paradigm.points
+    points = np.empty((*shape, paradigm.trials, 2))
+    points[..., 0, :] = rng.integers(low, high + 1, (*shape, 2))
+    for t in range(1, paradigm.trials):
+        x = points[..., t - 1, :] + np.round(rng.normal(0.0, sd, (*shape, 2)))
+        points[..., t, :] = np.where(x > high, 2 * high - x, np.where(x < low, 2 * low - x, x))
+    return points
+
+
+def cues(paradigm: Paradigm, rng: np.random.Generator, shape):
+    """Each trial's first-stage state (novel paradigm: 0/1 at random; else 0) and stake [*shape, trials]."""
+    full = (*shape, paradigm.trials)
+    state1 = rng.integers(0, 2, full) if paradigm.novel else np.zeros(full, int)
+    return {"state1": state1, "stake": np.where(rng.random(full) < STAKE_PROB, paradigm.high_stake, 1.0)}
+
+
+def point_kernel(paradigm: Paradigm):
+    """P(points at t+1 = j | points at t = i) [i, j] on the whole grid low..high: a rounded Gaussian step, reflected."""
+    low, high, sd = paradigm.points
+    grid = np.arange(low, high + 1)
+    steps = np.arange(-(high - low) * 3, (high - low) * 3 + 1)
+    step_probs = norm.cdf(steps + 0.5, scale=sd) - norm.cdf(steps - 0.5, scale=sd)  # P(round(N(0, sd)) = step)
+    kernel = np.zeros((len(grid), len(grid)))
+    for i, x in enumerate(grid):
+        y = x + steps
+        for _ in range(4):  # reflect until inside (far steps have negligible probability)
+            y = np.where(y > high, 2 * high - y, np.where(y < low, 2 * low - y, y))
+        inside = (y >= low) & (y <= high)
+        np.add.at(kernel[i], (y[inside] - low).astype(int), step_probs[inside])
+    return kernel / kernel.sum(axis=1, keepdims=True)
+
+
+def novel_bayes_rewards(paradigm: Paradigm, points, rng: np.random.Generator):
+    """The exact Bayesian learner of the novel paradigm on walks points [..., trials, 2]: a
+    uniform prior over each state's points, which a visit reveals exactly and the walk's kernel
+    diffuses after every trial; it takes the option to the state with the higher expected points
+    (ties 50/50). Returns the points it wins [..., trials] (before any stake)."""
+    low = paradigm.points[0]
+    kernel = point_kernel(paradigm)
+    grid = np.arange(low, paradigm.points[1] + 1)
+    belief = np.full((*points.shape[:-2], 2, len(grid)), 1.0 / len(grid))
+    won = np.empty(points.shape[:-1])
+    for t in range(points.shape[-2]):
+        expected = belief @ grid
+        pick = np.where(np.isclose(expected[..., 1], expected[..., 0]), rng.integers(0, 2, expected.shape[:-1]),
+                        (expected[..., 1] > expected[..., 0]).astype(int))
+        won[..., t] = np.take_along_axis(points[..., t, :], pick[..., None], -1)[..., 0]
+        seen = np.eye(len(grid))[(won[..., t] - low).astype(int)]
+        belief = np.where((np.arange(2) == pick[..., None])[..., None], seen[..., None, :], belief) @ kernel
+    return won
+
+
+def reference_rewards(paradigm: Paradigm, people, seed, walks=None, stake=None):
+    """Reward per trial [people] (points or wins x stake) of `random`, `oracle` and `bayes`, all on
+    the same walks and stakes: `people` fresh ones, or the given walks [people, trials, 2 or 4]
+    (the points or reward probabilities a person saw) and stakes [people, trials]."""
+    rng = np.random.default_rng(seed)
+    if stake is None:
+        stake = cues(paradigm, rng, (people,))["stake"]
+    if paradigm.novel:
+        points = points_walk(paradigm, rng, (people,)) if walks is None else walks
+        won = {"random": points.mean(-1), "oracle": points.max(-1), "bayes": novel_bayes_rewards(paradigm, points, rng)}
+    else:
+        task = daw_task(paradigm)
+        walks = daw_agents.fresh_walks(task, people, 1, seed) if walks is None else walks[:, None]
+        draws = daw_agents.task_draws(task, people, 1, seed)
+        agents = {"random": daw_agents.RandomPlay(), "oracle": daw_agents.Oracle(), "bayes": daw_agents.BayesianLearner()}
+        won = {name: daw_agents.simulate(agent, task, walks, draws)["reward"][:, 0] for name, agent in agents.items()}
+    return {name: (reward * stake).mean(-1) for name, reward in won.items()}
+
+
+def hybrid_theta(spec: daw_models.ModelSpec, typical, w):
+    """`spec`'s parameter vector at `typical` values (a dict by name; stickiness 0 where absent)
+    with the mixing weight w (w_lo = w_hi = w with stakes)."""
+    values = {"p": 0.0, "rho": 0.0, **typical, "w": w, "w_lo": w, "w_hi": w}
+    return np.array([values[name] for name in spec.names])
+
+
+def hybrid_rewards(paradigm: Paradigm, typical, w, people, seed):
+    """Reward per trial [people] (points or wins x stake) of the authors' model at `typical` and w,
+    on `people` fresh walks, stakes and first-stage states."""
+    rng = np.random.default_rng(seed)
+    given = cues(paradigm, rng, (people, 1))
+    probs = points_walk(paradigm, rng, (people, 1)) if paradigm.novel else daw_agents.fresh_walks(daw_task(paradigm), people, 1, seed)
+    spec = daw_models.SPECS[paradigm.model]
+    theta = np.broadcast_to(hybrid_theta(spec, typical, w), (people, len(spec.free)))
+    played = daw_models.simulate(spec, theta, probs, rng, common_prob=spec.common_prob, cues=given)
+    return (played["reward"] * played["stake"])[:, 0].mean(-1)
+
+
+def payoff_curve(paradigm: Paradigm, typical, people=2000, seed=0, ws=W_GRID):
+    """Rows `paradigm, player, w, reward_per_trial, se, gain, gain_se` over `people` simulated
+    people: the hybrid at each w of `ws`, all on the same walks and draws (common random numbers),
+    its gain over w = 0 paired person by person; then random, bayes and oracle (w and gain empty)."""
+    import pandas as pd
+
+    rewards = {w: hybrid_rewards(paradigm, typical, w, people, seed) for w in ws}
+    rows = [(paradigm.name, "hybrid", w, reward.mean(), standard_error(reward), (reward - rewards[ws[0]]).mean(),
+             standard_error(reward - rewards[ws[0]])) for w, reward in rewards.items()]
+    rows += [(paradigm.name, name, np.nan, reward.mean(), standard_error(reward), np.nan, np.nan)
+             for name, reward in reference_rewards(paradigm, people, seed).items()]
+    return pd.DataFrame(rows, columns=["paradigm", "player", "w", "reward_per_trial", "se", "gain", "gain_se"])
+
+
+def standard_error(values):
+    return values.std(ddof=1) / np.sqrt(len(values))
+
+
+def typical_parameters(fits, paradigm: Paradigm):
+    """The people's median of each of the authors' model's parameters but w (and stickiness, left
+    at 0), from a `two-step fit` table of the paradigm's dataset."""
+    spec = daw_models.SPECS[paradigm.model]
+    rows = fits[fits["model"] == spec.name]
+    if rows.empty:
+        raise ValueError(f"the fits hold no {spec.name} rows: run two-step fit --data {paradigm.dataset} --models {spec.name}")
+    return {name: float(rows[name].median()) for name in spec.names if name not in ("w", "w_lo", "w_hi", "p", "rho")}
+
+
+def people_rows(paradigm: Paradigm, data, fits, authors_fits, seed=0):
+    """Rows `paradigm, player, n, reward_per_trial, w, w_lo, w_hi` of the people the authors kept
+    (`data`, `datasets.load`): `people` (their pay per trial, points x stake with nothing on a
+    missed trial; the mean w of our fits of the full model, `fits`, a `two-step fit` table),
+    `people-authors` (the same pay; the authors' fits, `datasets.load_kool_fits`), and `random`,
+    `bayes` and `oracle` on the walks and stakes the people saw. With stakes, w is the mean of w_lo
+    and w_hi (the stakes are equally likely)."""
+    import pandas as pd
+
+    r = data.records
+    stake = r.get("stake", np.ones(r["action"].shape))
+    paid = np.where(r["missed"], 0.0, np.nan_to_num(r["reward"]) * stake)[:, 0]
+    walks = r["points"][:, 0] if paradigm.novel else r["probs"][:, 0]
+    ours = fits[fits["model"] == paradigm.full_model].set_index("subject").loc[[str(s) for s in data.subject]]
+    (authors,) = [fit for fit in authors_fits if fit["model"] in (0, 1) and fit["st"] and fit["respst"]]
+    names = daw_models.SPECS[paradigm.full_model].names
+    weights = {"people": ours, "people-authors": pd.DataFrame(authors["x"], columns=names)}
+    rows = []
+    for player, table in weights.items():
+        w_lo, w_hi = (table["w_lo"].mean(), table["w_hi"].mean()) if "w_lo" in names else (np.nan, np.nan)
+        w = np.nanmean([w_lo, w_hi]) if "w_lo" in names else table["w"].mean()
+        rows.append((paradigm.name, player, len(data.subject), paid.mean(), w, w_lo, w_hi))
+    for player, reward in reference_rewards(paradigm, len(data.subject), seed, walks, stake[:, 0]).items():
+        rows.append((paradigm.name, player, len(data.subject), reward.mean(), np.nan, np.nan, np.nan))
+    return pd.DataFrame(rows, columns=["paradigm", "player", "n", "reward_per_trial", "w", "w_lo", "w_hi"])
+
+
+def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print):
+    """`<out>/summary.csv` (`people_rows` of every paradigm) and `<out>/payoff.csv` (`payoff_curve`
+    at the people's typical parameters, `typical_parameters`), from the fits in `fits_folder`
+    (`<dataset>_fits.csv`, written by two-step fit) and the datasets in `root`. Returns both tables."""
+    import os
+
+    import pandas as pd
+
+    from twostep import datasets
+
+    summary, payoff = [], []
+    for paradigm in PARADIGMS.values():
+        data = datasets.load(paradigm.dataset, root)
+        fits = pd.read_csv(os.path.join(fits_folder, f"{paradigm.dataset}_fits.csv"), dtype={"subject": str})
+        summary.append(people_rows(paradigm, data, fits, datasets.load_kool_fits(paradigm.dataset, root), seed))
+        typical = typical_parameters(fits, paradigm)
+        payoff.append(payoff_curve(paradigm, typical, people, seed))
+        say(f"{paradigm.name}: {len(data.subject)} people; the hybrid at " + ", ".join(f"{k} {v:.3g}" for k, v in typical.items()))
+    os.makedirs(out, exist_ok=True)
+    tables = {"summary": pd.concat(summary, ignore_index=True), "payoff": pd.concat(payoff, ignore_index=True)}
+    for name, table in tables.items():
+        table.to_csv(os.path.join(out, f"{name}.csv"), index=False)
+    return tables
