@@ -441,3 +441,16 @@ def test_a_persons_fit_is_the_same_alone_and_among_others():
             np.testing.assert_array_equal(part[key], group[key][people], err_msg=f"{key} of people {people}")
     other_seed = daw_models.fit(spec, records, restarts=2, seed=6)
     assert not np.array_equal(other_seed["objective"], group["objective"])  # the seed still moves the starts
+
+
+def test_a_model_refuses_the_records_of_the_other_paradigm():
+    rng = np.random.default_rng(7)
+    daw_records = daw_models.simulate(daw_models.DAW2011, np.full((2, 7), 0.5), walks(rng, 2, 1, 20), rng)
+    novel = daw_models.SPECS["kool2016-novel-hybrid"]
+    with pytest.raises(ValueError, match=r"kool2016-novel-hybrid is a model of Kool et al.'s novel paradigm: it needs records\['state1'\]"):
+        daw_models.log_likelihood(novel, daw_records, np.full((2, 1, 4), 0.5))
+    novel_records = dict(daw_records, state1=np.ones_like(daw_records["action"]))
+    with pytest.raises(ValueError, match=r"daw2011 is a model of Daw et al.'s task, and these records have a second first-stage state"):
+        daw_models.log_likelihood(daw_models.DAW2011, novel_records, np.full((2, 1, 7), 0.5))
+    with pytest.raises(ValueError, match=r"the novel paradigm's transitions are deterministic"):
+        daw_models.ModelSpec("mine", novel.free, transitions="counts", common_prob=1.0, paradigm="novel")

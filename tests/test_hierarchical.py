@@ -87,7 +87,11 @@ def test_jax_likelihood_equals_numpys_on_simulated_data_with_missed_trials(model
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("dataset", ["kool2016", "decker2016", "potter2017", "gillan2016"])
+KOOL_TASK_MODELS = {"kool2016-novel": ("kool2016-novel-hybrid-st-respst", "kool2016-novel-mb"),
+                    "kool2017-novel-stakes": ("kool2017-novel-stakes",), "kool2017-daw-stakes": ("kool2017-daw-stakes", "daw2011")}
+
+
+@pytest.mark.parametrize("dataset", ["kool2016", "decker2016", "potter2017", "gillan2016", *KOOL_TASK_MODELS])
 def test_jax_likelihood_equals_numpys_on_every_built_in_dataset(data_root, dataset):
     from twostep import datasets
 
@@ -95,7 +99,8 @@ def test_jax_likelihood_equals_numpys_on_every_built_in_dataset(data_root, datas
     records = {k: np.asarray(v)[:40] for k, v in data.records.items()}
     rng = np.random.default_rng(5)
     sides = (records["side1"][~records["missed"]] >= 0).all()  # response stickiness needs them (Decker's and Potter's lack them)
-    for model in ("daw2011", "kool2016-hybrid-st-respst" if sides else "kool2016-hybrid-st", "nussenbaum2020", "ts_par7"):
+    models = ("daw2011", "kool2016-hybrid-st-respst" if sides else "kool2016-hybrid-st", "nussenbaum2020", "ts_par7")
+    for model in KOOL_TASK_MODELS.get(dataset, models):
         spec = daw_models.SPECS[model]
         theta = rng.uniform(spec.lower, np.minimum(spec.upper, 8.0), (40, 2, len(spec.free)))
         got = np.asarray(hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records), theta)).sum(axis=(2, 3))
