@@ -522,7 +522,8 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
     and "stake" [subject, episode, trial] (`CUES`; their value there where absent). Screen sides are
     drawn at random. Returns records [subject, episode, trial] with the keys `log_likelihood` reads
     plus "common", "probs" (NaN in the novel paradigm, whose "points" are probs), "side2", "rt1",
-    "rt2" (nan) and "prob" (of the chosen first-stage action)."""
+    "rt2" (nan), "prob" (of the chosen first-stage action), and the cues given ("state1" always in
+    the novel paradigm)."""
     novel = spec.paradigm == "novel"
     probs = np.asarray(probs, np.float64)
     width, bounded = (2, np.isfinite(probs)) if novel else (4, (probs >= 0) & (probs <= 1))
@@ -560,7 +561,7 @@ def simulate(spec: ModelSpec, theta, probs, rng: np.random.Generator, common_pro
         side2=np.where(trials["choice2"] == 1, layout2, 1 - layout2),
         rt1=np.full(shape, np.nan),
         rt2=np.full(shape, np.nan),
-        **{name: np.array(values) for name, values in given.items()},
+        **{name: np.array(values) for name, values in given.items() if name in (cues or {}) or (novel and name == "state1")},
         **({"points": probs} if novel else {}),
     )
     return trials
