@@ -235,6 +235,9 @@ def test_nested_names_the_models_a_larger_one_holds():
     assert not daw_models.nested(specs["daw2011"], specs["daw2011"])
     assert not daw_models.nested(specs["kool2016-hybrid"], specs["daw2011"])  # transitions by counts against fixed
     assert not any(daw_models.nested(spec, specs["nussenbaum2020"]) for spec in specs.values())
+    assert daw_models.nested(specs["kool2016-novel-mb"], specs["kool2016-novel-hybrid-st"])
+    assert not daw_models.nested(specs["kool2016-mb"], specs["kool2016-novel-hybrid-st"])  # another paradigm
+    assert not daw_models.nested(specs["kool2016-novel-hybrid-st-respst"], specs["kool2017-novel-stakes"])  # w against w_lo, w_hi
 
 
 def test_fit_nested_starts_a_model_from_the_fits_it_holds():

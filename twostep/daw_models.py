@@ -681,11 +681,11 @@ def embed(source: ModelSpec, params, target: ModelSpec):
 def nested(source: ModelSpec, target: ModelSpec):
     """Whether `source` is `target` with some parameters held: every parameter of the source is
     free in the target or fixed there to the same value, the target's free parameters the source
-    lacks are stickiness (off at 0), and both share the equations' settings (transitions, trace, units of
-    stickiness) and fit the same trials."""
+    lacks are stickiness (off at 0), and both share the equations' settings (paradigm, transitions, trace,
+    units of stickiness) and fit the same trials."""
     held = dict(source.fixed)
     fixed = dict(target.fixed)
-    same = ("transitions", "common_prob", "first_trial", "q_init", "trace", "stickiness_times_beta")
+    same = ("paradigm", "transitions", "common_prob", "first_trial", "q_init", "trace", "stickiness_times_beta")
     alike = all(getattr(source, name) == getattr(target, name) for name in same)
     return (
         source != target
