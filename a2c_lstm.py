@@ -32,7 +32,7 @@ import numpy as np
 
 import two_step_env as env
 from twostep.checkpoints import BackgroundSaver, Params, TrainingInterrupted, TrainState, deferred_stop_signals, input_size, resume_point
-from twostep.configs import DRIFT, S1, S2, S3, AgentConfig, RunConfig, TaskConfig, preset_name
+from twostep.configs import DRIFT, POINTS, S1, S2, S3, AgentConfig, RunConfig, TaskConfig, preset_name
 from twostep.events import REWARD_LOG_EVERY, open_windows, seed_writers, write_scalars, write_stay_probabilities
 from twostep.progress import progress_bar
 from twostep.quiet_tensorflow import tf
@@ -94,6 +94,9 @@ def init_seed(agent: AgentConfig, seed: int):
 
 def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
     """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
+    if task.rewards == POINTS or task.has_stakes:
+        raise ValueError(f"rewards={task.rewards!r}, high_stake={task.high_stake!r}: the compiled trainer does not run Kool et al.'s "
+                         "tasks yet; two_step_env.TwoStepTask and twostep/kool_tasks.py's reference agents do")
     if agent.option_input and not task.second_stage_choice:
         raise ValueError(f"option_input=True needs a task with a choice at the second stage (rewards={DRIFT!r}), not rewards={task.rewards!r}")
     seeds = tuple(int(s) for s in seeds)

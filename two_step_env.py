@@ -40,7 +40,7 @@ agent multiplies the counter by its `AgentConfig.timestep_scale`; the environmen
 import gymnasium as gym
 import numpy as np
 
-from twostep.configs import OPTIONS, S1, S2, S3, SWAP_EVERY_TRIAL, TaskConfig, option_index, preset
+from twostep.configs import OPTIONS, POINTS, S1, S2, S3, SWAP_EVERY_TRIAL, SWAP_GOOD_STATE, TaskConfig, option_index, preset
 from twostep.quiet_tensorflow import tf
 
 N_STATES = 3
@@ -97,15 +97,52 @@ def check_walk(config: TaskConfig, probs, name="reward_probs"):
     return probs
 
 
-def observation(state, prev_reward, prev_action, step_counter):
-    """The agent's input vector (numpy): state one-hot, reward, action one-hot (or zeros), counter."""
-    obs = np.zeros(OBS_SIZE, dtype=np.float32)
+# ---- Kool et al. 2016's drifting points (numpy)
+
+
+def points_walk(config: TaskConfig, uniforms, normals):
+    """A whole walk of both second-stage states' points [..., trials, 2] (numpy) from start uniforms
+    [..., 2] (a uniform whole start in [points_low, points_high]) and normals [..., trials - 1, 2]
+    (steps round(points_sd z), reflected at the bounds)."""
+    low, high = config.points_low, config.points_high
+    points = [low + np.floor(np.asarray(uniforms, np.float64) * (high - low + 1))]
+    for step in np.moveaxis(np.asarray(normals, np.float64), -2, 0):
+        points.append(reflect(points[-1] + np.round(config.points_sd * step), low, high))
+    return np.stack(points, axis=-2)
+
+
+def check_points(config: TaskConfig, points, name="points"):
+    """A given walk of points as float64 [..., trials, 2]; ValueError naming what is wrong with it."""
+    points = np.asarray(points, np.float64)
+    if points.ndim < 2 or points.shape[-2:] != (config.trials_per_episode, 2):
+        raise ValueError(f"{name} has shape {points.shape}: expected [..., {config.trials_per_episode} trials, 2 states]")
+    if not np.all((points == np.round(points)) & (points >= config.points_low) & (points <= config.points_high)):
+        raise ValueError(f"{name} holds values that are not whole numbers in [{config.points_low}, {config.points_high}]")
+    return points
+
+
+def observation(state, prev_reward, prev_action, step_counter, cues=()):
+    """The agent's input vector (numpy): state one-hot, reward, action one-hot (or zeros), counter,
+    then the trial's cues in Kool et al.'s tasks (`trial_cues`)."""
+    obs = np.zeros(OBS_SIZE + len(cues), dtype=np.float32)
     obs[state] = 1.0
     obs[N_STATES] = prev_reward
     if prev_action is not None:
         obs[N_STATES + 1 + prev_action] = 1.0
-    obs[-1] = step_counter
+    obs[OBS_SIZE - 1] = step_counter
+    obs[OBS_SIZE:] = cues
     return obs
+
+
+def observation_size(config: TaskConfig):
+    """`OBS_SIZE`, plus one input per cue of Kool et al.'s tasks (`trial_cues`)."""
+    return OBS_SIZE + (config.first_states > 1) + config.has_stakes
+
+
+def trial_cues(config: TaskConfig, state1, stake):
+    """What the agent sees of a trial before choosing, beyond the state: 1 in the second
+    first-stage state (novel paradigm), 1 at the high stake (stakes); each only where the task has it."""
+    return [float(state1 == 1)] * (config.first_states > 1) + [float(stake > 1.0)] * config.has_stakes
 
 
 class TwoStepTask(gym.Env):
@@ -122,6 +159,15 @@ class TwoStepTask(gym.Env):
     then carries over from episode to episode, as the task runs on through training. The
     drifting task draws a fresh walk at every `reset`, or replays the walk given as
     `reset(options={"reward_probs": array [trials, 4]})`; `info["probs"]` shows the trial's four.
+
+    Kool et al.'s tasks (presets kool2016-novel, kool2017-novel-stakes, kool2017-daw-stakes): in the
+    novel paradigm (`rewards="points"`) each trial starts in one of two first-stage states, action k
+    leads to state S2 + k, always, and the state reached pays its points (the second-stage action is
+    ignored: one option); with stakes a trial's reward is multiplied by its stake. `reset` draws a
+    fresh walk of points (`points_walk`), the first-stage states and the stakes of the whole episode,
+    or takes a person's: `options={"points": [trials, 2], "state1": [trials], "stakes": [trials]}`.
+    The observation adds the trial's cues (`trial_cues`), shown from the step before its first choice;
+    `info` shows "points", "state1" and "stake" where the task has them.
     """
 
     metadata = {"render_modes": []}
@@ -129,40 +175,82 @@ class TwoStepTask(gym.Env):
     def __init__(self, config: TaskConfig = preset("biorxiv-final")):
         self.config = config
         self.action_space = gym.spaces.Discrete(N_ACTIONS)
-        high = np.ones(OBS_SIZE, dtype=np.float32)
-        high[-1] = config.max_step_counter
-        self.observation_space = gym.spaces.Box(np.zeros(OBS_SIZE, np.float32), high, dtype=np.float32)
+        size = observation_size(config)
+        high = np.ones(size, dtype=np.float32)
+        high[OBS_SIZE - 1] = config.max_step_counter
+        low = np.zeros(size, np.float32)
+        low[N_STATES] = min(0.0, config.points_low * config.high_stake) if config.rewards == POINTS else 0.0
+        high[N_STATES] = max(1.0, config.points_high) * config.high_stake if config.rewards == POINTS else config.high_stake
+        self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
         self.good_state = None
         self.reward_probs = None
+        self.points = None
+        self.state1 = np.zeros(config.trials_per_episode, int)
+        self.stakes = np.ones(config.trials_per_episode)
         self._stage_two = None
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         config = self.config
-        if config.second_stage_choice:
-            given = (options or {}).get("reward_probs")
-            if given is None:
-                uniforms, normals = self.np_random.random(4), self.np_random.standard_normal((config.trials_per_episode - 1, 4))
-                self.reward_probs = drift_walk(config, uniforms, normals)
-            else:
-                self.reward_probs = check_walk(config, given)
+        if config.rewards == POINTS:
+            self.points = self._given_or_fresh(options, "points", 2, points_walk, check_points)
+        elif config.second_stage_choice:
+            self.reward_probs = self._given_or_fresh(options, "reward_probs", len(OPTIONS), drift_walk, check_walk)
         elif seed is not None or self.good_state is None:
             self.good_state = S2 + int(self.np_random.integers(2))
+        self.state1, self.stakes = self._episode_cues(options or {})
         self.trial_index = 0
         self.step_counter = 0
         self._stage_two = None
-        return observation(S1, 0.0, None, 0), self._task_info()
+        return self._observe(S1, 0.0, None, 0), self._task_info()
+
+    def _given_or_fresh(self, options, key, width, walk, check):
+        """The walk given as `options[key]` (`check`ed), or a fresh one: `walk` of `width` start uniforms and
+        [trials - 1, width] standard normals."""
+        given = (options or {}).get(key)
+        if given is not None:
+            return check(self.config, given, key)
+        uniforms = self.np_random.random(width)
+        return walk(self.config, uniforms, self.np_random.standard_normal((self.config.trials_per_episode - 1, width)))
+
+    def _episode_cues(self, options):
+        """The episode's first-stage states and stakes [trials]: given, or drawn where the task has them."""
+        config, n = self.config, self.config.trials_per_episode
+        state1, stakes = np.zeros(n, int), np.ones(n)
+        if config.first_states > 1:
+            state1 = options.get("state1")
+            state1 = self.np_random.integers(0, 2, n) if state1 is None else np.asarray(state1)
+            if state1.shape != (n,) or not np.isin(state1, (0, 1)).all():
+                raise ValueError(f"state1 has shape {state1.shape} or values outside 0/1: expected [{n}] first-stage states 0/1")
+        if config.has_stakes:
+            stakes = options.get("stakes")
+            stakes = np.where(self.np_random.random(n) < 0.5, config.high_stake, 1.0) if stakes is None else np.asarray(stakes, float)
+            if stakes.shape != (n,) or not np.isin(stakes, (1.0, config.high_stake)).all():
+                raise ValueError(f"stakes has shape {stakes.shape} or values other than 1 and {config.high_stake}: expected [{n}] stakes")
+        return state1, stakes
+
+    def _observe(self, state, reward, action, counter, trial=None):
+        """`observation` with the cues of `trial` (default: the current one; none left: zeros)."""
+        trial = self.trial_index if trial is None else trial
+        cues = trial_cues(self.config, self.state1[trial], self.stakes[trial]) if trial < self.config.trials_per_episode else [
+            0.0] * (observation_size(self.config) - OBS_SIZE)
+        return observation(state, reward, action, counter, cues)
 
     def _task_info(self):
-        if self.config.second_stage_choice:
-            return {"probs": self.reward_probs[min(self.trial_index, self.config.trials_per_episode - 1)].copy()}
+        config, trial = self.config, min(self.trial_index, self.config.trials_per_episode - 1)
+        cues = {"state1": int(self.state1[trial])} if config.first_states > 1 else {}
+        cues.update({"stake": float(self.stakes[trial])} if config.has_stakes else {})
+        if config.rewards == POINTS:
+            return {"points": self.points[trial].copy(), **cues}
+        if config.second_stage_choice:
+            return {"probs": self.reward_probs[trial].copy(), **cues}
         return {"good_state": self.good_state}
 
     def _first_stage(self, action, u_swap, u_transition):
         """The swap (Wang et al.) and the transition: (reached state, common)."""
         _check_action(action)
         config = self.config
-        if not config.second_stage_choice and (config.swap_every == SWAP_EVERY_TRIAL or self.trial_index == 0):
+        if config.rewards == SWAP_GOOD_STATE and (config.swap_every == SWAP_EVERY_TRIAL or self.trial_index == 0):
             if u_swap < config.swap_prob:
                 self.good_state = S2 + S3 - self.good_state
         common = bool(u_transition < config.common_prob)
@@ -170,16 +258,21 @@ class TwoStepTask(gym.Env):
         return reached, common
 
     def _outcome(self, reached, option, u_reward):
-        """The reward of `option` (drifting task) or of the state (Wang et al.); ends the trial."""
+        """The reward of `option` (drifting task), of the state (Wang et al.) or the state's points
+        (novel paradigm), times the trial's stake; ends the trial."""
         _check_action(option)
         info = self._task_info()
-        if self.config.second_stage_choice:
-            reward_prob = self.reward_probs[self.trial_index][option_index(reached, option)]
+        if self.config.rewards == POINTS:
+            reward = float(self.points[self.trial_index][reached - S2])
+        elif self.config.second_stage_choice:
+            reward = float(u_reward < self.reward_probs[self.trial_index][option_index(reached, option)])
             info["option"] = option
         else:
             reward_prob = self.config.good_reward_prob if reached == self.good_state else self.config.bad_reward_prob
+            reward = float(u_reward < reward_prob)
+        reward *= float(self.stakes[self.trial_index])
         self.trial_index += 1
-        return float(u_reward < reward_prob), info
+        return reward, info
 
     def _run_trial(self, action, draws, option=0):
         """Advance one trial with the uniforms (u_swap, u_transition, u_reward)."""
@@ -199,7 +292,7 @@ class TwoStepTask(gym.Env):
         reached, reward, info = self._run_trial(action, self.np_random.random(3), 0 if option is None else option)
         self.step_counter += 2
         terminated = self.trial_index >= self.config.trials_per_episode
-        return observation(reached, reward, action, self.step_counter), reward, terminated, False, info
+        return self._observe(reached, reward, action, self.step_counter), reward, terminated, False, info
 
     def step(self, action):
         if self.config.steps_per_trial == 1:
@@ -211,17 +304,17 @@ class TwoStepTask(gym.Env):
             self._stage_two = (reached, common, u_reward)
             self.step_counter += 1
             info = dict(self._task_info(), state=reached, common=common, stage=1)
-            return observation(reached, 0.0, action, self.step_counter), 0.0, False, False, info
+            return self._observe(reached, 0.0, action, self.step_counter), 0.0, False, False, info
         reached, common, u_reward = self._stage_two
         reward, info = self._outcome(reached, action, u_reward)
         self._stage_two = None
         self.step_counter += 1
         terminated = self.trial_index >= self.config.trials_per_episode
         info = dict(info, state=reached, common=common, stage=2)
-        return observation(S1, reward, action, self.step_counter), reward, terminated, False, info
+        return self._observe(S1, reward, action, self.step_counter), reward, terminated, False, info
 
     def _check_running(self):
-        if self.good_state is None and self.reward_probs is None:
+        if self.good_state is None and self.reward_probs is None and self.points is None:
             raise RuntimeError("call reset() before step()")
         if self.trial_index >= self.config.trials_per_episode and self._stage_two is None:
             raise RuntimeError("the episode has ended: call reset()")

@@ -67,7 +67,8 @@ def test_episode_length_and_observations(name):
     config = configs.preset(name)
     task = env.TwoStepTask(config)
     obs, _ = task.reset(seed=1)
-    np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(obs[: env.OBS_SIZE], [1, 0, 0, 0, 0, 0, 0])
+    assert obs.shape == (env.observation_size(config),) and obs in task.observation_space
     steps, terminated = 0, False
     while not terminated:
         obs, reward, terminated, truncated, info = task.step(steps % 2)
@@ -75,7 +76,7 @@ def test_episode_length_and_observations(name):
         assert obs in task.observation_space and not truncated
         assert obs[:3].sum() == 1 and obs[3] == reward and obs[4:6].sum() == 1
     assert steps == config.steps_per_episode
-    assert obs[-1] == 2 * config.trials_per_episode
+    assert obs[env.OBS_SIZE - 1] == 2 * config.trials_per_episode
 
 
 def play(config, n_trials, seed=0):
@@ -152,7 +153,7 @@ def test_daw_preset_and_its_checks():
         configs.TaskConfig(rewards="drift", steps_per_trial=1)
     with pytest.raises(ValueError, match=r"drift_low=0.8, drift_high=0.75: expected drift_low < drift_high"):
         configs.TaskConfig(rewards="drift", steps_per_trial=2, drift_low=0.8)
-    with pytest.raises(ValueError, match=r"rewards='walk': expected 'swap' or 'drift'"):
+    with pytest.raises(ValueError, match=r"rewards='walk': expected 'swap', 'drift' or 'points'"):
         configs.TaskConfig(rewards="walk")
 
 
@@ -221,3 +222,65 @@ def test_stay_pairs_and_the_model_based_index():
     np.testing.assert_array_equal(pairs["pair"][0, 0], [True, False, False])  # pairs with the missed trial are out
     assert env.model_based_index([1.0, 0.0, 0.0, 1.0]) == 1.0  # stay after rewarded common and unrewarded rare only
     assert env.model_based_index([1.0, 1.0, 0.0, 0.0]) == 0.0  # model-free: reward alone
+
+
+# ---- Kool et al.'s tasks ----
+
+
+def test_the_novel_paradigm_pays_the_points_of_the_state_an_action_leads_to_times_the_stake():
+    """A person's walk, first-stage states and stakes replayed: the trial's cues are shown before
+    its first choice and at its second step, action k reaches S2 + k, the second-stage action is
+    ignored, and the reward is the state's points times the stake."""
+    config = configs.preset("kool2017-novel-stakes")
+    task = env.TwoStepTask(config)
+    rng = np.random.default_rng(3)
+    points = env.points_walk(config, rng.random(2), rng.standard_normal((199, 2)))
+    state1, stakes = rng.integers(0, 2, 200), np.where(rng.random(200) < 0.5, 5.0, 1.0)
+    obs, info = task.reset(seed=0, options={"points": points, "state1": state1, "stakes": stakes})
+    for t in range(200):
+        cues = [float(state1[t]), float(stakes[t] == 5.0)]
+        assert obs[env.OBS_SIZE:].tolist() == cues
+        action = int(rng.integers(2))
+        obs, reward, terminated, _, info = task.step(action)
+        assert info["state"] == S2 + action and info["common"] and obs[env.OBS_SIZE:].tolist() == cues and reward == 0
+        assert info["state1"] == state1[t] and info["stake"] == stakes[t] and info["points"].tolist() == points[t].tolist()
+        obs, reward, terminated, _, info = task.step(int(rng.integers(2)))
+        assert reward == points[t, action] * stakes[t] and obs[3] == reward and terminated == (t == 199)
+    assert obs[env.OBS_SIZE:].tolist() == [0.0, 0.0]
+
+
+def test_a_fresh_points_walk_is_whole_and_within_its_bounds():
+    config = configs.preset("kool2016-novel")
+    task = env.TwoStepTask(config)
+    task.reset(seed=4)
+    assert task.points.shape == (125, 2) and (task.points == np.round(task.points)).all()
+    assert task.points.min() >= -4 and task.points.max() <= 5 and set(np.unique(task.state1)) == {0, 1}
+    assert (task.stakes == 1.0).all() and env.observation_size(config) == env.OBS_SIZE + 1
+
+
+def test_daws_task_with_stakes_pays_wins_times_the_stake():
+    config = configs.preset("kool2017-daw-stakes")
+    task = env.TwoStepTask(config)
+    task.reset(seed=5)
+    paid = []
+    for t in range(200):
+        _, reward, _, _, info = task.trial(0, 1)
+        paid.append((reward, task.stakes[t]))
+    assert all(reward in (0.0, stake) for reward, stake in paid) and {stake for _, stake in paid} == {1.0, 5.0}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"points": np.zeros((124, 2))}, r"points has shape \(124, 2\): expected \[..., 125 trials, 2 states\]"),
+    ({"points": np.full((125, 2), 0.5)}, r"points holds values that are not whole numbers in \[-4, 5\]"),
+    ({"state1": np.full(125, 2)}, r"state1 has shape \(125,\) or values outside 0/1"),
+])
+def test_a_persons_task_that_does_not_fit_is_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        env.TwoStepTask(configs.preset("kool2016-novel")).reset(seed=0, options=options)
+
+
+def test_the_compiled_trainer_refuses_kool_et_als_tasks_for_now():
+    import a2c_lstm
+
+    with pytest.raises(ValueError, match=r"the compiled trainer does not run Kool et al.'s tasks yet"):
+        a2c_lstm.init_state(configs.preset("kool2017-daw-stakes"), configs.AgentConfig(), [0])

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twostep import daw_models, kool_tasks
+from twostep import configs, daw_models, kool_tasks
 from twostep.configs import S2
 
 NOVEL = kool_tasks.PARADIGMS["novel"]
@@ -37,7 +37,7 @@ def test_simulated_play_is_what_the_likelihood_replays():
         given = kool_tasks.cues(paradigm, rng, (6, 1))
         points = kool_tasks.points_walk(paradigm, rng, (6, 1))
         played = daw_models.simulate(spec, np.tile(theta, (6, 1)), points, rng, common_prob=1.0, cues=given)
-        assert (played["state"] == played["action"] + S2).all() and set(np.unique(played["stake"])) <= {1.0, paradigm.high_stake}
+        assert (played["state"] == played["action"] + S2).all() and set(np.unique(played["stake"])) <= {1.0, paradigm.task.high_stake}
         np.testing.assert_array_equal(played["reward"], np.take_along_axis(points, played["action"][..., None], -1)[..., 0])
         replayed = daw_models.log_likelihood(spec, played, np.tile(theta, (6, 1))[:, None])[:, 0]
         np.testing.assert_allclose(replayed, np.log(played["prob"]).sum(axis=(1, 2)), rtol=1e-12)
@@ -54,7 +54,9 @@ def test_the_reference_agents_are_ordered_random_bayes_oracle(name):
 
 def test_the_novel_bayesian_learner_follows_a_state_it_has_seen():
     """Points that never move (a kernel of SD ~0): after seeing both states once it takes the better one."""
-    still = kool_tasks.Paradigm("still", "none", "kool2016-novel-hybrid", "kool2016-novel-hybrid", 20, points=(0, 9, 1e-3))
+    task = configs.TaskConfig(common_prob=1.0, rewards=configs.POINTS, trials_per_episode=20, steps_per_trial=2, points_low=0,
+                              points_high=9, points_sd=1e-3)
+    still = kool_tasks.Paradigm("still", "none", "kool2016-novel-hybrid", "kool2016-novel-hybrid", task)
     points = np.broadcast_to(np.array([2.0, 7.0]), (3, 20, 2))
     won = kool_tasks.novel_bayes_rewards(still, points, np.random.default_rng(3))
     assert (won[:, 2:] == 7.0).all()

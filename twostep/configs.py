@@ -14,6 +14,7 @@ SWAP_EVERY_TRIAL = "trial"
 SWAP_EVERY_EPISODE = "episode"
 SWAP_GOOD_STATE = "swap"  # Wang et al.: one good second-stage state, which may swap
 DRIFT = "drift"  # Daw et al. 2011: four drifting reward probabilities, a choice at the second stage
+POINTS = "points"  # Kool et al. 2016's novel paradigm: two first-stage states, deterministic transitions, drifting whole points
 S1, S2, S3 = 0, 1, 2  # the states: first stage, then the one action 0 reaches commonly, then action 1's
 OPTIONS = ("S2 option 0", "S2 option 1", "S3 option 0", "S3 option 1")  # the drifting task's reward probabilities
 
@@ -30,7 +31,8 @@ def setting(default, help):
 
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
-    """One variant of the two-step task (the presets: Wang et al. 2016 and 2018, Daw et al. 2011; docs/reference.md)."""
+    """One variant of the two-step task (the presets: Wang et al. 2016 and 2018, Daw et al. 2011, Kool et al. 2016 and
+    2017; docs/reference.md)."""
 
     common_prob: float = setting(0.8, "probability of the common transition (action 0 -> S2, action 1 -> S3)")
     good_reward_prob: float = setting(0.9, "reward probability of the good second-stage state (swap)")
@@ -39,10 +41,16 @@ class TaskConfig:
     swap_every: str = setting(SWAP_EVERY_TRIAL, f"when the good state may swap: {SWAP_EVERY_TRIAL!r} or {SWAP_EVERY_EPISODE!r} (swap)")
     trials_per_episode: int = setting(100, "trials per episode")
     steps_per_trial: int = setting(1, "LSTM steps per trial: 1 (two steps in one) or 2 (one at S1, one at S2/S3)")
-    rewards: str = setting(SWAP_GOOD_STATE, f"reward process: {SWAP_GOOD_STATE!r} (Wang et al.) or {DRIFT!r} (Daw et al. 2011)")
+    rewards: str = setting(SWAP_GOOD_STATE, f"reward process: {SWAP_GOOD_STATE!r} (Wang et al.), {DRIFT!r} (Daw et al. 2011) or "
+                           f"{POINTS!r} (Kool et al. 2016's novel paradigm)")
     drift_sd: float = setting(0.025, "SD of each reward probability's Gaussian step after every trial (drift)")
     drift_low: float = setting(0.25, "lower reflecting bound of the reward probabilities (drift)")
     drift_high: float = setting(0.75, "upper reflecting bound of the reward probabilities (drift)")
+    points_low: int = setting(-4, "lowest points a second-stage state pays (points)")
+    points_high: int = setting(5, "highest points a second-stage state pays (points)")
+    points_sd: float = setting(2.0, "SD of each state's Gaussian step of points after every trial, rounded, reflected at the bounds (points)")
+    high_stake: float = setting(1.0, "the stake of a random half of the trials, cued before the first choice, multiplying the "
+                                     "trial's reward (1: no stakes; Kool et al. 2017: 5)")
 
     def __post_init__(self):
         for name in ("common_prob", "good_reward_prob", "bad_reward_prob", "swap_prob", "drift_low", "drift_high"):
@@ -60,8 +68,19 @@ class TaskConfig:
                 f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: expected 1 (two steps in one) "
                 "or 2 (one LSTM step at S1, one at S2/S3)"
             )
-        if self.rewards not in (SWAP_GOOD_STATE, DRIFT):
-            raise ValueError(f"TaskConfig.rewards={self.rewards!r}: expected {SWAP_GOOD_STATE!r} or {DRIFT!r}")
+        if self.rewards not in (SWAP_GOOD_STATE, DRIFT, POINTS):
+            raise ValueError(f"TaskConfig.rewards={self.rewards!r}: expected {SWAP_GOOD_STATE!r}, {DRIFT!r} or {POINTS!r}")
+        if self.rewards == POINTS and self.common_prob != 1.0:
+            raise ValueError(f"TaskConfig.common_prob={self.common_prob!r}: the {POINTS!r} task's transitions are deterministic (1.0)")
+        if not (isinstance(self.points_low, int) and isinstance(self.points_high, int) and self.points_low < self.points_high):
+            raise ValueError(f"TaskConfig.points_low={self.points_low!r}, points_high={self.points_high!r}: expected whole numbers, "
+                             "points_low < points_high")
+        if not (isinstance(self.points_sd, (int, float)) and self.points_sd >= 0.0):
+            raise ValueError(f"TaskConfig.points_sd={self.points_sd!r}: expected a number >= 0")
+        if not (isinstance(self.high_stake, (int, float)) and self.high_stake >= 1.0):
+            raise ValueError(f"TaskConfig.high_stake={self.high_stake!r}: expected a number >= 1 (1: no stakes)")
+        if self.has_stakes and self.rewards == SWAP_GOOD_STATE:
+            raise ValueError(f"TaskConfig.high_stake={self.high_stake!r}: stakes are Kool et al.'s ({DRIFT!r} or {POINTS!r} rewards)")
         if self.rewards == DRIFT and self.steps_per_trial != 2:
             raise ValueError(
                 f"TaskConfig.steps_per_trial={self.steps_per_trial!r}: the {DRIFT!r} task has a choice at the second "
@@ -88,6 +107,15 @@ class TaskConfig:
         """Whether the second-stage action matters (Daw et al. 2011's task)."""
         return self.rewards == DRIFT
 
+    @property
+    def first_states(self) -> int:
+        """First-stage states: two in Kool et al.'s novel paradigm, drawn at random each trial; else one."""
+        return 2 if self.rewards == POINTS else 1
+
+    @property
+    def has_stakes(self) -> bool:
+        return self.high_stake != 1.0
+
 
 PRESETS = {
     "arxiv": TaskConfig(
@@ -100,6 +128,11 @@ PRESETS = {
         common_prob=0.8, swap_prob=0.025, swap_every=SWAP_EVERY_TRIAL, trials_per_episode=100, steps_per_trial=1
     ),
     "daw-2011": TaskConfig(common_prob=0.7, rewards=DRIFT, trials_per_episode=201, steps_per_trial=2),
+    "kool2016-novel": TaskConfig(common_prob=1.0, rewards=POINTS, trials_per_episode=125, steps_per_trial=2),
+    "kool2017-novel-stakes": TaskConfig(
+        common_prob=1.0, rewards=POINTS, trials_per_episode=200, steps_per_trial=2, points_low=0, points_high=9, high_stake=5.0
+    ),
+    "kool2017-daw-stakes": TaskConfig(common_prob=0.7, rewards=DRIFT, trials_per_episode=200, steps_per_trial=2, high_stake=5.0),
 }
 
 

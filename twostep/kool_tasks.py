@@ -26,8 +26,9 @@ import dataclasses
 import numpy as np
 from scipy.stats import norm
 
+import two_step_env as env
 from twostep import daw_agents, daw_models
-from twostep.configs import PRESETS
+from twostep.configs import POINTS, PRESETS, TaskConfig
 
 STAKE_PROB = 0.5  # P(high stake) per trial (Kool et al. 2017)
 W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)  # the mixing weights of the payoff curve
@@ -35,60 +36,48 @@ W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)  # the mixing weights of the pay
 
 @dataclasses.dataclass(frozen=True)
 class Paradigm:
-    """One of Kool et al.'s paradigms as its dataset ran it: `trials`, the high stake (1: none),
-    the novel paradigm's points (low, high, step SD; None: Daw's reward probabilities), the
-    dataset, the authors' hybrid of it (`daw_models.SPECS`) and their full model, whose w they
-    report (with both stickiness terms)."""
+    """One of Kool et al.'s paradigms as its dataset ran it: the task (`TaskConfig`: trials, the
+    high stake, the novel paradigm's points or Daw's probabilities), the dataset, the authors'
+    hybrid of it (`daw_models.SPECS`) and their full model, whose w they report (with both
+    stickiness terms)."""
 
     name: str
     dataset: str
     model: str
     full_model: str
-    trials: int
-    high_stake: float = 1.0
-    points: tuple = None
+    task: TaskConfig
 
     @property
     def novel(self):
-        return self.points is not None
+        return self.task.rewards == POINTS
 
 
 PARADIGMS = {
-    "daw": Paradigm("daw", "kool2016", "kool2016-hybrid", "kool2016-hybrid-st-respst", 125),
-    "novel": Paradigm("novel", "kool2016-novel", "kool2016-novel-hybrid", "kool2016-novel-hybrid-st-respst", 125, points=(-4, 5, 2.0)),
-    "daw-stakes": Paradigm("daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", 200, high_stake=5.0),
-    "novel-stakes": Paradigm("novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes", 200,
-                             high_stake=5.0, points=(0, 9, 2.0)),
+    "daw": Paradigm("daw", "kool2016", "kool2016-hybrid", "kool2016-hybrid-st-respst",
+                    dataclasses.replace(PRESETS["daw-2011"], trials_per_episode=125)),
+    "novel": Paradigm("novel", "kool2016-novel", "kool2016-novel-hybrid", "kool2016-novel-hybrid-st-respst", PRESETS["kool2016-novel"]),
+    "daw-stakes": Paradigm("daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", "kool2017-daw-stakes", PRESETS["kool2017-daw-stakes"]),
+    "novel-stakes": Paradigm("novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes", "kool2017-novel-stakes",
+                             PRESETS["kool2017-novel-stakes"]),
 }
 
 
-def daw_task(paradigm: Paradigm):
-    """The TaskConfig of Daw et al.'s drifting probabilities, as `paradigm` ran them."""
-    return dataclasses.replace(PRESETS["daw-2011"], trials_per_episode=paradigm.trials)
-
-
 def points_walk(paradigm: Paradigm, rng: np.random.Generator, shape):
-    """Fresh walks of the novel paradigm's points [*shape, trials, 2]: a uniform whole start in
-    [low, high], then steps round(N(0, sd)) reflected at the bounds."""
-    low, high, sd = paradigm.points
-    points = np.empty((*shape, paradigm.trials, 2))
-    points[..., 0, :] = rng.integers(low, high + 1, (*shape, 2))
-    for t in range(1, paradigm.trials):
-        x = points[..., t - 1, :] + np.round(rng.normal(0.0, sd, (*shape, 2)))
-        points[..., t, :] = np.where(x > high, 2 * high - x, np.where(x < low, 2 * low - x, x))
-    return points
+    """Fresh walks of the novel paradigm's points [*shape, trials, 2] (`two_step_env.points_walk`)."""
+    task = paradigm.task
+    return env.points_walk(task, rng.random((*shape, 2)), rng.standard_normal((*shape, task.trials_per_episode - 1, 2)))
 
 
 def cues(paradigm: Paradigm, rng: np.random.Generator, shape):
     """Each trial's first-stage state (novel paradigm: 0/1 at random; else 0) and stake [*shape, trials]."""
-    full = (*shape, paradigm.trials)
+    full = (*shape, paradigm.task.trials_per_episode)
     state1 = rng.integers(0, 2, full) if paradigm.novel else np.zeros(full, int)
-    return {"state1": state1, "stake": np.where(rng.random(full) < STAKE_PROB, paradigm.high_stake, 1.0)}
+    return {"state1": state1, "stake": np.where(rng.random(full) < STAKE_PROB, paradigm.task.high_stake, 1.0)}
 
 
 def point_kernel(paradigm: Paradigm):
     """P(points at t+1 = j | points at t = i) [i, j] on the whole grid low..high: a rounded Gaussian step, reflected."""
-    low, high, sd = paradigm.points
+    low, high, sd = paradigm.task.points_low, paradigm.task.points_high, paradigm.task.points_sd
     grid = np.arange(low, high + 1)
     steps = np.arange(-(high - low) * 3, (high - low) * 3 + 1)
     step_probs = norm.cdf(steps + 0.5, scale=sd) - norm.cdf(steps - 0.5, scale=sd)  # P(round(N(0, sd)) = step)
@@ -107,9 +96,9 @@ def novel_bayes_rewards(paradigm: Paradigm, points, rng: np.random.Generator):
     uniform prior over each state's points, which a visit reveals exactly and the walk's kernel
     diffuses after every trial; it takes the option to the state with the higher expected points
     (ties 50/50). Returns the points it wins [..., trials] (before any stake)."""
-    low = paradigm.points[0]
+    low = paradigm.task.points_low
     kernel = point_kernel(paradigm)
-    grid = np.arange(low, paradigm.points[1] + 1)
+    grid = np.arange(low, paradigm.task.points_high + 1)
     belief = np.full((*points.shape[:-2], 2, len(grid)), 1.0 / len(grid))
     won = np.empty(points.shape[:-1])
     for t in range(points.shape[-2]):
@@ -133,7 +122,7 @@ def reference_rewards(paradigm: Paradigm, people, seed, walks=None, stake=None):
         points = points_walk(paradigm, rng, (people,)) if walks is None else walks
         won = {"random": points.mean(-1), "oracle": points.max(-1), "bayes": novel_bayes_rewards(paradigm, points, rng)}
     else:
-        task = daw_task(paradigm)
+        task = paradigm.task
         walks = daw_agents.fresh_walks(task, people, 1, seed) if walks is None else walks[:, None]
         draws = daw_agents.task_draws(task, people, 1, seed)
         agents = {"random": daw_agents.RandomPlay(), "oracle": daw_agents.Oracle(), "bayes": daw_agents.BayesianLearner()}
@@ -153,7 +142,7 @@ def hybrid_rewards(paradigm: Paradigm, typical, w, people, seed):
     on `people` fresh walks, stakes and first-stage states."""
     rng = np.random.default_rng(seed)
     given = cues(paradigm, rng, (people, 1))
-    probs = points_walk(paradigm, rng, (people, 1)) if paradigm.novel else daw_agents.fresh_walks(daw_task(paradigm), people, 1, seed)
+    probs = points_walk(paradigm, rng, (people, 1)) if paradigm.novel else daw_agents.fresh_walks(paradigm.task, people, 1, seed)
     spec = daw_models.SPECS[paradigm.model]
     theta = np.broadcast_to(hybrid_theta(spec, typical, w), (people, len(spec.free)))
     played = daw_models.simulate(spec, theta, probs, rng, common_prob=spec.common_prob, cues=given)
