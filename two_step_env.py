@@ -47,6 +47,7 @@ N_STATES = 3
 N_ACTIONS = 2
 OBS_SIZE = N_STATES + 1 + N_ACTIONS + 1  # state one-hot, previous reward, previous action one-hot, step counter
 STAY_CELLS = ("rewarded, common", "rewarded, rare", "unrewarded, common", "unrewarded, rare")
+HIGH_STAKE_PROB = 0.5  # P(a trial's stake is the high one) in a task with stakes (Kool et al. 2017)
 
 
 # ---- Daw et al. 2011's drifting reward probabilities (numpy or TensorFlow alike)
@@ -224,7 +225,7 @@ class TwoStepTask(gym.Env):
                 raise ValueError(f"state1 has shape {state1.shape} or values outside 0/1: expected [{n}] first-stage states 0/1")
         if config.has_stakes:
             stakes = options.get("stakes")
-            stakes = np.where(self.np_random.random(n) < 0.5, config.high_stake, 1.0) if stakes is None else np.asarray(stakes, float)
+            stakes = np.where(self.np_random.random(n) < HIGH_STAKE_PROB, config.high_stake, 1.0) if stakes is None else np.asarray(stakes, float)
             if stakes.shape != (n,) or not np.isin(stakes, (1.0, config.high_stake)).all():
                 raise ValueError(f"stakes has shape {stakes.shape} or values other than 1 and {config.high_stake}: expected [{n}] stakes")
         return state1, stakes

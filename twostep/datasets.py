@@ -280,29 +280,41 @@ def load_kool2016(root=None, include_excluded=False):
     is groupdata.stayprobs: per person, over consecutive pairs of trials with neither missed, in
     STAY_CELLS order (as groupanalysis.m computes them; its header comment lists another order).
     """
-    folder = _dataset_folder("kool2016", root)
-    file = folder / "groupdata.mat"
-    groupdata = _field(_loadmat(file), "groupdata", file)
-    subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
+    folder, file, groupdata, subdata, kept = _kool_groupdata("kool2016", root)
     people = [_kool_person(person, file, f"groupdata.subdata({i + 1}).") for i, person in enumerate(subdata)]
     if any((person.pop("authors_missed") != person["missed"]).any() for person in people):
         raise DatasetError(f"{file}: a trial with a time-out (rt1 or rt2 -1) records both choices; expected -1 there")
-    kept = _positions(_field(groupdata, "i", file, "groupdata."), len(people), file, "groupdata.i")
     stayprobs = np.asarray(_field(groupdata, "stayprobs", file, "groupdata."), dtype=float)
     if stayprobs.shape != (len(kept), 4):
         raise DatasetError(f"{file}: field 'groupdata.stayprobs' has shape {stayprobs.shape}, expected ({len(kept)}, 4)")
-    included = np.zeros(len(people), bool)
-    included[kept] = True
     authors_stayprobs = np.full((len(people), 4), np.nan)
     authors_stayprobs[kept] = stayprobs
-    records = _stack(people)
+    data = _kool_data("kool2016", folder, people, kept, KOOL_MAX_MISSED, RECORD_FILL, {"stayprobs": authors_stayprobs})
+    return data if include_excluded else data.select(kept)
+
+
+def _kool_groupdata(dataset, root):
+    """Kool et al.'s groupdata.mat of `dataset`: (its folder, the file, groupdata, groupdata.subdata, the
+    0-based positions in it of the people the authors kept, groupdata.i)."""
+    folder = _dataset_folder(dataset, root)
+    file = folder / "groupdata.mat"
+    groupdata = _field(_loadmat(file), "groupdata", file)
+    subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
+    kept = _positions(_field(groupdata, "i", file, "groupdata."), len(subdata), file, "groupdata.i")
+    return folder, file, groupdata, subdata, kept
+
+
+def _kool_data(dataset, folder, people, kept, max_missed, fills, authors):
+    """HumanData of everybody in groupdata.subdata (`people`: records [trial] each), `subject` their
+    1-based position, ages from subinfo.mat, the authors keeping `kept` (fewer than `max_missed` missed)."""
+    included = np.zeros(len(people), bool)
+    included[kept] = True
+    records = _stack(people, fills)
     subjects = np.array([str(i + 1) for i in range(len(people))])
     missed = records["missed"].sum(axis=(1, 2))
     excluded = {str(subjects[i]): f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
-                f"fewer than {KOOL_MAX_MISSED} (groupanalysis.m)" for i in np.flatnonzero(~included)}
-    data = HumanData("kool2016", records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included,
-                     excluded, {"stayprobs": authors_stayprobs})
-    return data if include_excluded else data.select(kept)
+                f"fewer than {max_missed} (groupanalysis.m)" for i in np.flatnonzero(~included)}
+    return HumanData(dataset, records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included, excluded, authors)
 
 
 def _kool_person(person, file, prefix):
@@ -359,14 +371,7 @@ def load_kool2016_fits(root=None):
     their bounds), "subject" (the people, in the order of load("kool2016")), and per person "x"
     [person, K], "loglik", "logpost", "bic", "aic" [person] and "H" [person, K, K] (mfit's Hessian).
     """
-    folder = _dataset_folder("kool2016", root)
-    groupdata = _field(_loadmat(folder / "groupdata.mat"), "groupdata", folder / "groupdata.mat")
-    n_people = len(np.atleast_1d(_field(groupdata, "subdata", folder / "groupdata.mat", "groupdata.")))
-    kept = _positions(_field(groupdata, "i", folder / "groupdata.mat", "groupdata."), n_people,
-                      folder / "groupdata.mat", "groupdata.i")
-    file = folder / "results.mat"
-    results = np.atleast_1d(_field(_loadmat(file), "results", file))
-    return tuple(_kool_fit(fit, kept, file, f"results({m + 1}).") for m, fit in enumerate(results))
+    return load_kool_fits("kool2016", root)
 
 
 def _kool_fit(fit, kept, file, prefix):
@@ -419,7 +424,7 @@ def load_kool2016_novel(root=None, include_excluded=False):
     MB_MF_novel_rllik.m skips them). side1 = 0 if choice1 == stim_left else 1, left1 the option
     (within its state) shown on the left.
     """
-    return _load_kool_paradigm("kool2016-novel", "groupdata.mat", root, include_excluded, KOOL_MAX_MISSED)
+    return _load_kool_paradigm("kool2016-novel", root, include_excluded, KOOL_MAX_MISSED)
 
 
 def load_kool2017(dataset, root=None, include_excluded=False):
@@ -433,14 +438,11 @@ def load_kool2017(dataset, root=None, include_excluded=False):
     MB_MF_rllik.m, which skips a trial only where choice1 or choice2 is -1, fits them: records keep
     that choice2 and win (the win unpaid), and authors["likelihood_missed"] [person, 1, trial]
     marks the trials the authors' likelihood skips, for every dataset of Kool et al.'s tasks."""
-    return _load_kool_paradigm(dataset, "groupdata.mat", root, include_excluded, KOOL2017_MAX_MISSED)
+    return _load_kool_paradigm(dataset, root, include_excluded, KOOL2017_MAX_MISSED)
 
 
-def _load_kool_paradigm(dataset, name, root, include_excluded, max_missed):
-    folder = _dataset_folder(dataset, root)
-    file = folder / name
-    groupdata = _field(_loadmat(file), "groupdata", file)
-    subdata = np.atleast_1d(_field(groupdata, "subdata", file, "groupdata."))
+def _load_kool_paradigm(dataset, root, include_excluded, max_missed):
+    folder, file, _, subdata, kept = _kool_groupdata(dataset, root)
     novel = "novel" in dataset
     people, authors_missed = [], []
     for i, person in enumerate(subdata):
@@ -452,17 +454,8 @@ def _load_kool_paradigm(dataset, name, root, include_excluded, max_missed):
         records.setdefault("points", np.full((n, 2), np.nan))
         authors_missed.append(records.pop("authors_missed", records["missed"]))
         people.append(records)
-    kept = _positions(_field(groupdata, "i", file, "groupdata."), len(people), file, "groupdata.i")
-    included = np.zeros(len(people), bool)
-    included[kept] = True
-    records = _stack(people, ARBITRATION_RECORD_FILL)
-    subjects = np.array([str(i + 1) for i in range(len(people))])
-    missed = records["missed"].sum(axis=(1, 2))
-    excluded = {str(subjects[i]): f"{missed[i]} of {len(people[i]['action'])} trials missed; the authors keep people with "
-                f"fewer than {max_missed} (groupanalysis.m)" for i in np.flatnonzero(~included)}
     skipped = _stack([{"action": m, "missed": m} for m in authors_missed], {"action": -1, "missed": True})["missed"]
-    data = HumanData(dataset, records, subjects, _kool_ages(folder / "subinfo.mat", len(people)), included, excluded,
-                     {"likelihood_missed": skipped})
+    data = _kool_data(dataset, folder, people, kept, max_missed, ARBITRATION_RECORD_FILL, {"likelihood_missed": skipped})
     return data if include_excluded else data.select(kept)
 
 
@@ -518,14 +511,8 @@ def load_kool_fits(dataset, root=None):
     as `load_kool2016_fits` gives them: "kool2016" and "kool2016-novel" 12 models, Kool et al.
     2017's datasets their one model (standard/results.mat: beta, alpha, lambda, w_lo, w_hi and
     both stickiness; "model" 0, "model_name" "stakes")."""
-    if dataset == "kool2016":
-        return load_kool2016_fits(root)
-    folder = _dataset_folder(dataset, root)
-    groupdata = _field(_loadmat(folder / "groupdata.mat"), "groupdata", folder / "groupdata.mat")
-    n_people = len(np.atleast_1d(_field(groupdata, "subdata", folder / "groupdata.mat", "groupdata.")))
-    kept = _positions(_field(groupdata, "i", folder / "groupdata.mat", "groupdata."), n_people,
-                      folder / "groupdata.mat", "groupdata.i")
-    file = folder / ("results.mat" if dataset == "kool2016-novel" else "standard/results.mat")
+    folder, *_, kept = _kool_groupdata(dataset, root)
+    file = folder / ("standard/results.mat" if dataset.startswith("kool2017") else "results.mat")
     results = np.atleast_1d(_field(_loadmat(file), "results", file))
     return tuple(_kool_fit(fit, kept, file, f"results({m + 1}).") for m, fit in enumerate(results))
 

@@ -438,6 +438,11 @@ def play(spec: ModelSpec, theta, layout, respond, cues=None):
 # ---------------------------------------------------------------- the likelihood of records
 
 
+def people_records(records, people):
+    """Records [P, ...] of the `people` chosen (a boolean mask or indices over the person axis)."""
+    return {k: np.asarray(v)[people] for k, v in records.items()}
+
+
 def _first_bad(records, key, bad):
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     value = np.asarray(records[key])[where].item()

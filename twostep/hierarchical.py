@@ -280,7 +280,7 @@ def predictive_stay(spec: daw_models.ModelSpec, records, idata, dataset, draws=1
     chosen = checkable_people(records)
     if not chosen.any():
         raise ValueError("the predictive check needs somebody's reward probabilities up to their last trial; nobody has them")
-    records = {name: values[chosen] for name, values in records.items()}
+    records = daw_models.people_records(records, chosen)
     played_trials = playable_trials(records)
     probs = np.where(played_trials[..., None], records["probs"], 0.0)
     people = np.nanmean(stay_probabilities(records["action"], records["common"], records["reward"], records["missed"])[0], axis=0)

@@ -30,7 +30,6 @@ import two_step_env as env
 from twostep import daw_agents, daw_models
 from twostep.configs import POINTS, PRESETS, TaskConfig
 
-STAKE_PROB = 0.5  # P(high stake) per trial (Kool et al. 2017)
 W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)  # the mixing weights of the payoff curve
 
 
@@ -72,7 +71,7 @@ def cues(paradigm: Paradigm, rng: np.random.Generator, shape):
     """Each trial's first-stage state (novel paradigm: 0/1 at random; else 0) and stake [*shape, trials]."""
     full = (*shape, paradigm.task.trials_per_episode)
     state1 = rng.integers(0, 2, full) if paradigm.novel else np.zeros(full, int)
-    return {"state1": state1, "stake": np.where(rng.random(full) < STAKE_PROB, paradigm.task.high_stake, 1.0)}
+    return {"state1": state1, "stake": np.where(rng.random(full) < env.HIGH_STAKE_PROB, paradigm.task.high_stake, 1.0)}
 
 
 def point_kernel(paradigm: Paradigm):
@@ -83,11 +82,7 @@ def point_kernel(paradigm: Paradigm):
     step_probs = norm.cdf(steps + 0.5, scale=sd) - norm.cdf(steps - 0.5, scale=sd)  # P(round(N(0, sd)) = step)
     kernel = np.zeros((len(grid), len(grid)))
     for i, x in enumerate(grid):
-        y = x + steps
-        for _ in range(4):  # reflect until inside (far steps have negligible probability)
-            y = np.where(y > high, 2 * high - y, np.where(y < low, 2 * low - y, y))
-        inside = (y >= low) & (y <= high)
-        np.add.at(kernel[i], (y[inside] - low).astype(int), step_probs[inside])
+        np.add.at(kernel[i], (env.reflect(x + steps, low, high) - low).astype(int), step_probs)
     return kernel / kernel.sum(axis=1, keepdims=True)
 
 

@@ -117,12 +117,9 @@ def loaded(dataset, root, authors_trials=False):
 def fit_people(dataset, root, spec, people, restarts, seed, starts=None, authors_trials=False):
     """`daw_models.fit` of `spec` (whatever its priors) to the people at positions `people` of the
     loaded dataset (`loaded`), also started from `starts` [len(people), m, n]: (its table rows, the result)."""
-    import numpy as np
-
-    data = loaded(dataset, root, authors_trials)
-    records = {k: np.asarray(v)[list(people)] for k, v in data.records.items()}
-    result = daw_models.fit(spec, records, restarts=restarts, seed=seed, starts=starts)
-    return fit_rows(dataset, [data.subject[p] for p in people], spec, result), result
+    chosen = loaded(dataset, root, authors_trials).select(list(people))
+    result = daw_models.fit(spec, chosen.records, restarts=restarts, seed=seed, starts=starts)
+    return fit_rows(dataset, list(chosen.subject), spec, result), result
 
 
 def fit_rows(dataset, subjects, spec, result):

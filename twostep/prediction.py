@@ -509,20 +509,15 @@ def predict_hierarchical(name, records, train, validation, protocol, config):
         idata, _ = hierarchical.approximate(spec, dict(records, fitted=fitted), settings)
         return posterior_predictive(spec, records, np.swapaxes(hierarchical.draws_of(idata, "theta"), 0, 1))
     people = fitted.any(axis=(1, 2))
-    idata, _ = hierarchical.approximate(spec, people_records(dict(records, fitted=fitted), people), settings)
+    idata, _ = hierarchical.approximate(spec, daw_models.people_records(dict(records, fitted=fitted), people), settings)
     particles = population_particles(spec, idata, PARTICLES, config.seed)
     log_probs = np.zeros(np.shape(records["action"]) + (2,))
     new = np.flatnonzero(~people)
     chunks = max(1, math.ceil(len(new) * PARTICLES * log_probs[0].size / MAX_REPLAYED))  # people replayed at once: MAX_REPLAYED values
     for chunk in np.array_split(new, chunks):
-        replayed = published_log_probs(spec, people_records(records, chunk), np.broadcast_to(particles, (len(chunk),) + particles.shape))
+        replayed = published_log_probs(spec, daw_models.people_records(records, chunk), np.broadcast_to(particles, (len(chunk),) + particles.shape))
         log_probs[chunk] = sequential_predictive(replayed)
     return log_probs
-
-
-def people_records(records, people):
-    """Records [P, ...] of the `people` chosen (a boolean mask or indices over the person axis)."""
-    return {k: np.asarray(v)[people] for k, v in records.items()}
 
 
 def population_particles(spec, idata, count, seed):
