@@ -55,18 +55,25 @@ DRIFT_RECORDS = {  # what the drifting task (Daw et al. 2011) adds per trial
     "choice2": tf.int32,  # the option chosen at the second stage
     "probs": tf.float32,  # [.., 4] the four reward probabilities of the trial (two_step_env.OPTIONS)
 }
+KOOL_RECORDS = {  # what Kool et al.'s tasks add per trial, each where the task has it; "reward" is then the points or win, before the stake
+    "state1": tf.int32,  # the first-stage state, 0/1 (novel paradigm)
+    "stake": tf.float32,  # the trial's stake, 1 or the high stake (stakes)
+    "points": tf.float32,  # [.., 2] the points of S2 and S3 at the trial (novel paradigm)
+}
 INTERNAL_RECORDS = {  # what `evaluate(..., internals=True)` adds per trial
     "outcome_value": tf.float32,  # value estimate at the step where the trial's reward arrives
     "hidden": tf.float32,  # [.., hidden] LSTM output h after the step that chose the action
     "cell": tf.float32,  # [.., hidden] LSTM cell state c after that step
 }
-TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs")  # records with a trailing axis ([hidden] or [4])
+TRAILING_AXIS_RECORDS = ("hidden", "cell", "probs", "points")  # records with a trailing axis ([hidden], [4] or [2])
 
 
 def record_types(task: TaskConfig, internals):
     """{name: dtype} of the per-trial records: `TRIAL_RECORDS`, `DRIFT_RECORDS` in the drifting task,
-    and with `internals` `INTERNAL_RECORDS`."""
-    return dict(TRIAL_RECORDS, **(DRIFT_RECORDS if task.second_stage_choice else {}), **(INTERNAL_RECORDS if internals else {}))
+    `KOOL_RECORDS` where the task has them, and with `internals` `INTERNAL_RECORDS`."""
+    kool = [*env.cue_names(task), *["points"] * (task.rewards == POINTS)]
+    return dict(TRIAL_RECORDS, **(DRIFT_RECORDS if task.second_stage_choice else {}), **{name: KOOL_RECORDS[name] for name in kool},
+                **(INTERNAL_RECORDS if internals else {}))
 
 
 # ---------------------------------------------------------------- initialisation
@@ -78,10 +85,10 @@ def column_normalised(rng, shape, std):
     return weights * (std / np.sqrt(np.square(weights).sum(axis=0, keepdims=True)))
 
 
-def init_seed(agent: AgentConfig, seed: int):
+def init_seed(task: TaskConfig, agent: AgentConfig, seed: int):
     """One seed's weights (Glorot-uniform LSTM kernel, zero bias, column-normalised heads) and good state."""
     rng = np.random.default_rng([seed, INIT_STREAM])
-    fan_in, fan_out = input_size(agent) + agent.hidden, 4 * agent.hidden
+    fan_in, fan_out = input_size(agent, task) + agent.hidden, 4 * agent.hidden
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     params = Params(
         kernel=rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
@@ -94,13 +101,10 @@ def init_seed(agent: AgentConfig, seed: int):
 
 def init_state(task: TaskConfig, agent: AgentConfig, seeds) -> TrainState:
     """A fresh group of seeds; RMSProp slots start at one, as TF1's `RMSPropOptimizer` does."""
-    if task.rewards == POINTS or task.has_stakes:
-        raise ValueError(f"rewards={task.rewards!r}, high_stake={task.high_stake!r}: the compiled trainer does not run Kool et al.'s "
-                         "tasks yet; two_step_env.TwoStepTask and twostep/kool_tasks.py's reference agents do")
     if agent.option_input and not task.second_stage_choice:
         raise ValueError(f"option_input=True needs a task with a choice at the second stage (rewards={DRIFT!r}), not rewards={task.rewards!r}")
     seeds = tuple(int(s) for s in seeds)
-    inits = [init_seed(agent, s) for s in seeds]
+    inits = [init_seed(task, agent, s) for s in seeds]
     params = Params(*(np.stack(ws) for ws in zip(*(p for p, _ in inits))))
     return TrainState(
         task=task,
@@ -188,19 +192,42 @@ def episode_uniforms(task: TaskConfig, seed_ids, episode):
     )
 
 
+def has_walk(task: TaskConfig):
+    """Whether the task's rewards follow a walk drawn per episode: the drifting task's four
+    probabilities or the novel paradigm's points of S2 and S3."""
+    return task.rewards in (DRIFT, POINTS)
+
+
 def episode_walk(task: TaskConfig, seed_ids, episode):
-    """[S, trials, 4] the drifting task's fresh walk of each row, from the stateless key (seed,
-    WALK_STREAM + episode); `episode` is one number or one per row."""
+    """[S, trials, 4] the drifting task's fresh walk of each row ([S, trials, 2] the novel
+    paradigm's points), from the stateless key (seed, WALK_STREAM + episode); `episode` is one
+    number or one per row."""
     walks = []
+    width = 2 if task.rewards == POINTS else len(env.OPTIONS)
     episodes = tf.broadcast_to(episode, tf.shape(seed_ids))
     for k in range(seed_ids.shape[0]):
         start, steps = tf.split(
-            tf.random.stateless_normal([task.trials_per_episode, 4], seed=tf.stack([seed_ids[k], WALK_STREAM + episodes[k]]), alg="philox"),
+            tf.random.stateless_normal([task.trials_per_episode, width], seed=tf.stack([seed_ids[k], WALK_STREAM + episodes[k]]), alg="philox"),
             [1, task.trials_per_episode - 1],
         )
         uniforms = 0.5 * (1.0 + tf.math.erf(start[0] / np.sqrt(2.0)))  # one normal draw per option, uniform through its CDF
         walks.append((uniforms, steps))
-    return env.tf_drift_walk(task, tf.stack([u for u, _ in walks]), tf.stack([z for _, z in walks]))
+    walk = env.tf_points_walk if task.rewards == POINTS else env.tf_drift_walk
+    return walk(task, tf.stack([u for u, _ in walks]), tf.stack([z for _, z in walks]))
+
+
+def episode_cues(task: TaskConfig, uniforms):
+    """Each trial's first-stage state [S, trials] int32 and stake [S, trials] float32, drawn from
+    uniforms the task leaves idle (`two_step_env.tf_trial_cues`): the swap's for the first-stage
+    state, and for the stake the swap's in Daw et al.'s task, the reward's in the novel paradigm
+    (whose points are not drawn). The other tasks' draws are untouched."""
+    return env.tf_trial_cues(task, uniforms[..., 0], uniforms[..., 2 if task.rewards == POINTS else 0])
+
+
+def felt_reward(task: TaskConfig, reward, stake):
+    """What the network reads and learns from: the pay (reward [S] times stake [S]) over
+    `TaskConfig.reward_unit`; in Wang et al.'s and Daw et al.'s tasks the reward itself."""
+    return reward if task.reward_unit == 1.0 else reward * stake / task.reward_unit
 
 
 class Carry(NamedTuple):
@@ -218,10 +245,14 @@ class Carry(NamedTuple):
     trials: dict  # per-trial TensorArrays
 
 
-def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, walk=None, internals=False, backprop=False):
+def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, uniforms, walk=None, internals=False, backprop=False,
+            cues=None):
     """Run one episode for every seed. Differentiable in the logits and values.
 
-    `walk` [S, trials, 4]: the drifting task's reward probabilities (ignored by Wang et al.'s task).
+    `walk` [S, trials, 4]: the drifting task's reward probabilities ([S, trials, 2] the novel
+    paradigm's points; ignored by Wang et al.'s task). `cues`: (first-stage states, stakes), each
+    [S, trials], in Kool et al.'s tasks; default `episode_cues`. The network reads, and learns from,
+    the trial's pay (its reward times its stake) over `TaskConfig.reward_unit`.
     Returns (steps, trials, good_state): `steps` holds per-LSTM-step tensors [T, S] (logits
     [T, S, 2]) for the loss, and with `backprop` what `episode_gradients` needs;
     `trials` holds per-trial records [trials, S] for the analysis (`record_types`).
@@ -231,9 +262,15 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
     n_trials, per_trial = task.trials_per_episode, task.steps_per_trial
     step_shapes = {"logits": [n_seeds, env.N_ACTIONS], "value": [n_seeds], "action": [n_seeds], "reward": [n_seeds]}
     step_types = {"logits": tf.float32, "value": tf.float32, "action": tf.int32, "reward": tf.float32}
-    trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4]}
+    trailing = {"hidden": [hidden], "cell": [hidden], "probs": [4], "points": [2]}
+    state1s, stakes = episode_cues(task, uniforms) if cues is None else cues
+    cued = bool(env.cue_names(task))
+
+    def with_cues(x, n):  # the trial's cues after the observation (and the option input), where the task has them
+        return tf.concat([x, env.tf_cue_inputs(task, state1s[:, n], stakes[:, n])], axis=-1) if cued else x
+
     if backprop:  # for episode_gradients: the observation, the gates' pre-activations and c after each step
-        step_shapes.update(input=[n_seeds, input_size(agent)], gates=[n_seeds, 4 * hidden], cell=[n_seeds, hidden])
+        step_shapes.update(input=[n_seeds, input_size(agent, task)], gates=[n_seeds, 4 * hidden], cell=[n_seeds, hidden])
         step_types.update(input=tf.float32, gates=tf.float32, cell=tf.float32)
     step_arrays = {k: tf.TensorArray(step_types[k], size=task.steps_per_episode, element_shape=s) for k, s in step_shapes.items()}
     trial_arrays = {
@@ -250,7 +287,7 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
 
     def body(carry: Carry):
         n, u = carry.n, uniforms[:, carry.n]
-        probs = walk[:, n] if task.second_stage_choice else None
+        probs = walk[:, n] if has_walk(task) else None
         good = env.swap_good_state(task, carry.good, u[:, 0], n)
         counter = 2 * n
         # the first LSTM step of a trial sees S1 (two-step variant) or, "two steps in one", the
@@ -258,20 +295,22 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
         x = agent_input(carry.prev_state, carry.prev_reward, carry.prev_action, counter, agent.timestep_scale)
         if agent.option_input:
             x = tf.concat([x, carry.prev_option], axis=-1)
-        h, c, logits, value, action, step1 = act(x, carry.h, carry.c, u[:, 3])
+        h, c, logits, value, action, step1 = act(with_cues(x, n), carry.h, carry.c, u[:, 3])
         chose_with = {"hidden": h, "cell": c}
         reached, common = env.transition(task, action, u[:, 1])
         if per_trial == 2:  # a second LSTM step at the reached state, where the reward arrives
             x2 = agent_input(reached, tf.zeros([n_seeds]), tf.one_hot(action, env.N_ACTIONS), counter + 1, agent.timestep_scale)
             if agent.option_input:
                 x2 = tf.concat([x2, tf.zeros([n_seeds, len(env.OPTIONS)])], axis=-1)
-            h, c, logits2, value2, action2, step2 = act(x2, h, c, u[:, 4])
+            h, c, logits2, value2, action2, step2 = act(with_cues(x2, n), h, c, u[:, 4])
             reward = env.draw_reward(task, reached, good, u[:, 2], action2, probs)
-            written = [dict(step1, reward=tf.zeros_like(reward)), dict(step2, reward=reward)]
+            felt = felt_reward(task, reward, stakes[:, n])
+            written = [dict(step1, reward=tf.zeros_like(reward)), dict(step2, reward=felt)]
             next_state, last_action, outcome_value = tf.fill([n_seeds], S1), action2, value2
         else:
-            reward = env.draw_reward(task, reached, good, u[:, 2])
-            written = [dict(step1, reward=reward)]
+            reward = env.draw_reward(task, reached, good, u[:, 2], probs=probs)
+            felt = felt_reward(task, reward, stakes[:, n])
+            written = [dict(step1, reward=felt)]
             next_state, last_action, outcome_value = reached, action, value
         steps = carry.steps
         for k, values in enumerate(written):
@@ -283,15 +322,19 @@ def rollout(task: TaskConfig, agent: AgentConfig, params: Params, good_state, un
             "reward": reward,
             "prob": tf.gather(tf.nn.softmax(logits), action, batch_dims=1),
             "value": value,
-            "good_state": env.tf_best_state(probs) if task.second_stage_choice else good,
+            "good_state": good,
+            "state1": state1s[:, n],
+            "stake": stakes[:, n],
         }
         if task.second_stage_choice:
-            record.update(choice2=last_action, probs=probs)
+            record.update(choice2=last_action, probs=probs, good_state=env.tf_best_state(probs))
+        if task.rewards == POINTS:
+            record.update(points=probs, good_state=tf.where(probs[:, 1] > probs[:, 0], S3, S2))
         if internals:
             record.update(outcome_value=outcome_value, **chose_with)
         trials = {name: carry.trials[name].write(n, record[name]) for name in carry.trials}
         option = tf.one_hot(env.option_index(reached, last_action), len(env.OPTIONS)) if agent.option_input else carry.prev_option
-        return (Carry(n + 1, h, c, good, next_state, reward, tf.one_hot(last_action, env.N_ACTIONS), option, steps, trials),)
+        return (Carry(n + 1, h, c, good, next_state, felt, tf.one_hot(last_action, env.N_ACTIONS), option, steps, trials),)
 
     zeros = tf.zeros([n_seeds, hidden])
     start = Carry(
@@ -400,9 +443,11 @@ def episode_gradients(agent: AgentConfig, params: Params, steps, entropy_weight,
     d_gates = tf.scan(lambda carry, t: backward(carry[0], t), tf.range(n_steps), initializer=((zeros, zeros), tf.zeros_like(steps["gates"][0])), reverse=True)[1]
     hidden_before = tf.concat([tf.zeros_like(hidden_rows[:1]), hidden_rows[:-1]], axis=0)
     inputs = tf.concat([steps["input"], hidden_before], axis=-1)
-    d_kernel = tf.einsum("tsei,tsej->sij", by_seed(inputs), by_seed(d_gates))
-    d_bias = tf.reduce_sum(by_seed(d_gates), axis=[0, 2])
-    return Params(d_kernel, d_bias, d_policy, d_value_head)
+    # the bias's gradient as the kernel's row of a constant input 1: a batched dot sums over steps in the same order
+    # for any number of seeds, where a reduction's order depends on the group's size
+    with_one = tf.concat([inputs, tf.ones_like(inputs[..., :1])], axis=-1)
+    d_weights = tf.einsum("tsei,tsej->sij", by_seed(with_one), by_seed(d_gates))
+    return Params(d_weights[:, :-1], d_weights[:, -1], d_policy, d_value_head)
 
 
 def per_seed_norm(tensors):
@@ -444,7 +489,7 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
         row_ids = tf.repeat(seed_ids, n_rows)
         row_episodes = episode + tf.tile(tf.range(n_rows, dtype=tf.int64), [n_seeds])
         uniforms = episode_uniforms(task, row_ids, row_episodes)
-        walk = episode_walk(task, row_ids, row_episodes) if task.second_stage_choice else None
+        walk = episode_walk(task, row_ids, row_episodes) if has_walk(task) else None
         steps, trials, good_rows = rollout(task, agent, params, tf.repeat(good_state, n_rows), uniforms, walk, backprop=True)
         entropy_weight = linear_decay(agent.entropy_weight, episode, agent.entropy_decay_episodes)
         targets = episode_targets(agent, steps)
@@ -478,24 +523,27 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
 
 
 @functools.lru_cache(maxsize=None)
-def make_evaluate_episodes(task: TaskConfig, agent: AgentConfig, n_episodes: int, internals=False, given_walks=False):
+def make_evaluate_episodes(task: TaskConfig, agent: AgentConfig, n_episodes: int, internals=False, given=()):
     """The compiled evaluation: `n_episodes` per seed with frozen weights, records [n, trials, S].
-    With `given_walks`, the drifting task replays the walks [n, S, trials, 4] it is given."""
+    It replays what `given` names of the episodes it is given (`given_episodes`: "walk" [n, S,
+    trials, 4 or 2], "state1" and "stake" [n, S, trials]) and draws the rest."""
 
     @tf.function(jit_compile=True)
-    def evaluate_episodes(params, good_state, seed_ids, walks=None):
-        def body(e, good, arrays):
+    def evaluate_episodes(params, good_state, seed_ids, arrays=None):
+        def body(e, good, records):
             episode = EVAL_STREAM + tf.cast(e, tf.int64)
             uniforms = episode_uniforms(task, seed_ids, episode)
-            walk = None
-            if task.second_stage_choice:
-                walk = tf.gather(walks, e) if given_walks else episode_walk(task, seed_ids, episode)
-            _, trials, good = rollout(task, agent, params, good, uniforms, walk, internals)
-            return e + 1, good, {k: arrays[k].write(e, v) for k, v in trials.items()}
+            drawn = dict(zip(("state1", "stake"), episode_cues(task, uniforms)))
+            if has_walk(task):
+                drawn["walk"] = episode_walk(task, seed_ids, episode) if "walk" not in given else None
+            played = {name: tf.gather(arrays[name], e) if name in given else value for name, value in drawn.items()}
+            _, trials, good = rollout(task, agent, params, good, uniforms, played.get("walk"), internals,
+                                      cues=(played["state1"], played["stake"]))
+            return e + 1, good, {k: records[k].write(e, v) for k, v in trials.items()}
 
-        arrays = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types(task, internals).items()}
-        _, _, arrays = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, arrays))
-        return {k: v.stack() for k, v in arrays.items()}
+        records = {k: tf.TensorArray(d, size=n_episodes) for k, d in record_types(task, internals).items()}
+        _, _, records = tf.while_loop(lambda e, *_: e < n_episodes, body, (0, good_state, records))
+        return {k: v.stack() for k, v in records.items()}
 
     return evaluate_episodes
 
@@ -595,7 +643,35 @@ def _advance(bar, done, episodes, compiled_now):
 # ---------------------------------------------------------------- evaluation
 
 
-def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, internals=False, reward_probs=None):
+def given_episodes(task: TaskConfig, n_seeds, reward_probs=None, points=None, state1=None, stakes=None):
+    """The episodes given to `evaluate`, checked (`two_step_env`'s checks): {"walk", "state1", "stake": [seed,
+    episode, trial, ...]} of those given, each given as [episode, trial, ...] (every seed) or [seed, episode, trial, ...]."""
+    where = {"reward_probs": (reward_probs, task.second_stage_choice, "walk", env.check_walk, [len(env.OPTIONS)], "the drifting task's"),
+             "points": (points, task.rewards == POINTS, "walk", env.check_points, [2], "the novel paradigm's"),
+             "state1": (state1, task.first_states > 1, "state1", env.check_state1, [], "the novel paradigm's"),
+             "stakes": (stakes, task.has_stakes, "stake", env.check_stakes, [], "a task with stakes'")}
+    given = {}
+    for name, (values, fits, key, check, trailing, whose) in where.items():
+        if values is None:
+            continue
+        if not fits:
+            raise ValueError(f"{name} given for {preset_name(task) or 'a task'} (rewards={task.rewards!r}, high_stake={task.high_stake!r}): "
+                             f"only {whose} episodes take it")
+        values = check(task, values)
+        if values.ndim == len(trailing) + 2:  # [episode, trial, ...]: every seed plays the same
+            values = np.broadcast_to(values, (n_seeds,) + values.shape)
+        if values.ndim != len(trailing) + 3 or values.shape[0] != n_seeds:
+            shape = ", ".join(["episode", "trial", *map(str, trailing)])
+            raise ValueError(f"{name} has shape {values.shape}: expected [{shape}] or [{n_seeds} seeds, {shape}]")
+        given[key] = values
+    episodes = {key: values.shape[1] for key, values in given.items()}
+    if len(set(episodes.values())) > 1:
+        raise ValueError(f"the given episodes differ in number: {episodes}; give as many of each")
+    return given
+
+
+def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, internals=False, reward_probs=None, points=None,
+             state1=None, stakes=None):
     """Run `episodes` test episodes per seed with frozen weights (no update), policy sampled.
 
     Returns a dict of numpy arrays shaped [seed, episode, trial] (see `record_types`). `task`
@@ -603,28 +679,27 @@ def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, in
     With `internals`, also the value where each reward arrives and the LSTM state that chose
     each action (`INTERNAL_RECORDS`; "hidden" and "cell" are [seed, episode, trial, hidden]),
     for reward-prediction-error and decoding analyses. The actions are the same either way.
-    In the drifting task, `reward_probs` [episode, trial, 4] (every seed) or [seed, episode,
-    trial, 4] replays given walks (a person's) instead of fresh ones; `episodes` is then theirs.
+    Given episodes replay what a person saw instead of fresh draws (`episodes` is then theirs),
+    each [episode, trial, ...] (every seed) or [seed, episode, trial, ...], as the Gymnasium
+    task's `reset` options: `reward_probs` [.., 4] the drifting task's walks, `points` [.., 2] the
+    novel paradigm's, `state1` its first-stage states, `stakes` the stakes of a task with them.
     """
     task = task or state.task
     n_seeds = len(state.seeds)
-    if reward_probs is not None:
-        if not task.second_stage_choice:
-            raise ValueError(f"reward_probs given for a task with rewards={task.rewards!r}: only the drifting task replays walks")
-        walks = env.check_walk(task, reward_probs)
-        walks = np.broadcast_to(walks, (n_seeds,) + walks.shape[-3:]) if walks.ndim == 3 else walks
-        if walks.ndim != 4 or walks.shape[0] != n_seeds:
-            raise ValueError(f"reward_probs has shape {np.shape(reward_probs)}: expected [episode, trial, 4] or [{n_seeds} seeds, episode, trial, 4]")
-        episodes = walks.shape[1]
+    if input_size(state.agent, task) != input_size(state.agent, state.task):
+        raise ValueError(f"the agent reads the cues {env.cue_names(state.task) or 'none'} and this task has {env.cue_names(task) or 'none'}: "
+                         "evaluate it on a task with the same cues")
+    given = given_episodes(task, n_seeds, reward_probs, points, state1, stakes)
+    if given:
+        episodes = next(iter(given.values())).shape[1]
     if not (isinstance(episodes, int) and episodes > 0):
         raise ValueError(f"episodes={episodes!r}: expected an integer > 0")
-    evaluate_episodes = make_evaluate_episodes(task, state.agent, episodes, bool(internals), reward_probs is not None)
+    evaluate_episodes = make_evaluate_episodes(task, state.agent, episodes, bool(internals), tuple(sorted(given)))
     params, _, good, seed_ids = _as_run(state)
-    if reward_probs is None:
-        records = evaluate_episodes(params, good, seed_ids)
-    else:  # [seed, episode, trial, 4] -> [episode, seed (and a single seed's twin), trial, 4]
-        run_walks = np.repeat(walks, good.shape[0] // n_seeds, axis=0).transpose(1, 0, 2, 3)
-        records = evaluate_episodes(params, good, seed_ids, tf.constant(run_walks, tf.float32))
+    # [seed, episode, trial, ...] -> [episode, seed (and a single seed's twin), trial, ...]
+    arrays = {name: tf.constant(np.swapaxes(np.repeat(values, good.shape[0] // n_seeds, axis=0), 0, 1), tf.int32 if name == "state1" else tf.float32)
+              for name, values in given.items()}
+    records = evaluate_episodes(params, good, seed_ids, arrays) if given else evaluate_episodes(params, good, seed_ids)
     # [episode, trial, seed, extra] for the records with a trailing axis; the rest [episode, trial, seed]
     return {k: np.moveaxis(v.numpy(), 2 if k in TRAILING_AXIS_RECORDS else -1, 0)[:n_seeds] for k, v in records.items()}
 

@@ -122,6 +122,25 @@ def check_points(config: TaskConfig, points, name="points"):
     return points
 
 
+def _check_cue(config: TaskConfig, name, values, allowed, what, single):
+    """Given cues [..., trials] ([trials] if `single`) holding only `allowed`; ValueError naming what is wrong."""
+    values, n = np.asarray(values, float), config.trials_per_episode
+    if (values.shape != (n,) if single else values.shape[-1:] != (n,)) or not np.isin(values, allowed).all():
+        raise ValueError(f"{name} has shape {values.shape} or values other than {' and '.join(f'{a:g}' for a in allowed)}: expected "
+                         f"[{'' if single else '..., '}{n} trials] {what}")
+    return values
+
+
+def check_state1(config: TaskConfig, state1, single=False):
+    """Given first-stage states as int [..., trials] ([trials] if `single`); ValueError naming what is wrong."""
+    return _check_cue(config, "state1", state1, (0, 1), "first-stage states", single).astype(int)
+
+
+def check_stakes(config: TaskConfig, stakes, single=False):
+    """Given stakes as float [..., trials] ([trials] if `single`); ValueError naming what is wrong."""
+    return _check_cue(config, "stakes", stakes, (1.0, config.high_stake), "stakes", single)
+
+
 def observation(state, prev_reward, prev_action, step_counter, cues=()):
     """The agent's input vector (numpy): state one-hot, reward, action one-hot (or zeros), counter,
     then the trial's cues in Kool et al.'s tasks (`trial_cues`)."""
@@ -135,15 +154,21 @@ def observation(state, prev_reward, prev_action, step_counter, cues=()):
     return obs
 
 
+def cue_names(config: TaskConfig):
+    """The cues of `trial_cues`, in their order: "state1", "stake", each where the task has it."""
+    return ["state1"] * (config.first_states > 1) + ["stake"] * config.has_stakes
+
+
 def observation_size(config: TaskConfig):
     """`OBS_SIZE`, plus one input per cue of Kool et al.'s tasks (`trial_cues`)."""
-    return OBS_SIZE + (config.first_states > 1) + config.has_stakes
+    return OBS_SIZE + len(cue_names(config))
 
 
 def trial_cues(config: TaskConfig, state1, stake):
     """What the agent sees of a trial before choosing, beyond the state: 1 in the second
     first-stage state (novel paradigm), 1 at the high stake (stakes); each only where the task has it."""
-    return [float(state1 == 1)] * (config.first_states > 1) + [float(stake > 1.0)] * config.has_stakes
+    shown = {"state1": float(state1 == 1), "stake": float(stake > 1.0)}
+    return [shown[name] for name in cue_names(config)]
 
 
 class TwoStepTask(gym.Env):
@@ -220,14 +245,11 @@ class TwoStepTask(gym.Env):
         state1, stakes = np.zeros(n, int), np.ones(n)
         if config.first_states > 1:
             state1 = options.get("state1")
-            state1 = self.np_random.integers(0, 2, n) if state1 is None else np.asarray(state1)
-            if state1.shape != (n,) or not np.isin(state1, (0, 1)).all():
-                raise ValueError(f"state1 has shape {state1.shape} or values outside 0/1: expected [{n}] first-stage states 0/1")
+            state1 = self.np_random.integers(0, 2, n) if state1 is None else check_state1(config, state1, single=True)
         if config.has_stakes:
             stakes = options.get("stakes")
-            stakes = np.where(self.np_random.random(n) < HIGH_STAKE_PROB, config.high_stake, 1.0) if stakes is None else np.asarray(stakes, float)
-            if stakes.shape != (n,) or not np.isin(stakes, (1.0, config.high_stake)).all():
-                raise ValueError(f"stakes has shape {stakes.shape} or values other than 1 and {config.high_stake}: expected [{n}] stakes")
+            drawn = stakes is None
+            stakes = np.where(self.np_random.random(n) < HIGH_STAKE_PROB, config.high_stake, 1.0) if drawn else check_stakes(config, stakes, single=True)
         return state1, stakes
 
     def _observe(self, state, reward, action, counter, trial=None):
@@ -353,7 +375,10 @@ def transition(config: TaskConfig, action, u_transition):
 
 def draw_reward(config: TaskConfig, reached, good_state, u_reward, option=None, probs=None):
     """Reward [S] float32: 1 with the reward probability of the reached state (Wang et al.: good
-    or not) or of the option chosen there (the drifting task: probs [S, 4], option [S]), else 0."""
+    or not) or of the option chosen there (the drifting task: probs [S, 4], option [S]), else 0;
+    in the novel paradigm the reached state's points (probs [S, 2]). Before any stake."""
+    if config.rewards == POINTS:
+        return tf.gather(probs, reached - S2, batch_dims=1)
     if config.second_stage_choice:
         prob = tf.gather(probs, option_index(reached, option), batch_dims=1)
     else:
@@ -371,6 +396,30 @@ def tf_drift_walk(config: TaskConfig, uniforms, normals):
 def tf_best_state(probs):
     """`best_state` in TensorFlow: probs [S, 4] -> [S] int32."""
     return tf.where(tf.reduce_max(probs[:, 2:], -1) > tf.reduce_max(probs[:, :2], -1), S3, S2)
+
+
+def tf_points_walk(config: TaskConfig, uniforms, normals):
+    """`points_walk` in TensorFlow: uniforms [S, 2], normals [S, trials - 1, 2] -> [S, trials, 2] float32."""
+    low, high = config.points_low, config.points_high
+    start = low + tf.floor(uniforms * (high - low + 1))
+    steps = tf.scan(lambda points, z: reflect(points + tf.round(config.points_sd * z), low, high), tf.transpose(normals, [1, 0, 2]),
+                    initializer=start)
+    return tf.concat([start[:, None], tf.transpose(steps, [1, 0, 2])], axis=1)
+
+
+def tf_trial_cues(config: TaskConfig, u_state1, u_stake):
+    """A trial's first-stage state [S] int32 (0 where the task has one) and stake [S] float32 (1
+    where it has none), from uniforms: state 1 iff u_state1 >= 0.5, the high stake iff u_stake <
+    `HIGH_STAKE_PROB`."""
+    state1 = tf.cast(u_state1 >= 0.5, tf.int32) * int(config.first_states > 1)
+    stake = tf.where(u_stake < HIGH_STAKE_PROB, config.high_stake, 1.0)
+    return state1, stake
+
+
+def tf_cue_inputs(config: TaskConfig, state1, stake):
+    """`trial_cues` in TensorFlow: state1 [S], stake [S] -> [S, cues]."""
+    shown = {"state1": tf.cast(tf.equal(state1, 1), tf.float32), "stake": tf.cast(stake > 1.0, tf.float32)}
+    return tf.stack([shown[name] for name in cue_names(config)], axis=-1)
 
 
 # ---- The task's headline measure ----

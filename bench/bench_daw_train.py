@@ -1,8 +1,10 @@
-"""Training cost per seed-episode on Daw et al. 2011's task next to biorxiv-final's, side by side.
+"""Training cost per seed-episode on Daw et al. 2011's task next to biorxiv-final's, and on Kool et
+al.'s tasks next to Daw et al.'s, side by side.
 
-Both compiled trainers (8 seeds side by side, the shipped runs' agent settings) are warmed up
-(compiled) first, then timed in alternation for `--rounds` rounds; prints each round's
-milliseconds per seed-episode and per trial, and the median ratio daw-2011 / biorxiv-final.
+Every compiled trainer (8 seeds side by side, daw-2011's shipped agent settings; biorxiv-final's
+its own) is warmed up (compiled) first, then all are timed in alternation for `--rounds` rounds;
+prints each round's milliseconds per seed-episode and per trial, the median ratio daw-2011 /
+biorxiv-final, and each of Kool et al.'s tasks / daw-2011 per trial (trials of two LSTM steps each).
 
     python bench/bench_daw_train.py [--episodes 100] [--rounds 3]
 """
@@ -20,9 +22,11 @@ import numpy as np  # noqa: E402
 import a2c_lstm as a2c  # noqa: E402
 from twostep import configs  # noqa: E402
 
+DAW_AGENT = configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01)
 RUNS = {  # the agents of the shipped runs (docs/daw-2011.md, results/README.md)
     "biorxiv-final": configs.AgentConfig(timestep_scale=0.005),
-    "daw-2011": configs.AgentConfig(timestep_scale=0.005, learning_rate=1.4e-3, entropy_weight=0.01),
+    "daw-2011": DAW_AGENT,
+    **{name: DAW_AGENT for name in ("kool2016-novel", "kool2017-novel-stakes", "kool2017-daw-stakes")},
 }
 
 
@@ -44,6 +48,10 @@ def main():
     ratios = np.array(per_episode["daw-2011"]) / np.array(per_episode["biorxiv-final"])
     print(f"daw-2011 / biorxiv-final per seed-episode: median {np.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"per trial: {np.median(ratios) * 100 / 201:.2f} (201 trials of 2 LSTM steps against 100 of 1)")
+    per_trial = {name: np.array(times) / configs.preset(name).trials_per_episode for name, times in per_episode.items()}
+    for name in list(RUNS)[2:]:
+        ratios = per_trial[name] / per_trial["daw-2011"]
+        print(f"{name} / daw-2011 per trial: median {np.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 if __name__ == "__main__":

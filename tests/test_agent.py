@@ -1,5 +1,6 @@
 """The agent: LSTM cell, returns and advantages, compiled gradients, seed groups, checkpoints, CLI."""
 
+import dataclasses
 import glob
 import os
 import subprocess
@@ -169,8 +170,25 @@ def test_a_network_given_the_option_input_starts_from_a_run_without_it_computing
     before, after = a2c.evaluate(source, 10), a2c.evaluate(widened, 10)
     np.testing.assert_array_equal(before["action"], after["action"])
     np.testing.assert_allclose(before["prob"], after["prob"], atol=1e-5)
-    with pytest.raises(ValueError, match="the networks differ"):
+    with pytest.raises(ValueError, match=r"reads inputs this network does not \(option 0, option 1, option 2, option 3\): the networks differ"):
         checkpoints.warm_start(a2c.init_state(TINY_DRIFT, AGENT, [0, 1]), widened)
+
+
+def test_a_network_of_a_task_with_stakes_starts_from_one_without_them_reading_the_stake_with_zero_weights():
+    """A curriculum: an agent of Daw et al.'s task goes on in Kool et al.'s with stakes; it computes what
+    it computed on the inputs it had, and the stake's row starts at zero (its RMSProp slot at one)."""
+    source = a2c.train(a2c.init_state(TINY_DRIFT, configs.AgentConfig(option_input=True), [0, 1]), 20, progress=False)
+    task = dataclasses.replace(configs.preset("kool2017-daw-stakes"), trials_per_episode=TINY_DRIFT.trials_per_episode)
+    stakes = checkpoints.warm_start(a2c.init_state(task, configs.AgentConfig(option_input=True), [0, 1]), source)
+    names = checkpoints.input_names(stakes.agent, task)
+    assert names[-1] == "stake" and stakes.params.kernel.shape == (2, len(names) + 48, 4 * 48)
+    np.testing.assert_array_equal(np.delete(stakes.params.kernel, len(names) - 1, axis=1), source.params.kernel)
+    np.testing.assert_array_equal(stakes.params.kernel[:, len(names) - 1], 0)
+    np.testing.assert_array_equal(stakes.rms.kernel[:, len(names) - 1], 1)
+    high = np.full((5, TINY_DRIFT.trials_per_episode), task.high_stake)
+    walks = a2c.evaluate(source, 5)["probs"][0]
+    before, after = a2c.evaluate(source, reward_probs=walks), a2c.evaluate(stakes, reward_probs=walks, stakes=high)
+    np.testing.assert_array_equal(before["action"], after["action"])  # at the high stake a win reads 1 (reward_unit 5), as before
 
 
 def test_schedules_reach_zero_and_stay_there():
@@ -215,7 +233,9 @@ def test_gradient_of_value_loss_matches_finite_differences():
     (configs.preset("biorxiv-final"), AGENT),
     (configs.TaskConfig(trials_per_episode=40, steps_per_trial=2, rewards="drift"),
      configs.AgentConfig(episodes_per_update=4, gae_lambda=0.8, entropy_decay_episodes=200, learning_rate_decay_episodes=400, option_input=True)),
-], ids=["reference", "batched, annealed, GAE, option input"])
+    (dataclasses.replace(configs.preset("daw-2011"), trials_per_episode=40), AGENT),
+    (dataclasses.replace(configs.preset("kool2017-novel-stakes"), trials_per_episode=40), AGENT),
+], ids=["reference", "batched, annealed, GAE, option input", "daw-2011", "kool2017-novel-stakes"])
 def test_seed_trained_in_a_group_equals_seed_trained_alone(task, agent):
     group = a2c.train(a2c.init_state(task, agent, range(8)), 300, progress=False)
     alone = a2c.train(a2c.init_state(task, agent, [3]), 300, progress=False)
@@ -296,8 +316,81 @@ def test_the_drifting_task_replays_given_walks_and_pays_the_option_chosen():
     np.testing.assert_array_equal(per_seed["probs"][1], records["probs"][1, ::-1])
     with pytest.raises(ValueError, match=r"reward_probs has shape \(3, 5, 12, 4\): expected \[episode, trial, 4\] or \[2 seeds"):
         a2c.evaluate(state, reward_probs=np.stack([walks] * 3))
-    with pytest.raises(ValueError, match="reward_probs given for a task with rewards='swap'"):
+    with pytest.raises(ValueError, match="reward_probs given for .*rewards='swap'"):
         a2c.evaluate(a2c.init_state(TINY, AGENT, [0]), reward_probs=walks)
+
+
+KOOL_TASKS = {name: dataclasses.replace(configs.preset(name), trials_per_episode=12)
+              for name in ("kool2016-novel", "kool2017-novel-stakes", "kool2017-daw-stakes")}
+
+
+class ReplayedDraws:
+    """A Gymnasium task's random generator that hands out the compiled rollout's uniforms, trial by trial."""
+
+    def __init__(self, uniforms):
+        self.rows = iter(uniforms)
+
+    def random(self, size):
+        return next(self.rows)[:size]
+
+
+@pytest.mark.parametrize("name", list(KOOL_TASKS))
+def test_the_compiled_agent_plays_kool_et_als_tasks_as_the_gymnasium_task_does(name):
+    """The network's every input is the Gymnasium observation (the trial's cues from the step before
+    its choice; the pay, points or win times the stake, over reward_unit), and the compiled task
+    moves and pays as the Gymnasium task does on the same draws, walk, states and stakes."""
+    task = KOOL_TASKS[name]
+    state = a2c.init_state(task, AGENT, [0, 1])
+    seed_ids = tf.constant([0, 1], tf.int64)
+    episode = tf.constant(3, tf.int64)
+    uniforms, walk = a2c.episode_uniforms(task, seed_ids, episode), a2c.episode_walk(task, seed_ids, episode)
+    state1, stakes = (t.numpy() for t in a2c.episode_cues(task, uniforms))
+    steps, trials, _ = a2c.rollout(task, AGENT, a2c._as_tensors(state.params), tf.constant(state.good_state), uniforms, walk, backprop=True)
+    inputs, actions = steps["input"].numpy(), steps["action"].numpy()
+    assert inputs.shape[-1] == env.observation_size(task) and task.reward_unit == {"kool2016-novel": 5, "kool2017-novel-stakes": 45,
+                                                                                   "kool2017-daw-stakes": 5}[name]
+    walk_key = "points" if task.rewards == configs.POINTS else "reward_probs"
+    for seed in range(2):
+        game = env.TwoStepTask(task)
+        obs, _ = game.reset(options={walk_key: walk.numpy()[seed], "state1": state1[seed], "stakes": stakes[seed]})
+        game.np_random = ReplayedDraws(uniforms.numpy()[seed])
+        for t in range(task.steps_per_episode):
+            obs[env.N_STATES] /= task.reward_unit
+            np.testing.assert_allclose(inputs[t, seed], obs, rtol=1e-6, err_msg=f"seed {seed}, step {t}")
+            obs, reward, _, _, info = game.step(int(actions[t, seed]))
+            if t % 2:
+                trial = t // 2
+                assert info["state"] == trials["state"][trial, seed]
+                assert reward == pytest.approx(trials["reward"][trial, seed] * stakes[seed, trial])
+                assert reward / task.reward_unit == pytest.approx(steps["reward"][t, seed])
+    assert set(np.unique(stakes)) == ({1.0, 5.0} if task.has_stakes else {1.0})
+    assert set(np.unique(state1)) == ({0, 1} if task.first_states > 1 else {0})
+
+
+def test_kool_et_als_tasks_replay_a_persons_points_states_and_stakes():
+    task = KOOL_TASKS["kool2017-novel-stakes"]
+    state = a2c.init_state(task, AGENT, [0, 1])
+    rng = np.random.default_rng(0)
+    points = env.points_walk(task, rng.random((3, 2)), rng.standard_normal((3, 11, 2)))
+    state1, stakes = rng.integers(0, 2, (3, 12)), np.where(rng.random((3, 12)) < 0.5, 5.0, 1.0)
+    records = a2c.evaluate(state, points=points, state1=state1, stakes=stakes)
+    assert set(records) == set(a2c.TRIAL_RECORDS) | {"state1", "stake", "points"}
+    np.testing.assert_array_equal(records["points"], np.broadcast_to(points, (2, 3, 12, 2)))
+    np.testing.assert_array_equal(records["state1"], np.broadcast_to(state1, (2, 3, 12)))
+    np.testing.assert_array_equal(records["stake"], np.broadcast_to(stakes, (2, 3, 12)))
+    np.testing.assert_array_equal(records["reward"], np.take_along_axis(records["points"], (records["state"] - S2)[..., None], -1)[..., 0])
+    np.testing.assert_array_equal(records["state"] - S2, records["action"])  # action k leads to S2 + k, always
+    drawn = a2c.evaluate(state, points=points)  # what is not given is drawn
+    np.testing.assert_array_equal(drawn["points"][0], points)
+    assert not np.array_equal(drawn["stake"], records["stake"])
+    for given, message in [({"stakes": np.full((3, 12), 2.0)}, r"stakes has shape \(3, 12\) or values other than 1 and 5"),
+                           ({"points": points, "stakes": stakes[:2]}, r"the given episodes differ in number: \{'walk': 3, 'stake': 2\}"),
+                           ({"reward_probs": np.full((3, 12, 4), 0.5)}, r"reward_probs given for a task \(rewards='points', high_stake=5.0\): only the drifting task's"),
+                           ({"state1": state1[:, :5]}, r"state1 has shape \(3, 5\)")]:
+        with pytest.raises(ValueError, match=message):
+            a2c.evaluate(state, **given)
+    with pytest.raises(ValueError, match=r"the agent reads the cues \['state1', 'stake'\] and this task has none"):
+        a2c.evaluate(state, 2, task=configs.preset("daw-2011"))
 
 
 @pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, configs.AgentConfig(reference_first_action=True))])

@@ -272,15 +272,17 @@ def test_daws_task_with_stakes_pays_wins_times_the_stake():
 @pytest.mark.parametrize("options, message", [
     ({"points": np.zeros((124, 2))}, r"points has shape \(124, 2\): expected \[..., 125 trials, 2 states\]"),
     ({"points": np.full((125, 2), 0.5)}, r"points holds values that are not whole numbers in \[-4, 5\]"),
-    ({"state1": np.full(125, 2)}, r"state1 has shape \(125,\) or values outside 0/1"),
+    ({"state1": np.full(125, 2)}, r"state1 has shape \(125,\) or values other than 0 and 1"),
 ])
 def test_a_persons_task_that_does_not_fit_is_refused(options, message):
     with pytest.raises(ValueError, match=message):
         env.TwoStepTask(configs.preset("kool2016-novel")).reset(seed=0, options=options)
 
 
-def test_the_compiled_trainer_refuses_kool_et_als_tasks_for_now():
-    import a2c_lstm
-
-    with pytest.raises(ValueError, match=r"the compiled trainer does not run Kool et al.'s tasks yet"):
-        a2c_lstm.init_state(configs.preset("kool2017-daw-stakes"), configs.AgentConfig(), [0])
+@pytest.mark.parametrize("name", ["kool2016-novel", "kool2017-novel-stakes"])
+def test_the_points_walk_in_tensorflow_is_the_numpy_walk(name):
+    config = configs.preset(name)
+    rng = np.random.default_rng(1)
+    uniforms, normals = rng.random((6, 2)).astype(np.float32), rng.standard_normal((6, config.trials_per_episode - 1, 2)).astype(np.float32)
+    np.testing.assert_array_equal(env.tf_points_walk(config, tf.constant(uniforms), tf.constant(normals)).numpy(),
+                                  env.points_walk(config, uniforms, normals))

@@ -72,6 +72,7 @@ MODES = {  # the reference's update, and every training option added since, at o
                                "--learning-rate-decay-episodes", "500", "--gae-lambda", "0.8"),
     "drifting task, option input": ("--task", "daw-2011", "--trials-per-episode", "10", "--option-input", "true",
                                     "--episodes-per-update", "2"),
+    "novel paradigm with stakes": ("--task", "kool2017-novel-stakes", "--trials-per-episode", "10"),
 }
 
 

@@ -119,28 +119,34 @@ def save_checkpoints(state: TrainState, out):
     return paths
 
 
-def input_size(agent: AgentConfig):
-    """Numbers the network reads at each step: the observation (`two_step_env.OBS_SIZE`), and with
-    `option_input` a one-hot of the four options."""
-    return env.OBS_SIZE + (len(env.OPTIONS) if agent.option_input else 0)
+def input_names(agent: AgentConfig, task: TaskConfig):
+    """What each of the network's inputs is (`input_size` of them), in order."""
+    observation = [f"state {k}" for k in range(env.N_STATES)] + ["reward"] + [f"action {k}" for k in range(env.N_ACTIONS)] + ["counter"]
+    return observation + [f"option {k}" for k in range(len(env.OPTIONS))] * agent.option_input + env.cue_names(task)
 
 
-def _expected_shapes(agent: AgentConfig):
+def input_size(agent: AgentConfig, task: TaskConfig):
+    """Numbers the network reads at each step: the observation (`two_step_env.OBS_SIZE`), with
+    `option_input` a one-hot of the four options, then the task's cues (`two_step_env.cue_names`)."""
+    return len(input_names(agent, task))
+
+
+def _expected_shapes(agent: AgentConfig, task: TaskConfig):
     return Params(
-        kernel=(input_size(agent) + agent.hidden, 4 * agent.hidden),
+        kernel=(input_size(agent, task) + agent.hidden, 4 * agent.hidden),
         bias=(4 * agent.hidden,),
         policy=(agent.hidden, env.N_ACTIONS),
         value=(agent.hidden, 1),
     )
 
 
-def _check_shapes(params: Params, agent: AgentConfig, where, names=Params._fields):
-    """Raise ValueError naming the first variable whose shape does not fit `agent`'s network."""
-    for name, shown, w, expected in zip(Params._fields, names, params, _expected_shapes(agent)):
+def _check_shapes(params: Params, agent: AgentConfig, task: TaskConfig, where, names=Params._fields):
+    """Raise ValueError naming the first variable whose shape does not fit `agent`'s network on `task`."""
+    for name, shown, w, expected in zip(Params._fields, names, params, _expected_shapes(agent, task)):
         if tuple(np.shape(w)[1:]) != expected:
             raise ValueError(
                 f"{where}: variable {shown} has shape {list(np.shape(w)[1:])}, but a network with "
-                f"hidden={agent.hidden} expects {list(expected)}"
+                f"hidden={agent.hidden} and {input_size(agent, task)} inputs expects {list(expected)}"
             )
 
 
@@ -196,12 +202,13 @@ def _load_checkpoint(path, agent):
         return reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
 
     params = Params(*(read(n)[None] for n in Params._fields))
-    _check_shapes(params, agent or saved_agent, path)
+    task = TaskConfig(**config["task"])
+    _check_shapes(params, agent or saved_agent, task, path)
     with np.load(os.path.join(path, WINDOWS_FILE)) as windows:
         n_open = len(windows[windows.files[0]]) if windows.files else 0
         recent = [{key: windows[key][i][..., None] for key in windows.files} for i in range(n_open)]
     return TrainState(
-        task=TaskConfig(**config["task"]),
+        task=task,
         agent=agent or saved_agent,
         seeds=(int(config["seed"]),),
         episode=int(read("episode")),
@@ -246,9 +253,10 @@ def load_tf1_checkpoint(prefix, agent: AgentConfig = None, task: TaskConfig = No
     reader = tf.train.load_checkpoint(prefix)
     params = Params(*(reader.get_tensor(name)[None] for name in TF1_VARIABLES))
     agent = agent or AgentConfig(hidden=int(shapes[TF1_VARIABLES.policy][0]), reference_first_action=True)
-    _check_shapes(params, agent, prefix, names=TF1_VARIABLES)
+    task = task or preset("biorxiv-final")
+    _check_shapes(params, agent, task, prefix, names=TF1_VARIABLES)
     return TrainState(
-        task=task or preset("biorxiv-final"),
+        task=task,
         agent=agent,
         seeds=(0,),
         episode=int(reader.get_tensor("global_episodes")),
@@ -353,21 +361,25 @@ def resume_point(task, agent, seeds, out, overwrite=False, log=print, shared=Fal
 
 def warm_start(state: TrainState, source: TrainState) -> TrainState:
     """A fresh `state` that starts from the weights and RMSProp slots of `source` (the same seeds
-    and network, trained on another task): a curriculum. A network that adds the option input
-    (`option_input`) to `source`'s starts with zero weights on it (RMSProp slots at one), so it
-    computes what `source` computes. ValueError naming what does not match."""
+    and network, trained on another task): a curriculum. Inputs that `state`'s network reads and
+    `source`'s did not (the option input, `option_input`; a task's cues, `two_step_env.cue_names`)
+    start with zero weights (RMSProp slots at one), so it computes what `source` computes until it
+    learns to use them. ValueError naming what does not match."""
     if tuple(source.seeds) != tuple(state.seeds):
         raise ValueError(f"--init-from holds seeds {list(source.seeds)}, not {list(state.seeds)}: ask for the same seeds")
     if source.agent.hidden != state.agent.hidden:
         raise ValueError(f"--init-from has hidden={source.agent.hidden}, not {state.agent.hidden}: the networks differ")
-    if source.agent.option_input and not state.agent.option_input:
-        raise ValueError("--init-from reads the option input (option_input=True), this network does not: the networks differ")
-    if state.agent.option_input and not source.agent.option_input:  # the new inputs start with zero weights: the same function
-        n_in = env.OBS_SIZE
-        params = source.params._replace(kernel=np.insert(source.params.kernel, [n_in] * len(env.OPTIONS), 0.0, axis=1))
-        rms = source.rms._replace(kernel=np.insert(source.rms.kernel, [n_in] * len(env.OPTIONS), 1.0, axis=1))
-        return dataclasses.replace(state, params=params, rms=rms)
-    return dataclasses.replace(state, params=source.params, rms=source.rms)
+    old, new = input_names(source.agent, source.task), input_names(state.agent, state.task)
+    dropped = [name for name in old if name not in new]
+    if dropped:
+        raise ValueError(f"--init-from reads inputs this network does not ({', '.join(dropped)}): the networks differ")
+    rows = [old.index(name) if name in old else None for name in new] + list(range(len(old), len(old) + state.agent.hidden))
+
+    def widened(kernel, fill):  # [S, inputs + hidden, 4 hidden] of `source` -> the rows of `state`'s inputs
+        return np.stack([kernel[:, row] if row is not None else np.full_like(kernel[:, 0], fill) for row in rows], axis=1)
+
+    params = source.params._replace(kernel=widened(source.params.kernel, 0.0))
+    return dataclasses.replace(state, params=params, rms=source.rms._replace(kernel=widened(source.rms.kernel, 1.0)))
 
 
 class TrainingInterrupted(KeyboardInterrupt):

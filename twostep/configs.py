@@ -116,6 +116,14 @@ class TaskConfig:
     def has_stakes(self) -> bool:
         return self.high_stake != 1.0
 
+    @property
+    def reward_unit(self) -> float:
+        """The most a trial can pay, in absolute value: the meta-RL agent reads and learns from the
+        pay (points or win, times the stake) divided by this, so its rewards lie in [-1, 1]; 1 in
+        Wang et al.'s and Daw et al.'s tasks, whose rewards it reads as they are."""
+        most = max(abs(self.points_low), abs(self.points_high)) if self.rewards == POINTS else 1
+        return float(most * self.high_stake)
+
 
 PRESETS = {
     "arxiv": TaskConfig(
