@@ -506,7 +506,7 @@ def make_train_episode(task: TaskConfig, agent: AgentConfig):
             return tf.repeat(per_update[None], n_rows, axis=0)
 
         stats = {
-            "reward": per_episode(tf.reduce_sum(steps["reward"], axis=0)),
+            "reward": per_episode(tf.reduce_sum(steps["reward"], axis=0) * task.reward_unit),  # the pay, as a person is paid
             "value": per_episode(tf.reduce_mean(steps["value"], axis=0)),
             "value_loss": per_episode(losses[1]),
             "policy_loss": per_episode(losses[2]),

@@ -520,8 +520,8 @@ def payoff_curves_figure(payoff, summary):
     """Kool et al.'s "does model-based control pay off" in every paradigm side by side
     (`kool_tasks.write_results`' tables): reward per trial above random against w for the authors'
     hybrid at the people's typical parameters (mean and 95% band of the gain over w = 0, paired),
-    the Bayesian learner and the oracle across, and the people at their mean fitted w (above random
-    on the walks they saw)."""
+    the Bayesian learner and the oracle across, and the people (and the agent, where the summary has
+    it) at their mean fitted w, above random on the walks the people saw."""
     import matplotlib.pyplot as plt
 
     paradigms = list(dict.fromkeys(payoff["paradigm"]))
@@ -535,9 +535,11 @@ def payoff_curves_figure(payoff, summary):
         ax.fill_between(hybrid["w"], above - 1.96 * hybrid["gain_se"], above + 1.96 * hybrid["gain_se"], color="tab:orange", alpha=0.3)
         for k, name in enumerate(("bayes", "oracle")):
             ax.axhline(level[name] - level["random"], color=f"C{k + 2}", ls="--", lw=1, label=name)
-        people = summary[summary["paradigm"] == paradigm].set_index("player")
-        ax.scatter(people.loc["people", "w"], people.loc["people", "reward_per_trial"] - people.loc["random", "reward_per_trial"],
-                   marker="D", s=40, color="0.3", zorder=4, label="people (their walks)")
+        players = summary[summary["paradigm"] == paradigm].set_index("player")
+        for player, marker, color, label in (("people", "D", "0.3", "people (their walks)"), ("agent", "^", "tab:blue", "meta-RL agent (people's walks)")):
+            if player in players.index:
+                ax.scatter(players.loc[player, "w"], players.loc[player, "reward_per_trial"] - players.loc["random", "reward_per_trial"],
+                           marker=marker, s=40, color=color, zorder=4, label=label)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_title(paradigm)
         ax.set_xlabel("model-based weight w")

@@ -86,3 +86,46 @@ def test_typical_parameters_are_the_peoples_medians_and_name_a_missing_model():
     assert kool_tasks.typical_parameters(fits, NOVEL) == {"beta": 2.0, "alpha": 0.2, "lambda": 0.6}
     with pytest.raises(ValueError, match=r"no kool2017-novel-stakes rows: run two-step fit --data kool2017-novel-stakes"):
         kool_tasks.typical_parameters(fits, kool_tasks.PARADIGMS["novel-stakes"])
+
+
+@pytest.mark.parametrize("name", ["novel-stakes", "daw-stakes"])
+def test_the_agents_fit_recovers_a_simulated_learners_weights(name):
+    """Three simulated learners of the authors' stakes model (w_lo 0.2, w_hi 0.8 and the reverse, and
+    0.5 both), 30 episodes each, played as an agent's records (no screen sides, the novel
+    paradigm's second stage without a choice): the fit's w_lo and w_hi lie within 4 Laplace
+    posterior standard deviations of the truth."""
+    paradigm = kool_tasks.PARADIGMS[name]
+    spec = daw_models.SPECS[paradigm.full_model]
+    rng = np.random.default_rng(2)
+    typical = {"beta": 1.0 if paradigm.novel else 5.0, "alpha": 0.5, "lambda": 0.5, "p": 0.2, "rho": 0.0}
+    truths = [(0.2, 0.8), (0.8, 0.2), (0.5, 0.5)]
+    theta = np.array([kool_tasks.hybrid_theta(spec, typical, 0.0)] * len(truths))
+    theta[:, spec.names.index("w_lo")], theta[:, spec.names.index("w_hi")] = np.array(truths).T
+    given = kool_tasks.cues(paradigm, rng, (3, 30))
+    walks = kool_tasks.points_walk(paradigm, rng, (3, 30)) if paradigm.novel else \
+        np.stack([kool_tasks.daw_agents.fresh_walks(paradigm.task, 1, 30, k)[0] for k in range(3)])
+    played = daw_models.simulate(spec, theta, walks, rng, common_prob=spec.common_prob, cues=given)
+    records = {k: played[k] for k in ("action", "state", "reward", "stake", *(("state1",) if paradigm.novel else ("choice2",)))}
+    fit = kool_tasks.agent_fits(paradigm, records, restarts=4)
+    sd = np.sqrt(np.diagonal(np.linalg.inv(fit["hessian"]), axis1=1, axis2=2))
+    for k, name_ in enumerate(("w_lo", "w_hi")):
+        i = spec.names.index(name_)
+        assert (sd[:, i] < 0.1).all() and (np.abs(fit["params"][:, i] - np.array(truths)[:, k]) <= 4 * sd[:, i]).all(), (
+            name_, fit["params"][:, i], sd[:, i])
+
+
+def test_weight_tests_compare_paradigms_between_and_stakes_within():
+    """Welch's t between paradigms, a paired t of w_hi - w_lo within one; questions whose paradigms a
+    player lacks are left out."""
+    rng = np.random.default_rng(3)
+    w_lo = rng.uniform(0.2, 0.6, 30)
+    tables = {"daw": pd.DataFrame({"w": rng.uniform(0.2, 0.5, 40)}), "novel": pd.DataFrame({"w": rng.uniform(0.4, 0.7, 30)}),
+              "novel-stakes": pd.DataFrame({"w_lo": w_lo, "w_hi": w_lo + 0.1 + 0.05 * rng.standard_normal(30)})}
+    rows = kool_tasks.weight_tests({"people": tables}).set_index("question")
+    assert list(rows.index) == ["w: novel - daw", "w_hi - w_lo: novel-stakes"]
+    between, within = rows.loc["w: novel - daw"], rows.loc["w_hi - w_lo: novel-stakes"]
+    assert (between["n_a"], between["n_b"], between["test"]) == (30, 40, "welch")
+    assert between["difference"] == pytest.approx(tables["novel"]["w"].mean() - tables["daw"]["w"].mean())
+    difference = tables["novel-stakes"]["w_hi"] - tables["novel-stakes"]["w_lo"]
+    assert within["t"] == pytest.approx(difference.mean() / (difference.std(ddof=1) / np.sqrt(30))) and within["test"] == "paired"
+    assert within["p"] < 1e-6 and between["t"] > 0

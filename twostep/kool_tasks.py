@@ -172,6 +172,12 @@ def typical_parameters(fits, paradigm: Paradigm):
     return {name: float(rows[name].median()) for name in spec.names if name not in ("w", "w_lo", "w_hi", "p", "rho")}
 
 
+def people_weights(paradigm: Paradigm, data, fits):
+    """Our fits of the full model (`Paradigm.full_model`) to the people the authors kept (`data`), by
+    subject, from a `two-step fit` table."""
+    return fits[fits["model"] == paradigm.full_model].set_index("subject").loc[[str(s) for s in data.subject]]
+
+
 def people_rows(paradigm: Paradigm, data, fits, authors_fits, seed=0):
     """Rows `paradigm, player, n, reward_per_trial, w, w_lo, w_hi` of the people the authors kept
     (`data`, `datasets.load`): `people` (their pay per trial, points x stake with nothing on a
@@ -185,40 +191,176 @@ def people_rows(paradigm: Paradigm, data, fits, authors_fits, seed=0):
     stake = r.get("stake", np.ones(r["action"].shape))
     paid = np.where(r["missed"], 0.0, np.nan_to_num(r["reward"]) * stake)[:, 0]
     walks = r["points"][:, 0] if paradigm.novel else r["probs"][:, 0]
-    ours = fits[fits["model"] == paradigm.full_model].set_index("subject").loc[[str(s) for s in data.subject]]
+    ours = people_weights(paradigm, data, fits)
     (authors,) = [fit for fit in authors_fits if fit["model"] in (0, 1) and fit["st"] and fit["respst"]]
     names = daw_models.SPECS[paradigm.full_model].names
     weights = {"people": ours, "people-authors": pd.DataFrame(authors["x"], columns=names)}
     rows = []
     for player, table in weights.items():
-        w_lo, w_hi = (table["w_lo"].mean(), table["w_hi"].mean()) if "w_lo" in names else (np.nan, np.nan)
-        w = np.nanmean([w_lo, w_hi]) if "w_lo" in names else table["w"].mean()
-        rows.append((paradigm.name, player, len(data.subject), paid.mean(), w, w_lo, w_hi))
+        rows.append((paradigm.name, player, len(data.subject), paid.mean(), *mean_weights(table)))
     for player, reward in reference_rewards(paradigm, len(data.subject), seed, walks, stake[:, 0]).items():
         rows.append((paradigm.name, player, len(data.subject), reward.mean(), np.nan, np.nan, np.nan))
     return pd.DataFrame(rows, columns=["paradigm", "player", "n", "reward_per_trial", "w", "w_lo", "w_hi"])
 
 
-def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print):
-    """`<out>/summary.csv` (`people_rows` of every paradigm) and `<out>/payoff.csv` (`payoff_curve`
-    at the people's typical parameters, `typical_parameters`), from the fits in `fits_folder`
-    (`<dataset>_fits.csv`, written by two-step fit) and the datasets in `root`. Returns both tables."""
+def agent_records(paradigm: Paradigm, state, data=None, episodes=300):
+    """The trained agent's records [seed, episode, trial] (`a2c_lstm.evaluate`) on the paradigm's
+    task: `episodes` fresh walks, or with `data` (`datasets.load`) the walks, first-stage states and
+    stakes each person saw, one episode per person (every seed plays every person's)."""
+    import a2c_lstm
+
+    if data is None:
+        return a2c_lstm.evaluate(state, episodes, task=paradigm.task)
+    r = data.records
+    given = {"points": r["points"][:, 0]} if paradigm.novel else {"reward_probs": r["probs"][:, 0]}
+    given.update({"state1": r["state1"][:, 0]} if paradigm.novel else {})
+    given.update({"stakes": r["stake"][:, 0]} if paradigm.task.has_stakes else {})
+    return a2c_lstm.evaluate(state, task=paradigm.task, **given)
+
+
+def agent_fits(paradigm: Paradigm, records, restarts=8, seed=0):
+    """MAP fits of the authors' full model (`Paradigm.full_model`) to each seed's choices, its
+    episodes as one person's sessions (records [seed, episode, trial]). The agent sees no
+    screen: every trial gets a random side (so the response stickiness has nothing to fit), and
+    the novel paradigm's one second-stage option is option 0. Returns `daw_models.fit`'s result."""
+    spec = daw_models.SPECS[paradigm.full_model]
+    shape = np.shape(records["action"])
+    fitted = {name: records[name] for name in ("action", "state", "reward")}
+    fitted.update(choice2=records["choice2"] if "choice2" in records else np.zeros(shape, int),
+                  side1=np.random.default_rng(seed).integers(0, 2, shape), missed=np.zeros(shape, bool),
+                  **{name: records[name] for name in ("state1", "stake") if name in records})
+    return daw_models.fit(spec, fitted, restarts=restarts, seed=seed)
+
+
+def agent_table(paradigm: Paradigm, state, data, episodes=300, restarts=8, seed=0):
+    """Per seed and walks ("fresh": `episodes` fresh ones; "people": the people's, `data`): rows
+    `paradigm, walks, seed, episodes, reward_per_trial` (pay per trial: points or wins x stake),
+    `random, bayes, oracle` (theirs on the same walks and stakes), `margin` ((agent - random) /
+    (bayes - random)) and the full model's parameters fitted to the seed's choices (`agent_fits`)."""
+    import pandas as pd
+
+    spec = daw_models.SPECS[paradigm.full_model]
+    tables = []
+    for walks, records in (("fresh", agent_records(paradigm, state, episodes=episodes)), ("people", agent_records(paradigm, state, data))):
+        stake = records.get("stake", np.ones(np.shape(records["action"])))
+        n_seeds, n_episodes, n_trials = stake.shape
+        played = records["points"] if paradigm.novel else records["probs"]
+        references = reference_rewards(paradigm, n_seeds * n_episodes, seed, played.reshape(n_seeds * n_episodes, n_trials, -1),
+                                       stake.reshape(n_seeds * n_episodes, n_trials))
+        table = pd.DataFrame({"paradigm": paradigm.name, "walks": walks, "seed": list(state.seeds), "episodes": n_episodes,
+                              "reward_per_trial": (records["reward"] * stake).mean(axis=(1, 2)),
+                              **{name: reward.reshape(n_seeds, n_episodes).mean(1) for name, reward in references.items()}})
+        table["margin"] = (table["reward_per_trial"] - table["random"]) / (table["bayes"] - table["random"])
+        params = agent_fits(paradigm, records, restarts, seed)["params"]
+        for i, name in enumerate(spec.names):
+            table[name] = params[:, i]
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def agent_row(table: "pd.DataFrame"):
+    """The summary's `agent` row (`people_rows`' columns) from `agent_table`'s rows on the people's
+    walks: the mean over seeds; with stakes, w the mean of w_lo and w_hi."""
+    rows = table[table["walks"] == "people"]
+    return (rows["paradigm"].iloc[0], "agent", len(rows), rows["reward_per_trial"].mean(), *mean_weights(rows))
+
+
+def mean_weights(table):
+    """(w, w_lo, w_hi): the mean fitted weights of a table of fits; with stakes (w_lo and w_hi) w is their
+    mean (the stakes are equally likely), without them w_lo and w_hi are NaN."""
+    if "w_lo" not in table or table["w_lo"].isna().all():
+        return table["w"].mean(), np.nan, np.nan
+    w_lo, w_hi = table["w_lo"].mean(), table["w_hi"].mean()
+    return (w_lo + w_hi) / 2, w_lo, w_hi
+
+
+WEIGHT_QUESTIONS = (  # (question, paradigm a, paradigm b, test): the weights' contrasts in `weight_tests`
+    ("w: novel - daw", "novel", "daw", "welch"),
+    ("w_hi - w_lo: novel-stakes", "novel-stakes", None, "paired"),
+    ("w_hi - w_lo: daw-stakes", "daw-stakes", None, "paired"),
+    ("w_hi - w_lo: novel-stakes - daw-stakes", "novel-stakes", "daw-stakes", "welch"),
+)
+
+
+def weight_tests(weights):
+    """Is w higher where model-based control pays off, and does it rise with the stake? `weights`:
+    {player: {paradigm: a table of fitted w (or w_lo and w_hi) per person or seed}}. Rows `player,
+    question, n_a, n_b, mean_a, mean_b, difference, t, p, test` for `WEIGHT_QUESTIONS`: Welch's t
+    between paradigms (different people, or differently trained seeds), a paired t within one
+    (w_hi - w_lo of the same person or seed); two-sided."""
+    import pandas as pd
+    from scipy import stats
+
+    def measure(table, question):
+        return table["w"].to_numpy() if question.startswith("w:") else (table["w_hi"] - table["w_lo"]).to_numpy()
+
+    rows = []
+    for player, tables in weights.items():
+        for question, a, b, test in WEIGHT_QUESTIONS:
+            if a not in tables or (b is not None and b not in tables):
+                continue
+            x = measure(tables[a], question)
+            if test == "paired":
+                result, y, n_b = stats.ttest_1samp(x, 0.0), np.zeros(1), len(x)
+            else:
+                y = measure(tables[b], question)
+                result, n_b = stats.ttest_ind(x, y, equal_var=False), len(y)
+            rows.append((player, question, len(x), n_b, x.mean(), y.mean(), x.mean() - y.mean(), result.statistic, result.pvalue, test))
+    return pd.DataFrame(rows, columns=["player", "question", "n_a", "n_b", "mean_a", "mean_b", "difference", "t", "p", "test"])
+
+
+def agent_results(runs, root=None, episodes=300, restarts=8, seed=0, say=print):
+    """`agent_table` of the newest checkpoints of every seed of each run, `runs` {paradigm name:
+    run folder}, on the paradigm's fresh walks and its people's (`datasets.load`, from `root`)."""
+    import pandas as pd
+
+    from twostep import checkpoints, datasets, run_layout
+
+    tables = []
+    for name, run in runs.items():
+        paradigm = PARADIGMS[name]
+        state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+        table = agent_table(paradigm, state, datasets.load(paradigm.dataset, root), episodes, restarts, seed)
+        fresh = table[table["walks"] == "fresh"]
+        say(f"{name}: {run} at episode {state.episode}, {fresh['margin'].mean():.0%} of the Bayesian learner's margin over random on "
+            f"fresh walks (seeds {fresh['margin'].min():.0%} to {fresh['margin'].max():.0%})")
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print, agent_runs=None, episodes=300, restarts=8):
+    """`<out>/summary.csv` (`people_rows` of every paradigm, and `agent_row` of those with a run in
+    `agent_runs`) and `<out>/payoff.csv` (`payoff_curve` at the people's typical parameters,
+    `typical_parameters`), from the fits in `fits_folder` (`<dataset>_fits.csv`, written by two-step
+    fit) and the datasets in `root`; with `agent_runs` ({paradigm name: run folder}), also
+    `<out>/agent.csv` (`agent_results`) and `<out>/weights.csv` (`weight_tests` of people and agent).
+    Returns the tables."""
     import os
 
     import pandas as pd
 
     from twostep import datasets
 
-    summary, payoff = [], []
+    summary, payoff, weights = [], [], {"people": {}}
     for paradigm in PARADIGMS.values():
         data = datasets.load(paradigm.dataset, root)
         fits = pd.read_csv(os.path.join(fits_folder, f"{paradigm.dataset}_fits.csv"), dtype={"subject": str})
         summary.append(people_rows(paradigm, data, fits, datasets.load_kool_fits(paradigm.dataset, root), seed))
+        weights["people"][paradigm.name] = people_weights(paradigm, data, fits)
         typical = typical_parameters(fits, paradigm)
         payoff.append(payoff_curve(paradigm, typical, people, seed))
         say(f"{paradigm.name}: {len(data.subject)} people; the hybrid at " + ", ".join(f"{k} {v:.3g}" for k, v in typical.items()))
-    os.makedirs(out, exist_ok=True)
     tables = {"summary": pd.concat(summary, ignore_index=True), "payoff": pd.concat(payoff, ignore_index=True)}
+    if agent_runs:
+        agent = agent_results(agent_runs, root, episodes, restarts, seed, say)
+        on_people = agent[agent["walks"] == "people"]
+        weights["agent"] = {name: on_people[on_people["paradigm"] == name] for name in agent_runs}
+        rows = pd.DataFrame([agent_row(weights["agent"][name]) for name in agent_runs], columns=tables["summary"].columns)
+        order = {name: k for k, name in enumerate(PARADIGMS)}
+        summary = pd.concat([tables["summary"], rows], ignore_index=True)
+        tables.update(summary=summary.sort_values("paradigm", key=lambda p: p.map(order), kind="stable").reset_index(drop=True),
+                      agent=agent, weights=weight_tests(weights))
+    os.makedirs(out, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(os.path.join(out, f"{name}.csv"), index=False)
     return tables
