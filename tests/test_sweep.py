@@ -2,6 +2,7 @@
 a killed sweep rerun losing nothing, a killed worker retried losing nothing, the output in a
 terminal and in a pipe, and a real two-node cluster on this machine."""
 
+import dataclasses
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 import a2c_lstm as a2c
-from twostep import checkpoints, cli, configs, events, sweep
+from twostep import checkpoints, cli, configs, events, run_layout, sweep
 from twostep.configs import AgentConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -461,3 +462,15 @@ def test_the_daw_study_table_scores_every_seed_where_its_checkpoint_plays(tmp_pa
     assert scores["episode"].iloc[0] == 20 and list(scores.index) == [0, 1, "mean"]
     assert list(curves["episode"]) == [10, 20, 10, 20] and set(curves["sweep"]) == {"stage"}
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "study" / "arms.csv"), arms, check_dtype=False)
+
+
+def test_a_group_of_the_novel_paradigm_with_stakes_reports_its_pay_and_no_stays(tmp_path):
+    """Kool et al.'s novel paradigm has no rare transition: the stay probabilities and the model-based
+    index are empty (NaN), and the test reward is the pay (points x stake) per episode."""
+    task = dataclasses.replace(configs.preset("kool2017-novel-stakes"), trials_per_episode=8)
+    rows = sweep.train_group(task, configs.AgentConfig(), configs.RunConfig(save_every=5, log_every=5, test_episodes=3), (0, 1), 10,
+                             str(tmp_path), {})
+    assert len(rows) == 2 and all(np.isnan(row["model_based_index"]) and np.isnan(row["stay rewarded, common"]) for row in rows)
+    state = checkpoints.load_models(run_layout.latest_checkpoints(str(tmp_path)))
+    records = a2c.evaluate(state, 3)
+    np.testing.assert_allclose([row["test_reward"] for row in rows], (records["reward"] * records["stake"]).sum(-1).mean(-1), rtol=1e-6)

@@ -119,8 +119,12 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides,
     if state.episode < episodes:
         state = a2c_lstm.train(state, episodes - state.episode, out=folder, run=run, progress=False)
     records = a2c_lstm.evaluate(state, run.test_episodes)
-    probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
-    index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
+    paid = records["reward"] * records.get("stake", 1.0)  # Kool et al.'s tasks pay the points (or win) times the stake
+    if task.common_prob < 1.0:
+        probs, _ = stay_probabilities(records["action"], records["common"], records["reward"])
+        index = [fit["reward x transition"]["coef"] for fit in analysis.stay_regression(records["action"], records["common"], records["reward"])]
+    else:  # deterministic transitions (Kool et al.'s novel paradigm): no rare transition to read the stays by
+        probs, index = np.full((len(seeds), len(STAY_CELLS)), np.nan), [np.nan] * len(seeds)
     # leaving chance: a mean reward over 500 episodes above 55% of the trials (55 in a 100-trial episode)
     curves = events.reward_curves(folder, seeds)
     node = _node_name()
@@ -129,7 +133,7 @@ def train_group(task, agent, run: RunConfig, seeds, episodes, folder, overrides,
         row = {**dataclasses.asdict(task), **dataclasses.asdict(agent), "configuration": configuration_name(overrides), "seed": seed}
         row.update(episodes=state.episode, final_reward=float(events.final_reward(curves[k])),
                    left_chance_at=events.learning_onset(curves[k], threshold=0.55 * task.trials_per_episode),
-                   test_reward=float(records["reward"][k].sum(-1).mean()), model_based_index=float(index[k]))
+                   test_reward=float(paid[k].sum(-1).mean()), model_based_index=float(index[k]))
         row.update({f"stay {cell}": float(p) for cell, p in zip(STAY_CELLS, probs[k])})
         row.update(wall_time=time.time() - start, node=node)
         rows.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
