@@ -118,6 +118,29 @@ def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     return fig
 
 
+def pay_curves_figure(runs, lines=None, weight=0.95):
+    """Training curves of several runs side by side, one panel per run ({label: (run folder, trials per
+    episode)}): every seed's `Perf/Reward` per trial, smoothed as TensorBoard would; `lines` {label:
+    {name: value}} draws reference levels (random play, the Bayesian learner) across that panel."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs), 3.3), squeeze=False)
+    for ax, (label, (out, trials)) in zip(axes[0], runs.items()):
+        for run in events.seed_runs(out):
+            steps, values = events.read_scalars(run, "Perf/Reward")
+            ax.plot(steps, smooth(values, weight) / trials, lw=0.8)
+        for k, (name, value) in enumerate((lines or {}).get(label, {}).items()):
+            ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{name} ({value:.3g})")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("episode")
+        ax.grid(alpha=0.3)
+        if (lines or {}).get(label):
+            ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel(f"pay per trial in training (smoothed {weight})")
+    fig.tight_layout()
+    return fig
+
+
 def stay_gif(out, path, fps=4, max_frames=100):
     """A GIF of the stay-probability bars (dots: seeds) over training, one frame per logged point
     (every k-th point when there are more than `max_frames`)."""

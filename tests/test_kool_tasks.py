@@ -120,12 +120,20 @@ def test_weight_tests_compare_paradigms_between_and_stakes_within():
     rng = np.random.default_rng(3)
     w_lo = rng.uniform(0.2, 0.6, 30)
     tables = {"daw": pd.DataFrame({"w": rng.uniform(0.2, 0.5, 40)}), "novel": pd.DataFrame({"w": rng.uniform(0.4, 0.7, 30)}),
-              "novel-stakes": pd.DataFrame({"w_lo": w_lo, "w_hi": w_lo + 0.1 + 0.05 * rng.standard_normal(30)})}
+              "novel-stakes": pd.DataFrame({"w_lo": w_lo, "w_hi": w_lo + 0.1 + 0.05 * rng.standard_normal(30), "won_lo": 3.0, "won_hi": 4.0})}
     rows = kool_tasks.weight_tests({"people": tables}).set_index("question")
-    assert list(rows.index) == ["w: novel - daw", "w_hi - w_lo: novel-stakes"]
+    assert list(rows.index) == ["w: novel - daw", "w_hi - w_lo: novel-stakes", "won_hi - won_lo: novel-stakes"]
+    assert rows.loc["won_hi - won_lo: novel-stakes", "difference"] == 1.0
     between, within = rows.loc["w: novel - daw"], rows.loc["w_hi - w_lo: novel-stakes"]
     assert (between["n_a"], between["n_b"], between["test"]) == (30, 40, "welch")
     assert between["difference"] == pytest.approx(tables["novel"]["w"].mean() - tables["daw"]["w"].mean())
     difference = tables["novel-stakes"]["w_hi"] - tables["novel-stakes"]["w_lo"]
     assert within["t"] == pytest.approx(difference.mean() / (difference.std(ddof=1) / np.sqrt(30))) and within["test"] == "paired"
     assert within["p"] < 1e-6 and between["t"] > 0
+
+
+def test_won_by_stake_averages_each_stakes_answered_trials_before_the_stake():
+    records = {"reward": np.array([[[1.0, 3.0, 5.0, np.nan, 2.0]]]), "stake": np.array([[[1.0, 5.0, 5.0, 5.0, 1.0]]]),
+               "missed": np.array([[[False, False, False, True, True]]])}
+    won_lo, won_hi = kool_tasks.won_by_stake(records)
+    assert (won_lo.tolist(), won_hi.tolist()) == ([1.0], [4.0])

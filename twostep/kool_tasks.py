@@ -31,6 +31,9 @@ from twostep import daw_agents, daw_models
 from twostep.configs import POINTS, PRESETS, TaskConfig
 
 W_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)  # the mixing weights of the payoff curve
+SHIPPED_RUNS = {  # the meta-RL agent's shipped runs on each paradigm (results/README.md), from the repository's root
+    "daw": "results/daw-2011", "novel": "results/kool/novel", "daw-stakes": "results/kool/daw-stakes", "novel-stakes": "results/kool/novel-stakes",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,8 +177,12 @@ def typical_parameters(fits, paradigm: Paradigm):
 
 def people_weights(paradigm: Paradigm, data, fits):
     """Our fits of the full model (`Paradigm.full_model`) to the people the authors kept (`data`), by
-    subject, from a `two-step fit` table."""
-    return fits[fits["model"] == paradigm.full_model].set_index("subject").loc[[str(s) for s in data.subject]]
+    subject, from a `two-step fit` table; with stakes, also what each won per trial at each stake
+    (`won_by_stake`)."""
+    table = fits[fits["model"] == paradigm.full_model].set_index("subject").loc[[str(s) for s in data.subject]]
+    if paradigm.task.has_stakes:
+        table["won_lo"], table["won_hi"] = won_by_stake(data.records)
+    return table
 
 
 def people_rows(paradigm: Paradigm, data, fits, authors_fits, seed=0):
@@ -232,25 +239,29 @@ def agent_fits(paradigm: Paradigm, records, restarts=8, seed=0):
     return daw_models.fit(spec, fitted, restarts=restarts, seed=seed)
 
 
-def agent_table(paradigm: Paradigm, state, data, episodes=300, restarts=8, seed=0):
-    """Per seed and walks ("fresh": `episodes` fresh ones; "people": the people's, `data`): rows
+def agent_table(paradigm: Paradigm, state, data, episodes=300, restarts=8, seed=0, walks=("fresh", "people")):
+    """Per seed and walks (of `walks`; "fresh": `episodes` fresh ones; "people": the people's, `data`): rows
     `paradigm, walks, seed, episodes, reward_per_trial` (pay per trial: points or wins x stake),
     `random, bayes, oracle` (theirs on the same walks and stakes), `margin` ((agent - random) /
-    (bayes - random)) and the full model's parameters fitted to the seed's choices (`agent_fits`)."""
+    (bayes - random)), with stakes `won_lo, won_hi` (`won_by_stake`), and the full model's parameters
+    fitted to the seed's choices (`agent_fits`)."""
     import pandas as pd
 
     spec = daw_models.SPECS[paradigm.full_model]
     tables = []
-    for walks, records in (("fresh", agent_records(paradigm, state, episodes=episodes)), ("people", agent_records(paradigm, state, data))):
+    for kind in walks:
+        records = agent_records(paradigm, state, data if kind == "people" else None, episodes)
         stake = records.get("stake", np.ones(np.shape(records["action"])))
         n_seeds, n_episodes, n_trials = stake.shape
         played = records["points"] if paradigm.novel else records["probs"]
         references = reference_rewards(paradigm, n_seeds * n_episodes, seed, played.reshape(n_seeds * n_episodes, n_trials, -1),
                                        stake.reshape(n_seeds * n_episodes, n_trials))
-        table = pd.DataFrame({"paradigm": paradigm.name, "walks": walks, "seed": list(state.seeds), "episodes": n_episodes,
+        table = pd.DataFrame({"paradigm": paradigm.name, "walks": kind, "seed": list(state.seeds), "episodes": n_episodes,
                               "reward_per_trial": (records["reward"] * stake).mean(axis=(1, 2)),
                               **{name: reward.reshape(n_seeds, n_episodes).mean(1) for name, reward in references.items()}})
         table["margin"] = (table["reward_per_trial"] - table["random"]) / (table["bayes"] - table["random"])
+        if paradigm.task.has_stakes:
+            table["won_lo"], table["won_hi"] = won_by_stake(records)
         params = agent_fits(paradigm, records, restarts, seed)["params"]
         for i, name in enumerate(spec.names):
             table[name] = params[:, i]
@@ -274,36 +285,47 @@ def mean_weights(table):
     return (w_lo + w_hi) / 2, w_lo, w_hi
 
 
-WEIGHT_QUESTIONS = (  # (question, paradigm a, paradigm b, test): the weights' contrasts in `weight_tests`
-    ("w: novel - daw", "novel", "daw", "welch"),
-    ("w_hi - w_lo: novel-stakes", "novel-stakes", None, "paired"),
-    ("w_hi - w_lo: daw-stakes", "daw-stakes", None, "paired"),
-    ("w_hi - w_lo: novel-stakes - daw-stakes", "novel-stakes", "daw-stakes", "welch"),
+WEIGHT_QUESTIONS = (  # (question, measure: a column or (high, low) columns, paradigm a, paradigm b or None, test): `weight_tests`
+    ("w: novel - daw", "w", "novel", "daw", "welch"),
+    ("w_hi - w_lo: novel-stakes", ("w_hi", "w_lo"), "novel-stakes", None, "paired"),
+    ("w_hi - w_lo: daw-stakes", ("w_hi", "w_lo"), "daw-stakes", None, "paired"),
+    ("w_hi - w_lo: novel-stakes - daw-stakes", ("w_hi", "w_lo"), "novel-stakes", "daw-stakes", "welch"),
+    ("won_hi - won_lo: novel-stakes", ("won_hi", "won_lo"), "novel-stakes", None, "paired"),
+    ("won_hi - won_lo: daw-stakes", ("won_hi", "won_lo"), "daw-stakes", None, "paired"),
 )
+
+
+def won_by_stake(records):
+    """(won_lo, won_hi) [subject]: the mean points (or wins) per trial, before the stake, on each subject's
+    low- and high-stake trials not missed (records [subject, episode, trial] with "reward", "stake")."""
+    answered = ~np.asarray(records.get("missed", np.zeros(np.shape(records["reward"]), bool)), bool)
+    high = np.asarray(records["stake"]) > 1.0
+    reward = np.nan_to_num(np.asarray(records["reward"], np.float64))
+    return tuple((reward * (answered & at)).sum(axis=(1, 2)) / (answered & at).sum(axis=(1, 2)) for at in (~high, high))
 
 
 def weight_tests(weights):
     """Is w higher where model-based control pays off, and does it rise with the stake? `weights`:
-    {player: {paradigm: a table of fitted w (or w_lo and w_hi) per person or seed}}. Rows `player,
-    question, n_a, n_b, mean_a, mean_b, difference, t, p, test` for `WEIGHT_QUESTIONS`: Welch's t
-    between paradigms (different people, or differently trained seeds), a paired t within one
-    (w_hi - w_lo of the same person or seed); two-sided."""
+    {player: {paradigm: a table per person or seed of fitted w (or w_lo and w_hi) and, with stakes,
+    won_lo and won_hi (`won_by_stake`)}}. Rows `player, question, n_a, n_b, mean_a, mean_b,
+    difference, t, p, test` for `WEIGHT_QUESTIONS`: Welch's t between paradigms (different people, or
+    differently trained seeds), a paired t within one (high - low of the same person or seed); two-sided."""
     import pandas as pd
     from scipy import stats
 
-    def measure(table, question):
-        return table["w"].to_numpy() if question.startswith("w:") else (table["w_hi"] - table["w_lo"]).to_numpy()
+    def measure(table, columns):
+        return table[columns].to_numpy() if isinstance(columns, str) else (table[columns[0]] - table[columns[1]]).to_numpy()
 
     rows = []
     for player, tables in weights.items():
-        for question, a, b, test in WEIGHT_QUESTIONS:
+        for question, columns, a, b, test in WEIGHT_QUESTIONS:
             if a not in tables or (b is not None and b not in tables):
                 continue
-            x = measure(tables[a], question)
+            x = measure(tables[a], columns)
             if test == "paired":
                 result, y, n_b = stats.ttest_1samp(x, 0.0), np.zeros(1), len(x)
             else:
-                y = measure(tables[b], question)
+                y = measure(tables[b], columns)
                 result, n_b = stats.ttest_ind(x, y, equal_var=False), len(y)
             rows.append((player, question, len(x), n_b, x.mean(), y.mean(), x.mean() - y.mean(), result.statistic, result.pvalue, test))
     return pd.DataFrame(rows, columns=["player", "question", "n_a", "n_b", "mean_a", "mean_b", "difference", "t", "p", "test"])
@@ -326,6 +348,49 @@ def agent_results(runs, root=None, episodes=300, restarts=8, seed=0, say=print):
             f"fresh walks (seeds {fresh['margin'].min():.0%} to {fresh['margin'].max():.0%})")
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
+
+
+def cost_study(arms, root=None, restarts=8, seed=0, say=print):
+    """The study of costs of control (docs/arbitration.md) on the novel paradigm with stakes: for each
+    arm, {label: (its checkpoints' paths, entropy weight or None)}, `agent_table` on the people's
+    walks, with columns `arm` and `entropy_weight`."""
+    import pandas as pd
+
+    from twostep import checkpoints, datasets
+
+    paradigm = PARADIGMS["novel-stakes"]
+    data = datasets.load(paradigm.dataset, root)
+    tables = []
+    for label, (paths, entropy_weight) in arms.items():
+        state = checkpoints.load_models(paths)
+        table = agent_table(paradigm, state, data, restarts=restarts, seed=seed, walks=("people",))
+        table.insert(0, "arm", label)
+        table.insert(1, "entropy_weight", entropy_weight)
+        say(f"{label}: episode {state.episode}, w_lo {table['w_lo'].mean():.3f}, w_hi {table['w_hi'].mean():.3f}, "
+            f"pay per trial {table['reward_per_trial'].mean():.3f}")
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def cost_tests(table):
+    """Per arm of `cost_study`'s table: seeds, mean pay per trial and share of the Bayesian learner's margin,
+    mean w_lo and w_hi, and a paired t of w_hi - w_lo (two-sided); then, over the seeds of the arms with an
+    entropy weight, the least-squares slope of w_hi - w_lo on log10(entropy weight) with its t and p."""
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    for arm, seeds in table.groupby("arm", sort=False):
+        difference = seeds["w_hi"] - seeds["w_lo"]
+        test = stats.ttest_1samp(difference, 0.0)
+        rows.append({"arm": arm, "n": len(seeds), "reward_per_trial": seeds["reward_per_trial"].mean(), "margin": seeds["margin"].mean(),
+                     "w_lo": seeds["w_lo"].mean(), "w_hi": seeds["w_hi"].mean(), "difference": difference.mean(),
+                     "t": test.statistic, "p": test.pvalue})
+    weighted = table.dropna(subset=["entropy_weight"])
+    trend = stats.linregress(np.log10(weighted["entropy_weight"].astype(float)), weighted["w_hi"] - weighted["w_lo"])
+    rows.append({"arm": "slope on log10(entropy weight)", "n": len(weighted), "difference": trend.slope,
+                 "t": trend.slope / trend.stderr, "p": trend.pvalue})
+    return pd.DataFrame(rows)
 
 
 def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print, agent_runs=None, episodes=300, restarts=8):
