@@ -137,3 +137,17 @@ def test_won_by_stake_averages_each_stakes_answered_trials_before_the_stake():
                "missed": np.array([[[False, False, False, True, True]]])}
     won_lo, won_hi = kool_tasks.won_by_stake(records)
     assert (won_lo.tolist(), won_hi.tolist()) == ([1.0], [4.0])
+
+
+def test_cost_tests_pair_each_arms_stakes_and_regress_the_difference_on_the_entropy_weight():
+    rng = np.random.default_rng(4)
+    rows = []
+    for arm, weight in (("entropy 0.01", 0.01), ("entropy 0.1", 0.1), ("12 units", None)):
+        w_lo = rng.uniform(0.3, 0.6, 4)
+        shift = 0.0 if weight is None else 0.1 * (np.log10(weight) + 3)  # 0.1 per decade above 0.001
+        rows += [{"arm": arm, "entropy_weight": weight, "reward_per_trial": 15.0, "margin": 0.9, "w_lo": lo, "w_hi": lo + shift + 0.01 * k}
+                 for k, lo in enumerate(w_lo)]
+    tests = kool_tasks.cost_tests(pd.DataFrame(rows)).set_index("arm")
+    assert list(tests.index) == ["entropy 0.01", "entropy 0.1", "12 units", "slope on log10(entropy weight)"]
+    assert tests.loc["entropy 0.1", "difference"] == pytest.approx(0.2 + 0.015) and tests.loc["entropy 0.1", "n"] == 4
+    assert tests.loc["slope on log10(entropy weight)", "difference"] == pytest.approx(0.1) and tests.loc["slope on log10(entropy weight)", "n"] == 8

@@ -372,6 +372,34 @@ def cost_study(arms, root=None, restarts=8, seed=0, say=print):
     return pd.concat(tables, ignore_index=True)
 
 
+def cost_arms(sweep_folder, main_run, seeds=range(4), settings="learning_rate=0.0014,timestep_scale=0.005"):
+    """The study's arms ({label: (checkpoint paths, entropy weight or None)}, docs/arbitration.md): the
+    sweep's configurations under `sweep_folder` (entropy weights 0.003, 0.03, 0.1; 12 units) and the
+    main run's `seeds` at 40,000 episodes (entropy weight 0.01) and at 10,000."""
+    import os
+
+    from twostep import run_layout
+
+    def swept(overrides):
+        return run_layout.latest_checkpoints(os.path.join(sweep_folder, f"{overrides},{settings}"))
+
+    def main_at(episode):
+        return [run_layout.checkpoint_path(main_run, seed, episode) for seed in seeds]
+
+    arms = {f"entropy {weight}": (main_at(40000) if weight == 0.01 else swept(f"entropy_weight={weight}"), weight)
+            for weight in (0.003, 0.01, 0.03, 0.1)}
+    return dict(arms, **{"12 units": (swept("entropy_weight=0.01,hidden=12"), None), "10,000 episodes": (main_at(10000), None)})
+
+
+def write_cost_study(out, sweep_folder, main_run, root=None, restarts=8, seed=0, say=print):
+    """`<out>/costs.csv`: `cost_study` of `cost_arms`; returns it with its `cost_tests`."""
+    import os
+
+    table = cost_study(cost_arms(sweep_folder, main_run), root, restarts, seed, say)
+    table.to_csv(os.path.join(out, "costs.csv"), index=False)
+    return table, cost_tests(table)
+
+
 def cost_tests(table):
     """Per arm of `cost_study`'s table: seeds, mean pay per trial and share of the Bayesian learner's margin,
     mean w_lo and w_hi, and a paired t of w_hi - w_lo (two-sided); then, over the seeds of the arms with an
