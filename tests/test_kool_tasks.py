@@ -120,10 +120,10 @@ def test_weight_tests_compare_paradigms_between_and_stakes_within():
     rng = np.random.default_rng(3)
     w_lo = rng.uniform(0.2, 0.6, 30)
     tables = {"daw": pd.DataFrame({"w": rng.uniform(0.2, 0.5, 40)}), "novel": pd.DataFrame({"w": rng.uniform(0.4, 0.7, 30)}),
-              "novel-stakes": pd.DataFrame({"w_lo": w_lo, "w_hi": w_lo + 0.1 + 0.05 * rng.standard_normal(30), "won_lo": 3.0, "won_hi": 4.0})}
+              "novel-stakes": pd.DataFrame({"w_lo": w_lo, "w_hi": w_lo + 0.1 + 0.05 * rng.standard_normal(30), "won_lo": 3.0, "won_hi": 4.0 + 0.1 * rng.standard_normal(30)})}
     rows = kool_tasks.weight_tests({"people": tables}).set_index("question")
     assert list(rows.index) == ["w: novel - daw", "w_hi - w_lo: novel-stakes", "won_hi - won_lo: novel-stakes"]
-    assert rows.loc["won_hi - won_lo: novel-stakes", "difference"] == 1.0
+    assert rows.loc["won_hi - won_lo: novel-stakes", "difference"] == pytest.approx(tables["novel-stakes"]["won_hi"].mean() - 3.0)
     between, within = rows.loc["w: novel - daw"], rows.loc["w_hi - w_lo: novel-stakes"]
     assert (between["n_a"], between["n_b"], between["test"]) == (30, 40, "welch")
     assert between["difference"] == pytest.approx(tables["novel"]["w"].mean() - tables["daw"]["w"].mean())

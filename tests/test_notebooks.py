@@ -93,3 +93,8 @@ def test_your_data_notebook_on_an_exported_dataset(data_root, tmp_path):
     assert "decker2016 exported" in text and "decker2016-first12: 12 people" in text
     assert "kool2016: group mean of w, hierarchical" in text and "decker2016-first12: group mean of w" in text
     assert os.path.isfile(tmp_path / "decker2016-first12_hierarchical.csv") and os.path.isfile(tmp_path / "prediction.csv")
+
+
+def test_kool_notebook_reads_the_shipped_tables():
+    notebook = execute("kool.ipynb", "")
+    assert "novel-stakes: 98 people, 8 seeds" in outputs_text(notebook)
