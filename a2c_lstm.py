@@ -756,6 +756,9 @@ def replay_logits(state: TrainState, records) -> np.ndarray:
             f"steps_per_trial=2, as the daw-2011 preset); this one is of {preset_name(task) or 'a task'} with rewards={task.rewards!r}, "
             f"steps_per_trial={task.steps_per_trial}, which has no choice at the second stage"
         )
+    if env.cue_names(task):
+        raise ValueError(f"replay_logits replays Daw et al.'s task, and this agent of {preset_name(task) or 'a task'} also reads "
+                         f"the cues {env.cue_names(task)}, which people's records of that task do not give it")
     codes = {"action": (0, 1), "state": (S2, S3), "choice2": (0, 1), "reward": (0, 1)}  # on answered trials
     absent = [name for name in (*codes, "missed") if name not in records]
     if absent:

@@ -127,3 +127,8 @@ def test_bad_records_are_a_value_error_naming_what_and_where(change, message):
 def test_a_task_without_a_second_stage_choice_is_a_value_error(task):
     with pytest.raises(ValueError, match=rf"needs an agent of the drifting task \(rewards='drift'.*this one is of {configs.preset_name(task)}"):
         a2c.replay_logits(a2c.init_state(task, configs.AgentConfig(), [0]), valid_records())
+
+
+def test_an_agent_reading_stakes_is_a_value_error():
+    with pytest.raises(ValueError, match=r"this agent of kool2017-daw-stakes also reads the cues \['stake'\]"):
+        a2c.replay_logits(a2c.init_state(configs.preset("kool2017-daw-stakes"), configs.AgentConfig(), [0]), valid_records())

@@ -249,6 +249,8 @@ def test_the_agents_records_become_one_person_per_seed_and_episode(tmp_path):
     assert not again.records["missed"].any() and list(again.scores["episode"]) == [1, 2, 3, 1, 2, 3]
     with pytest.raises(ValueError, match="drifting task"):
         trial_table.agent_data({key: records[key] for key in ("action", "state", "common", "reward")}, (0, 1))
+    with pytest.raises(ValueError, match="no column for the stakes of Kool et al.'s tasks"):
+        trial_table.agent_data(dict(records, stake=np.ones(shape, np.float32)), (0, 1))
 
 
 @pytest.mark.slow

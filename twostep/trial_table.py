@@ -363,6 +363,8 @@ def agent_data(records, seeds, name="agent"):
     if "choice2" not in records:
         raise ValueError("a per-trial table needs the second-stage choice, which only the drifting task (Daw et al. 2011) "
                          "records: save this task's records as .npz")
+    if "stake" in records:
+        raise ValueError("a per-trial table has no column for the stakes of Kool et al.'s tasks: save this task's records as .npz")
     n_seeds, n_episodes, n_trials = np.shape(records["action"])
     seed, episode = (np.repeat(seeds, n_episodes), np.tile(np.arange(1, n_episodes + 1), n_seeds))
     flat = {name: np.asarray(records[name]).reshape(n_seeds * n_episodes, 1, n_trials, *np.shape(records[name])[3:])
