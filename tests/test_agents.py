@@ -13,7 +13,7 @@ import two_step_env as env
 from twostep import agents, configs
 from twostep.configs import S2, S3
 
-WANG_PRESETS = sorted(name for name, task in configs.PRESETS.items() if not task.second_stage_choice)
+WANG_PRESETS = sorted(name for name, task in configs.PRESETS.items() if task.rewards == configs.SWAP_GOOD_STATE)
 
 FINAL = configs.preset("biorxiv-final")
 
@@ -244,5 +244,5 @@ def test_greedy_ideal_observer_stays_alike_after_rewarded_rare_and_unrewarded_co
 
 
 def test_the_drifting_task_is_refused_with_where_to_go():
-    with pytest.raises(ValueError, match="rewards='drift': these agents play Wang et al.'s task.*twostep.daw_agents"):
+    with pytest.raises(ValueError, match=r"rewards='drift', high_stake=1.0: these agents play Wang et al.'s task.*twostep.daw_agents"):
         agents.simulate(agents.IdealObserver(), configs.preset("daw-2011"), 2)

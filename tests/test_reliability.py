@@ -92,7 +92,7 @@ def uninterrupted(tmp_path_factory, mode):
 def assert_same_run(out, reference):
     assert digests(out) == digests(reference)
     points = scalars(out)
-    assert points == scalars(reference)
+    np.testing.assert_equal(points, scalars(reference))  # NaN equals NaN: a stay cell without pairs (no rare transitions)
     keys = [(seed, tag, step) for seed, tag, step, _ in points]
     assert len(keys) == len(set(keys)), "duplicated TensorBoard points"
     assert {step for _, tag, step, _ in points if tag == "Perf/Reward"} == set(range(10, EPISODES + 1, 10))
@@ -135,7 +135,7 @@ def test_rerunning_a_finished_run_does_nothing(uninterrupted, mode):
     before = scalars(uninterrupted)
     again = run(uninterrupted, EPISODES, *mode)
     assert again.returncode == 0 and "already trained for 600 episodes; nothing to do" in again.stdout
-    assert scalars(uninterrupted) == before
+    np.testing.assert_equal(scalars(uninterrupted), before)
 
 
 def test_corrupt_newest_checkpoint_falls_back_with_a_message(tmp_path):
@@ -169,7 +169,7 @@ def test_truncated_checkpoint_is_detected(tmp_path):
 
 def test_network_of_another_shape_names_the_variable(tmp_path):
     a2c.train(a2c.init_state(configs.preset("arxiv"), configs.AgentConfig(), [0]), 10, out=str(tmp_path), progress=False)
-    with pytest.raises(ValueError, match=r"variable kernel has shape \[55, 192\], but a network with hidden=64 expects \[71, 256\]"):
+    with pytest.raises(ValueError, match=r"variable kernel has shape \[55, 192\], but a network with hidden=64 and 7 inputs expects \[71, 256\]"):
         checkpoints.load_model(tmp_path / "model_0" / "model-10", agent=configs.AgentConfig(hidden=64))
 
 

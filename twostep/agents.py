@@ -37,7 +37,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 import two_step_env as env
-from twostep.configs import S2, S3, TaskConfig
+from twostep.configs import S2, S3, SWAP_GOOD_STATE, TaskConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,11 +271,12 @@ def task_draws(task: TaskConfig, subjects, episodes, seed):
 
 
 def check_wang_task(task: TaskConfig):
-    """ValueError for Daw et al.'s drifting task, which these agents do not play (`daw_agents` and
-    `daw_models` do)."""
-    if task.second_stage_choice:
-        raise ValueError(f"rewards={task.rewards!r}: these agents play Wang et al.'s task (rewards='swap'); "
-                         "for Daw et al. 2011's drifting task use twostep.daw_agents or twostep.daw_models")
+    """ValueError for Daw et al.'s drifting task and Kool et al.'s tasks, which these agents do not play
+    (`daw_agents`, `daw_models` and `kool_tasks` do)."""
+    if task.rewards != SWAP_GOOD_STATE or task.has_stakes:
+        raise ValueError(f"rewards={task.rewards!r}, high_stake={task.high_stake!r}: these agents play Wang et al.'s task (rewards="
+                         f"{SWAP_GOOD_STATE!r}, no stakes); for Daw et al. 2011's drifting task use twostep.daw_agents or "
+                         "twostep.daw_models, for Kool et al.'s tasks twostep.kool_tasks")
 
 
 def simulate(subjects, task: TaskConfig, episodes: int, seed=0):
