@@ -53,7 +53,7 @@ def ray_instance(ray_for_the_session):
 # and the longest work goes first, so that neither worker waits alone at the end.
 GROUPS = {  # group: (what puts a test in it, its place in the order)
     "ray": (lambda item: "ray_instance" in item.fixturenames or item.get_closest_marker("ray") is not None, 0),
-    "reliability": (lambda item: "uninterrupted" in item.fixturenames, 1),  # three training runs shared by 12 tests
+    "reliability": (lambda item: "uninterrupted" in item.fixturenames, 1),  # four training runs shared by 16 tests
 }
 NOTEBOOKS_PLACE = 2  # each a kernel and a run of a notebook: long, independent, after the groups
 REST_PLACE = 3
