@@ -686,7 +686,7 @@ def evaluate(state: TrainState, episodes: int = 300, task: TaskConfig = None, in
     """
     task = task or state.task
     n_seeds = len(state.seeds)
-    if input_size(state.agent, task) != input_size(state.agent, state.task):
+    if env.cue_names(task) != env.cue_names(state.task):
         raise ValueError(f"the agent reads the cues {env.cue_names(state.task) or 'none'} and this task has {env.cue_names(task) or 'none'}: "
                          "evaluate it on a task with the same cues")
     given = given_episodes(task, n_seeds, reward_probs, points, state1, stakes)

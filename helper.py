@@ -102,14 +102,19 @@ def smooth(values, weight=0.6):
     return np.array(smoothed)
 
 
+def plot_seed_curves(ax, out, tag="Perf/Reward", weight=0.95, per=1.0, lw=0.8):
+    """Every seed's `tag` under `out` (its `train_<seed>` runs) on `ax`, smoothed as TensorBoard would, divided by `per`."""
+    for run in events.seed_runs(out):
+        steps, values = events.read_scalars(run, tag)
+        ax.plot(steps, smooth(values, weight) / per, label=f"seed {run.rsplit('_', 1)[1]}", lw=lw)
+
+
 def reward_curve_figure(out, tag="Perf/Reward", weight=0.95):
     """Training curves of every seed's `train_<seed>` run under `out`, smoothed as TensorBoard would."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for run in events.seed_runs(out):
-        steps, values = events.read_scalars(run, tag)
-        ax.plot(steps, smooth(values, weight), label=f"seed {run.rsplit('_', 1)[1]}", lw=1)
+    plot_seed_curves(ax, out, tag, weight, lw=1)
     ax.set_xlabel("episode")
     ax.set_ylabel(f"{tag} (smoothed {weight})")
     ax.legend(fontsize=7, ncol=2)
@@ -126,16 +131,14 @@ def pay_curves_figure(runs, lines=None, weight=0.95):
 
     fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs), 3.3), squeeze=False)
     for ax, (label, (out, trials)) in zip(axes[0], runs.items()):
-        for run in events.seed_runs(out):
-            steps, values = events.read_scalars(run, "Perf/Reward")
-            ax.plot(steps, smooth(values, weight) / trials, lw=0.8)
-        for k, (name, value) in enumerate((lines or {}).get(label, {}).items()):
-            ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{name} ({value:.3g})")
+        plot_seed_curves(ax, out, weight=weight, per=trials)
+        levels = [ax.axhline(value, color="0.3", ls=("--", ":", "-.")[k % 3], lw=1, label=f"{name} ({value:.3g})")
+                  for k, (name, value) in enumerate((lines or {}).get(label, {}).items())]
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("episode")
         ax.grid(alpha=0.3)
-        if (lines or {}).get(label):
-            ax.legend(fontsize=7, loc="lower right")
+        if levels:
+            ax.legend(handles=levels, fontsize=7, loc="lower right")
     axes[0][0].set_ylabel(f"pay per trial in training (smoothed {weight})")
     fig.tight_layout()
     return fig

@@ -131,6 +131,11 @@ def _check_cue(config: TaskConfig, name, values, allowed, what, single):
     return values
 
 
+def draw_stakes(config: TaskConfig, uniforms):
+    """Stakes from uniforms (numpy): the high stake where a uniform is below `HIGH_STAKE_PROB`, else 1."""
+    return np.where(np.asarray(uniforms) < HIGH_STAKE_PROB, config.high_stake, 1.0)
+
+
 def check_state1(config: TaskConfig, state1, single=False):
     """Given first-stage states as int [..., trials] ([trials] if `single`); ValueError naming what is wrong."""
     return _check_cue(config, "state1", state1, (0, 1), "first-stage states", single).astype(int)
@@ -248,8 +253,7 @@ class TwoStepTask(gym.Env):
             state1 = self.np_random.integers(0, 2, n) if state1 is None else check_state1(config, state1, single=True)
         if config.has_stakes:
             stakes = options.get("stakes")
-            drawn = stakes is None
-            stakes = np.where(self.np_random.random(n) < HIGH_STAKE_PROB, config.high_stake, 1.0) if drawn else check_stakes(config, stakes, single=True)
+            stakes = draw_stakes(config, self.np_random.random(n)) if stakes is None else check_stakes(config, stakes, single=True)
         return state1, stakes
 
     def _observe(self, state, reward, action, counter, trial=None):

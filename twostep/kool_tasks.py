@@ -74,7 +74,7 @@ def cues(paradigm: Paradigm, rng: np.random.Generator, shape):
     """Each trial's first-stage state (novel paradigm: 0/1 at random; else 0) and stake [*shape, trials]."""
     full = (*shape, paradigm.task.trials_per_episode)
     state1 = rng.integers(0, 2, full) if paradigm.novel else np.zeros(full, int)
-    return {"state1": state1, "stake": np.where(rng.random(full) < env.HIGH_STAKE_PROB, paradigm.task.high_stake, 1.0)}
+    return {"state1": state1, "stake": env.draw_stakes(paradigm.task, rng.random(full))}
 
 
 def point_kernel(paradigm: Paradigm):
@@ -270,10 +270,9 @@ def agent_table(paradigm: Paradigm, state, data, episodes=300, restarts=8, seed=
 
 
 def agent_row(table: "pd.DataFrame"):
-    """The summary's `agent` row (`people_rows`' columns) from `agent_table`'s rows on the people's
-    walks: the mean over seeds; with stakes, w the mean of w_lo and w_hi."""
-    rows = table[table["walks"] == "people"]
-    return (rows["paradigm"].iloc[0], "agent", len(rows), rows["reward_per_trial"].mean(), *mean_weights(rows))
+    """The summary's `agent` row (`people_rows`' columns) from `agent_table`'s rows of one paradigm on the
+    people's walks: the mean over seeds; with stakes, w the mean of w_lo and w_hi."""
+    return (table["paradigm"].iloc[0], "agent", len(table), table["reward_per_trial"].astype(float).mean(), *mean_weights(table))
 
 
 def mean_weights(table):
@@ -331,23 +330,17 @@ def weight_tests(weights):
     return pd.DataFrame(rows, columns=["player", "question", "n_a", "n_b", "mean_a", "mean_b", "difference", "t", "p", "test"])
 
 
-def agent_results(runs, root=None, episodes=300, restarts=8, seed=0, say=print):
-    """`agent_table` of the newest checkpoints of every seed of each run, `runs` {paradigm name:
-    run folder}, on the paradigm's fresh walks and its people's (`datasets.load`, from `root`)."""
-    import pandas as pd
+def agent_result(paradigm: Paradigm, run, data, episodes=300, restarts=8, seed=0, say=print):
+    """`agent_table` of the newest checkpoints of every seed of `run` on the paradigm's fresh walks and
+    its people's (`data`, `datasets.load`); says how much of the Bayesian learner's margin it earns."""
+    from twostep import checkpoints, run_layout
 
-    from twostep import checkpoints, datasets, run_layout
-
-    tables = []
-    for name, run in runs.items():
-        paradigm = PARADIGMS[name]
-        state = checkpoints.load_models(run_layout.latest_checkpoints(run))
-        table = agent_table(paradigm, state, datasets.load(paradigm.dataset, root), episodes, restarts, seed)
-        fresh = table[table["walks"] == "fresh"]
-        say(f"{name}: {run} at episode {state.episode}, {fresh['margin'].mean():.0%} of the Bayesian learner's margin over random on "
-            f"fresh walks (seeds {fresh['margin'].min():.0%} to {fresh['margin'].max():.0%})")
-        tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+    state = checkpoints.load_models(run_layout.latest_checkpoints(run))
+    table = agent_table(paradigm, state, data, episodes, restarts, seed)
+    fresh = table[table["walks"] == "fresh"]
+    say(f"{paradigm.name}: {run} at episode {state.episode}, {fresh['margin'].mean():.0%} of the Bayesian learner's margin over random on "
+        f"fresh walks (seeds {fresh['margin'].min():.0%} to {fresh['margin'].max():.0%})")
+    return table
 
 
 def cost_study(arms, root=None, restarts=8, seed=0, say=print):
@@ -426,7 +419,7 @@ def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print, a
     `agent_runs`) and `<out>/payoff.csv` (`payoff_curve` at the people's typical parameters,
     `typical_parameters`), from the fits in `fits_folder` (`<dataset>_fits.csv`, written by two-step
     fit) and the datasets in `root`; with `agent_runs` ({paradigm name: run folder}), also
-    `<out>/agent.csv` (`agent_results`) and `<out>/weights.csv` (`weight_tests` of people and agent).
+    `<out>/agent.csv` (`agent_result` of each) and `<out>/weights.csv` (`weight_tests` of people and agent).
     Returns the tables."""
     import os
 
@@ -434,7 +427,8 @@ def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print, a
 
     from twostep import datasets
 
-    summary, payoff, weights = [], [], {"people": {}}
+    agent_runs = agent_runs or {}
+    summary, payoff, agents, weights = [], [], [], {"people": {}, **({"agent": {}} if agent_runs else {})}
     for paradigm in PARADIGMS.values():
         data = datasets.load(paradigm.dataset, root)
         fits = pd.read_csv(os.path.join(fits_folder, f"{paradigm.dataset}_fits.csv"), dtype={"subject": str})
@@ -443,16 +437,13 @@ def write_results(out, fits_folder, root=None, people=2000, seed=0, say=print, a
         typical = typical_parameters(fits, paradigm)
         payoff.append(payoff_curve(paradigm, typical, people, seed))
         say(f"{paradigm.name}: {len(data.subject)} people; the hybrid at " + ", ".join(f"{k} {v:.3g}" for k, v in typical.items()))
+        if paradigm.name in agent_runs:
+            agents.append(agent_result(paradigm, agent_runs[paradigm.name], data, episodes, restarts, seed, say))
+            weights["agent"][paradigm.name] = on_people = agents[-1][agents[-1]["walks"] == "people"]
+            summary.append(pd.DataFrame([agent_row(on_people)], columns=summary[-1].columns))
     tables = {"summary": pd.concat(summary, ignore_index=True), "payoff": pd.concat(payoff, ignore_index=True)}
     if agent_runs:
-        agent = agent_results(agent_runs, root, episodes, restarts, seed, say)
-        on_people = agent[agent["walks"] == "people"]
-        weights["agent"] = {name: on_people[on_people["paradigm"] == name] for name in agent_runs}
-        rows = pd.DataFrame([agent_row(weights["agent"][name]) for name in agent_runs], columns=tables["summary"].columns)
-        order = {name: k for k, name in enumerate(PARADIGMS)}
-        summary = pd.concat([tables["summary"], rows], ignore_index=True)
-        tables.update(summary=summary.sort_values("paradigm", key=lambda p: p.map(order), kind="stable").reset_index(drop=True),
-                      agent=agent, weights=weight_tests(weights))
+        tables.update(agent=pd.concat(agents, ignore_index=True), weights=weight_tests(weights))
     os.makedirs(out, exist_ok=True)
     for name, table in tables.items():
         table.to_csv(os.path.join(out, f"{name}.csv"), index=False)
