@@ -39,12 +39,11 @@ def loaded(args):
 
 def nuts(spec, subjects, records):
     start = time.perf_counter()
-    idata, mcmc = hierarchical.sample(spec, records, SamplerConfig())
+    idata = hierarchical.sample(spec, records, SamplerConfig(), say=print)
     seconds = time.perf_counter() - start
     table = hierarchical.summary_rows(idata, spec, subjects, "bench")
-    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
     print(f"NUTS {SamplerConfig()}: {seconds:.0f} s")
-    print("\n".join(hierarchical.warnings_of(table, divergences, spec.name)))
+    print("\n".join(hierarchical.warnings_of(table, hierarchical.divergences_of(idata), spec.name)))
     return idata, table
 
 

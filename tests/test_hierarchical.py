@@ -2,6 +2,7 @@
 the JAX likelihood equals numpy's, ts_par4/6/7 follow their Stan model blocks, NUTS recovers
 a simulated population's group means, and the run writes and resumes its tables."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -126,7 +127,7 @@ def test_nuts_finds_a_simulated_populations_group_means():
     spec = daw_models.SPECS["ts_par4"]
     mu_pr, sigma = np.array([-0.5, 1.0, -1.0, 0.3]), np.array([0.3, 0.2, 0.3, 0.8])
     records, theta = hierarchical.simulated_population(spec, mu_pr, sigma, people=30, trials=150, seed=2)
-    idata, mcmc = hierarchical.sample(spec, records, hierarchical.SamplerConfig(chains=2, warmup=300, draws=300, seed=1))
+    idata = hierarchical.sample(spec, records, hierarchical.SamplerConfig(chains=2, warmup=300, draws=300, seed=1))
     table = hierarchical.summary_rows(idata, spec, [str(i) for i in range(30)], "simulated")
     group = table[table["parameter"].str.startswith("mu_")].set_index("parameter")
     truth = hierarchical.linked(spec, mu_pr)
@@ -135,6 +136,42 @@ def test_nuts_finds_a_simulated_populations_group_means():
     assert group["rhat"].max() < 1.1
     w = table[(table["level"] == "person") & (table["parameter"] == "w")]["mean"].to_numpy()
     assert np.corrcoef(w, theta[:, 3])[0, 1] > 2 / np.sqrt(len(w) - 1)
+
+
+class Interrupted(Exception):
+    """Stands for a run killed at a checkpoint."""
+
+
+def test_nuts_stopped_after_a_block_of_draws_goes_on_to_the_uninterrupted_draws(tmp_path, monkeypatch):
+    """A run stopped after warm-up and again after its first block of draws, then given its
+    checkpoint, ends with exactly the draws, divergences and leapfrog steps of a run never stopped."""
+    monkeypatch.setattr(hierarchical, "CHECKPOINT_DRAWS", 20)
+    spec = daw_models.SPECS["ts_par4"]
+    records, _ = hierarchical.simulated_population(spec, np.zeros(4), np.full(4, 0.3), people=6, trials=30, seed=4)
+    config = hierarchical.SamplerConfig(chains=2, warmup=40, draws=50, seed=3)
+    straight = hierarchical.sample(spec, records, config)
+    checkpoint, said = str(tmp_path / "sampler.pkl"), []
+
+    def stop_at(phrase):
+        def say(line):
+            said.append(line)
+            if phrase in line:
+                raise Interrupted(line)
+        return say
+
+    for phrase in ("warm-up done", "20 of 50 draws"):
+        with pytest.raises(Interrupted):
+            hierarchical.sample(spec, records, config, checkpoint=checkpoint, say=stop_at(phrase))
+    resumed = hierarchical.sample(spec, records, config, checkpoint=checkpoint, say=said.append)
+    assert said[1] == f"ts_par4: resumed from {checkpoint}: warm-up done, 0 of 50 draws per chain"
+    assert said[3] == f"ts_par4: resumed from {checkpoint}: warm-up done, 20 of 50 draws per chain"
+    assert [line.split(",")[0] for line in said[4:]] == ["ts_par4: 40 of 50 draws per chain", "ts_par4: 50 of 50 draws per chain"]
+    for group in ("posterior", "sample_stats"):
+        for name, values in straight[group].items():
+            np.testing.assert_array_equal(resumed[group][name].values, values.values, err_msg=name)
+    assert straight.posterior["mu"].shape == (2, 50, 4)
+    with pytest.raises(ValueError, match="sampler.pkl: a checkpoint of .*not of this run"):
+        hierarchical.sample(spec, records, dataclasses.replace(config, seed=4), checkpoint=checkpoint)
 
 
 def test_a_hierarchical_fit_writes_its_tables_and_a_rerun_resumes(ray_instance, tmp_path):
@@ -157,6 +194,12 @@ def test_a_hierarchical_fit_writes_its_tables_and_a_rerun_resumes(ray_instance, 
     hierarchical.run_models(str(table), ["ts_par4"], str(tmp_path / "out"), settings=hierarchical.VariationalConfig(steps=200, draws=50),
                             say=said.append, progress=False)
     assert said == [f"1 of 1 models already fitted under {tmp_path / 'out' / 'study_hierarchical'}: skipped"]
+    assert {name: (tmp_path / "out" / f"study_{name}.csv").read_text() for name in written} == written
+    (folder / "summary.csv").unlink()  # as if stopped after the draws were written: the rerun reads them
+    said.clear()
+    hierarchical.run_models(str(table), ["ts_par4"], str(tmp_path / "out"), settings=hierarchical.VariationalConfig(steps=200, draws=50),
+                            say=said.append, progress=False)
+    assert said[0] == f"ts_par4: draws of 12 people read from {folder / 'draws.nc'}, variational (200 steps, 50 draws): no R-hat"
     assert {name: (tmp_path / "out" / f"study_{name}.csv").read_text() for name in written} == written
 
 

@@ -12,7 +12,8 @@ per parameter, the link being `Parameter.link`: "probit", lower + (upper - lower
 `trial_learn`) run by `jax.lax.scan`, vectorised over people. The group-level quantities
 reported are hBayesDM's: mu_<name> = link(mu_pr) and sigma_<name>.
 
-`sample` runs NUTS (any number of chains; `chain_method` as NumPyro's); `approximate` fits a
+`sample` runs NUTS (any number of chains; `chain_method` as NumPyro's), checkpointed after
+warm-up and after each block of draws so that a stopped run goes on; `approximate` fits a
 variational posterior (NumPyro's SVI with a multivariate normal guide of low rank) where NUTS
 would take hours (Gillan et al.'s 1,961 people). Both return ArviZ InferenceData whose posterior
 holds mu_pr, sigma, z, the per-person `theta` and the group's mu_<name>; `pointwise_log_likelihood`
@@ -26,12 +27,13 @@ import time
 
 import numpy as np
 
-from twostep import daw_models
+from twostep import daw_models, run_layout
 from twostep.configs import SamplerConfig, VariationalConfig
 
 PHI_APPROX_CUBIC, PHI_APPROX_LINEAR = 0.07056, 1.5976  # Stan's Phi_approx
 HOST_DEVICES = 4  # JAX's CPU devices: chains up to this many run side by side
 MAX_POINTWISE_VALUES = 1e8  # draws x trials held at once for LOO by trial (800 MB)
+CHECKPOINT_DRAWS = 250  # NUTS draws per chain between two checkpoints (`sample`)
 
 
 def jax_modules():
@@ -124,13 +126,17 @@ def model(spec: daw_models.ModelSpec, scanned):
     numpyro.factor("log_likelihood", trial_log_probs(spec, scanned, theta[:, None]).sum())
 
 
-def sample(spec: daw_models.ModelSpec, records, config=SamplerConfig(), chain_method=None, progress=False):
+def sample(spec: daw_models.ModelSpec, records, config=SamplerConfig(), chain_method=None, checkpoint=None, say=None):
     """NUTS over the hierarchy (`model`), every chain started at the prior's median (z = 0,
     mu_pr = 0), its diagonal mass matrix starting at the group means' posterior scale (variance
-    1 / people) and 0.1 for log sigma, 1 for z, then adapted in warm-up: (ArviZ InferenceData,
-    the NumPyro MCMC). Chains run in parallel where JAX has a device for each (`jax_modules`),
-    else one after another."""
-    jax, _, numpyro = jax_modules()
+    1 / people) and 0.1 for log sigma, 1 for z, then adapted in warm-up: ArviZ InferenceData,
+    with each draw's divergence and leapfrog steps in sample_stats. Chains run in parallel where
+    JAX has a device for each (`jax_modules`), else one after another. The draws come in blocks of
+    `CHECKPOINT_DRAWS` per chain; with `checkpoint` (a file), the sampler's state and the draws so
+    far are written there after warm-up and after each block, and a run given the same file goes
+    on from there, drawing what an uninterrupted run draws. `say` gets a line after warm-up and
+    after each block."""
+    jax, _, _ = jax_modules()
     arviz = arviz_module()
     from numpyro.infer import MCMC, NUTS, init_to_median
 
@@ -140,10 +146,68 @@ def sample(spec: daw_models.ModelSpec, records, config=SamplerConfig(), chain_me
                   inverse_mass_matrix=start_mass)
     if chain_method is None:
         chain_method = "parallel" if jax.local_device_count() >= config.chains else "sequential"
-    mcmc = MCMC(kernel, num_warmup=config.warmup, num_samples=config.draws, num_chains=config.chains,
-                chain_method=chain_method, progress_bar=progress)
-    mcmc.run(jax.random.PRNGKey(config.seed), spec, jax_inputs(spec, records), extra_fields=("diverging", "num_steps"))
-    return arviz.from_numpyro(mcmc), mcmc
+    mcmc = MCMC(kernel, num_warmup=config.warmup, num_samples=min(CHECKPOINT_DRAWS, config.draws), num_chains=config.chains,
+                chain_method=chain_method, progress_bar=False)
+    args, say = (spec, jax_inputs(spec, records)), say or (lambda line: None)
+    started, run = time.perf_counter(), (spec.name, n_people, config)
+    state, draws = read_checkpoint(checkpoint, run)
+    if state is None:
+        mcmc.warmup(jax.random.PRNGKey(config.seed), *args)
+        state = jax.device_get(mcmc.post_warmup_state)
+        write_checkpoint(checkpoint, run, state, draws)
+        say(f"{spec.name}: warm-up done ({config.chains} chains x {config.warmup}), {time.perf_counter() - started:.0f} s")
+    else:
+        say(f"{spec.name}: resumed from {checkpoint}: warm-up done, {drawn(draws)} of {config.draws} draws per chain")
+    while drawn(draws) < config.draws:
+        mcmc.num_samples = min(CHECKPOINT_DRAWS, config.draws - drawn(draws))
+        mcmc.post_warmup_state = state
+        mcmc.run(state.rng_key, *args, extra_fields=("diverging", "num_steps"))
+        state = jax.device_get(mcmc.last_state)
+        block = {**mcmc.get_samples(group_by_chain=True), **mcmc.get_extra_fields(group_by_chain=True)}
+        block = {name: np.asarray(values) for name, values in block.items()}
+        draws = {name: np.concatenate([draws[name], values], axis=1) if draws else values for name, values in block.items()}
+        write_checkpoint(checkpoint, run, state, draws)
+        say(f"{spec.name}: {drawn(draws)} of {config.draws} draws per chain, {time.perf_counter() - started:.0f} s")
+    stats = ("diverging", "num_steps")
+    return arviz.from_dict(posterior={k: v for k, v in draws.items() if k not in stats},
+                           sample_stats={k: draws[k] for k in stats})
+
+
+def drawn(draws):
+    """Draws per chain so far in a dict of [chains, draws, ...] arrays (0 when empty)."""
+    return next(iter(draws.values())).shape[1] if draws else 0
+
+
+def read_checkpoint(path, run):
+    """`sample`'s saved (sampler state, draws so far) for `run` (model, people, SamplerConfig), or
+    (None, {}) when there is none; a file of another run is refused."""
+    import pickle
+
+    if path is None or not os.path.isfile(path):
+        return None, {}
+    with open(path, "rb") as file:
+        saved, state, draws = pickle.load(file)
+    if saved != run:
+        raise ValueError(f"{path}: a checkpoint of {saved}, not of this run {run}: give another file or delete it")
+    return state, draws
+
+
+def write_checkpoint(path, run, state, draws):
+    """`sample`'s state and draws so far for `run` into `path`, whole or not at all (nothing when path is None)."""
+    import pickle
+
+    def write(partial):
+        with open(partial, "wb") as file:
+            pickle.dump((run, state, draws), file)
+
+    if path is not None:
+        run_layout.write_atomically(path, write)
+
+
+def divergences_of(idata):
+    """The divergent transitions of a NUTS run (`sample`'s InferenceData); 0 for variational draws."""
+    stats = getattr(idata, "sample_stats", None)
+    return int(stats["diverging"].values.sum()) if stats is not None and "diverging" in stats else 0
 
 
 def approximate(spec: daw_models.ModelSpec, records, config=VariationalConfig()):
@@ -318,25 +382,33 @@ def run_key(digests, model, settings):
 
 def fit_model(dataset, root, model, settings, folder, key):
     """One model's hierarchical fit to the loaded dataset, NUTS (`SamplerConfig`) or SVI
-    (`VariationalConfig`), into `<folder>/<model>_<key>/`: draws.nc (every draw, written first), loo.csv
+    (`VariationalConfig`), into `<folder>/<model>_<key>/`: sampler.pkl while NUTS runs (`sample`'s
+    checkpoint), then draws.nc (every draw; a rerun reads them rather than sampling again), loo.csv
     (`loo_rows`), ppc.csv (`predictive_stay`, of the people whose reward probabilities the data hold) and,
-    last, summary.csv (`summary_rows`), which marks the model done; returns the end-of-run lines
-    (`warnings_of`)."""
-    from twostep import datasets, run_layout
+    last, summary.csv (`summary_rows`), which marks the model done; prints NUTS's progress and returns
+    the end-of-run lines (`warnings_of`)."""
+    import functools
+
+    from twostep import datasets
 
     data = datasets.load(dataset, root)
     name, spec = datasets.dataset_name(dataset), daw_models.SPECS[model]
     base = os.path.join(folder, f"{model}_{key}")
-    start = time.perf_counter()
-    if isinstance(settings, SamplerConfig):
-        idata, mcmc = sample(spec, data.records, settings)
-        divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    else:
-        idata, _ = approximate(spec, data.records, settings)
-        divergences = 0
-    seconds = time.perf_counter() - start
     os.makedirs(base, exist_ok=True)
-    save_draws(idata, os.path.join(base, "draws.nc"))  # first: whatever follows, the draws are kept
+    draws_file, checkpoint = os.path.join(base, "draws.nc"), os.path.join(base, "sampler.pkl")
+    if os.path.isfile(draws_file):
+        idata = arviz_module().from_netcdf(draws_file)
+        took = f"{model}: draws of {len(data.subject)} people read from {draws_file}"
+    else:
+        start = time.perf_counter()
+        if isinstance(settings, SamplerConfig):
+            idata = sample(spec, data.records, settings, checkpoint=checkpoint, say=functools.partial(print, flush=True))
+        else:
+            idata, _ = approximate(spec, data.records, settings)
+        save_draws(idata, draws_file)
+        if os.path.isfile(checkpoint):
+            os.remove(checkpoint)
+        took = f"{model}: {time.perf_counter() - start:.0f} s for {len(data.subject)} people"
     table = summary_rows(idata, spec, data.subject, name)
     parts = {"loo.csv": loo_rows(spec, data.records, idata, name)}
     checked = checkable_people(data.records)  # a table without reward probabilities has NaN there
@@ -344,10 +416,9 @@ def fit_model(dataset, root, model, settings, folder, key):
         parts["ppc.csv"] = predictive_stay(spec, data.records, idata, name)
     for file, part in {**parts, "summary.csv": table}.items():
         run_layout.write_atomically(os.path.join(base, file), lambda partial, part=part: part.to_csv(partial, index=False))
-    took = f"{model}: {seconds:.0f} s for {len(data.subject)} people"
     if isinstance(settings, SamplerConfig):
         lines = [f"{took}, {settings.chains} chains x ({settings.warmup} warm-up + {settings.draws} draws)"] + warnings_of(
-            table, divergences, model)
+            table, divergences_of(idata), model)
     else:
         lines = [f"{took}, variational ({settings.steps} steps, {settings.draws} draws): no R-hat"]
     if checked.sum() < len(checked):
@@ -364,7 +435,7 @@ def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=pr
     import pandas as pd
     import ray
 
-    from twostep import datasets, run_layout
+    from twostep import datasets
     from twostep.population_fits import people_digests
     from twostep.progress import progress_bar
 
@@ -439,13 +510,12 @@ def calibration_rows(spec: daw_models.ModelSpec, mu_pr, sigma, population, peopl
     import pandas as pd
 
     records, theta = simulated_population(spec, mu_pr, sigma, people, trials, population)
-    idata, mcmc = sample(spec, records, dataclasses.replace(settings, seed=population))
+    idata = sample(spec, records, dataclasses.replace(settings, seed=population))
     group, persons = draws_of(idata, "mu"), draws_of(idata, "theta").mean(axis=0)
     lower, upper = np.quantile(group, [(1 - level) / 2, (1 + level) / 2], axis=0)
     truth = linked(spec, np.asarray(mu_pr, np.float64))
     rhat = float(arviz.rhat(idata, var_names=["mu_pr", "sigma"]).to_array().max())
-    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
     return pd.DataFrame({"population": population, "model": spec.name, "parameter": list(spec.names), "truth": truth,
                          "mean": group.mean(axis=0), "lower": lower, "upper": upper, "covered": (lower <= truth) & (truth <= upper),
                          "person_r": [np.corrcoef(persons[:, i], theta[:, i])[0, 1] for i in range(len(spec.free))],
-                         "rhat_group": rhat, "divergences": divergences})
+                         "rhat_group": rhat, "divergences": divergences_of(idata)})
