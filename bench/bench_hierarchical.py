@@ -1,9 +1,9 @@
 """Hierarchical Bayesian fits (twostep.hierarchical) on this machine: how long NUTS takes and
 whether it converged, and whether variational inference agrees with it.
 
-    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N]
-    python bench/bench_hierarchical.py svi [--data gillan2016] [--model daw2011] [--people N]
-    python bench/bench_hierarchical.py agreement [--data gillan2016] [--model daw2011] [--people 200]
+    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N] [--target-accept 0.8]
+    python bench/bench_hierarchical.py svi [--data gillan2016] [--model daw2011] [--people N] [--rank 10]
+    python bench/bench_hierarchical.py agreement [--data gillan2016] [--model daw2011] [--people 200] [--rank 10] [--nuts-draws FILE]
     python bench/bench_hierarchical.py gradient [--data gillan2016] [--model daw2011]
     python bench/bench_hierarchical.py calibration [--model ts_par4] [--populations 20] [--people 100] [--trials 200]
 
@@ -11,7 +11,8 @@ nuts: SamplerConfig's defaults (4 chains of 1,000 warm-up and 1,000 draws, side 
 JAX has a CPU device for each): seconds, the largest R-hat and smallest bulk and tail ESS over
 every quantity (group and person), divergences. svi: VariationalConfig's defaults: seconds and
 the group means. agreement: NUTS and SVI on the first `--people` people, each group mean's
-SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement). gradient: milliseconds per
+SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement); with --nuts-draws, the
+NUTS draws are read from a draws.nc that `two-step fit --hierarchical` wrote for the same people. gradient: milliseconds per
 gradient of the log-likelihood of every person at once (the cost of one NUTS leapfrog step),
 the mean of 20 after compiling. calibration: `--populations` simulated populations from the known
 group values CALIBRATION_GROUP (hierarchical.calibration_rows, one Ray task each, 2 chains of 300
@@ -37,21 +38,31 @@ def loaded(args):
     return chosen.subject, chosen.records
 
 
-def nuts(spec, subjects, records):
+def nuts(spec, subjects, records, config=SamplerConfig()):
     start = time.perf_counter()
-    idata = hierarchical.sample(spec, records, SamplerConfig(), say=print)
+    idata = hierarchical.sample(spec, records, config, say=print)
     seconds = time.perf_counter() - start
     table = hierarchical.summary_rows(idata, spec, subjects, "bench")
-    print(f"NUTS {SamplerConfig()}: {seconds:.0f} s")
+    steps = idata.sample_stats["num_steps"].values.mean(axis=1)
+    print(f"NUTS {config}: {seconds:.0f} s; leapfrog steps per draw, each chain: {', '.join(f'{n:.1f}' for n in steps)}")
     print("\n".join(hierarchical.warnings_of(table, hierarchical.divergences_of(idata), spec.name)))
     return idata, table
 
 
-def svi(spec, subjects, records):
+def saved_nuts(path, spec, subjects):
+    idata = hierarchical.arviz_module().from_netcdf(path)
+    people = idata.posterior["theta"].shape[2]
+    if people != len(subjects):
+        raise SystemExit(f"--nuts-draws {path}: draws of {people} people, but --people chose {len(subjects)}")
+    print(f"NUTS: draws read from {path}")
+    return hierarchical.summary_rows(idata, spec, subjects, "bench")
+
+
+def svi(spec, subjects, records, config=VariationalConfig()):
     start = time.perf_counter()
-    idata, losses = hierarchical.approximate(spec, records, VariationalConfig())
+    idata, losses = hierarchical.approximate(spec, records, config)
     seconds = time.perf_counter() - start
-    print(f"SVI {VariationalConfig()}: {seconds:.0f} s; loss (negative ELBO) over the last 500 steps "
+    print(f"SVI {config}: {seconds:.0f} s; loss (negative ELBO) over the last 500 steps "
           f"{losses[-500:].mean():.1f} +- {losses[-500:].std():.1f}, at 1,000 steps {losses[999]:.1f}")
     return idata, hierarchical.summary_rows(idata, spec, subjects, "bench")
 
@@ -102,6 +113,10 @@ def main():
     parser.add_argument("--trials", type=int, default=200, help="calibration: trials per simulated person")
     parser.add_argument("--data", default=None, help="dataset (default: kool2016 for nuts, gillan2016 otherwise)")
     parser.add_argument("--model", choices=sorted(daw_models.SPECS), help="default: ts_par4 for calibration, else daw2011")
+    parser.add_argument("--target-accept", type=float, default=SamplerConfig().target_accept,
+                        help="nuts, agreement: NUTS's target acceptance probability (hBayesDM's adapt_delta is 0.95)")
+    parser.add_argument("--rank", type=int, default=VariationalConfig().rank, help="svi, agreement: the guide's rank beyond its diagonal")
+    parser.add_argument("--nuts-draws", help="agreement: NUTS's draws.nc from `two-step fit --hierarchical` on the same people")
     parser.add_argument("--people", type=int, help="the first N people only (default: all; 200 for agreement; 100 per simulated population)")
     args = parser.parse_args()
     spec = daw_models.SPECS[args.model or ("ts_par4" if args.what == "calibration" else "daw2011")]
@@ -113,16 +128,17 @@ def main():
     args.people = args.people or (200 if args.what == "agreement" else None)
     subjects, records = loaded(args)
     print(f"{args.data}: {len(subjects)} people x {records['action'].shape[-1]} trials, {spec.name}")
+    config = SamplerConfig(target_accept=args.target_accept)
     if args.what == "nuts":
-        nuts(spec, subjects, records)
+        nuts(spec, subjects, records, config)
     elif args.what == "gradient":
         gradient(spec, records)
     elif args.what == "svi":
-        _, table = svi(spec, subjects, records)
+        _, table = svi(spec, subjects, records, VariationalConfig(rank=args.rank))
         print(table[table["level"] == "group"][["parameter", "mean", "sd"]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     else:
-        _, by_nuts = nuts(spec, subjects, records)
-        _, by_svi = svi(spec, subjects, records)
+        by_nuts = saved_nuts(args.nuts_draws, spec, subjects) if args.nuts_draws else nuts(spec, subjects, records, config)[1]
+        _, by_svi = svi(spec, subjects, records, VariationalConfig(rank=args.rank))
         group = by_nuts[by_nuts["level"] == "group"].merge(by_svi[by_svi["level"] == "group"], on="parameter", suffixes=("_nuts", "_svi"))
         group["difference_in_sds"] = (group["mean_svi"] - group["mean_nuts"]) / group["sd_nuts"]
         print(group[["parameter", "mean_nuts", "sd_nuts", "mean_svi", "sd_svi", "difference_in_sds"]].to_string(
