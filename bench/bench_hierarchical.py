@@ -1,7 +1,7 @@
 """Hierarchical Bayesian fits (twostep.hierarchical) on this machine: how long NUTS takes and
 whether it converged, and whether variational inference agrees with it.
 
-    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N] [--target-accept 0.8]
+    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N] [--target-accept 0.8] [--draws 1000]
     python bench/bench_hierarchical.py svi [--data gillan2016] [--model daw2011] [--people N] [--rank 10]
     python bench/bench_hierarchical.py agreement [--data gillan2016] [--model daw2011] [--people 200] [--rank 10] [--nuts-draws FILE]
     python bench/bench_hierarchical.py gradient [--data gillan2016] [--model daw2011]
@@ -115,6 +115,7 @@ def main():
     parser.add_argument("--model", choices=sorted(daw_models.SPECS), help="default: ts_par4 for calibration, else daw2011")
     parser.add_argument("--target-accept", type=float, default=SamplerConfig().target_accept,
                         help="nuts, agreement: NUTS's target acceptance probability (hBayesDM's adapt_delta is 0.95)")
+    parser.add_argument("--draws", type=int, default=SamplerConfig().draws, help="nuts, agreement: NUTS's draws kept per chain")
     parser.add_argument("--rank", type=int, default=VariationalConfig().rank, help="svi, agreement: the guide's rank beyond its diagonal")
     parser.add_argument("--nuts-draws", help="agreement: NUTS's draws.nc from `two-step fit --hierarchical` on the same people")
     parser.add_argument("--people", type=int, help="the first N people only (default: all; 200 for agreement; 100 per simulated population)")
@@ -128,7 +129,7 @@ def main():
     args.people = args.people or (200 if args.what == "agreement" else None)
     subjects, records = loaded(args)
     print(f"{args.data}: {len(subjects)} people x {records['action'].shape[-1]} trials, {spec.name}")
-    config = SamplerConfig(target_accept=args.target_accept)
+    config = SamplerConfig(target_accept=args.target_accept, draws=args.draws)
     if args.what == "nuts":
         nuts(spec, subjects, records, config)
     elif args.what == "gradient":
