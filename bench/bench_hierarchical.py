@@ -46,6 +46,9 @@ def nuts(spec, subjects, records, config=SamplerConfig()):
     steps = idata.sample_stats["num_steps"].values.mean(axis=1)
     print(f"NUTS {config}: {seconds:.0f} s; leapfrog steps per draw, each chain: {', '.join(f'{n:.1f}' for n in steps)}")
     print("\n".join(hierarchical.warnings_of(table, hierarchical.divergences_of(idata), spec.name)))
+    worst = table.sort_values("rhat", ascending=False).head(5)
+    print("largest R-hats:", "; ".join(f"{r.parameter}{' of ' + str(r.subject) if r.subject else ''} {r.rhat:.4f} (ESS {r.ess_bulk:.0f})"
+                                       for r in worst.itertuples()))
     return idata, table
 
 

@@ -393,6 +393,12 @@ def test_kool_et_als_tasks_replay_a_persons_points_states_and_stakes():
         a2c.evaluate(state, 2, task=configs.preset("daw-2011"))
 
 
+def test_an_agent_of_one_cue_is_refused_a_task_of_another_cue():
+    state = a2c.init_state(KOOL_TASKS["kool2016-novel"], AGENT, [0])
+    with pytest.raises(ValueError, match=r"the agent reads the cues \['state1'\] and this task has \['stake'\]"):
+        a2c.evaluate(state, 2, task=KOOL_TASKS["kool2017-daw-stakes"])
+
+
 @pytest.mark.parametrize("task, agent", [(TINY, AGENT), (TINY_TWO_STEP, AGENT), (TINY, configs.AgentConfig(reference_first_action=True))])
 def test_evaluate_internals_add_lstm_states_and_outcome_values_without_changing_play(task, agent):
     state = a2c.init_state(task, agent, [0, 1])
