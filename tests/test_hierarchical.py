@@ -174,6 +174,29 @@ def test_nuts_stopped_after_a_block_of_draws_goes_on_to_the_uninterrupted_draws(
         hierarchical.sample(spec, records, dataclasses.replace(config, seed=4), checkpoint=checkpoint)
 
 
+def test_a_models_nuts_task_reports_its_progress_where_the_run_reads_it(tmp_path, monkeypatch):
+    """fit_model's sampler lines go to <model>_<key>/progress.txt (run_models says each new one),
+    which is gone, with the checkpoint, once the draws are written."""
+    spec = daw_models.SPECS["ts_par4"]
+    records, _ = hierarchical.simulated_population(spec, np.zeros(4), np.full(4, 0.3), people=6, trials=30, seed=5)
+    table = tmp_path / "study.csv"
+    trial_table.write_table(trial_table.agent_data(records, np.arange(6)), table, "table")
+    base, lines, write = tmp_path / "out" / "ts_par4_key", [], hierarchical.report_progress
+
+    def report(folder, line):
+        write(folder, line)
+        lines.append((line, hierarchical.last_progress(folder)))
+
+    monkeypatch.setattr(hierarchical, "report_progress", report)
+    monkeypatch.setattr(hierarchical, "CHECKPOINT_DRAWS", 10)
+    hierarchical.fit_model(str(table), None, "ts_par4", hierarchical.SamplerConfig(chains=2, warmup=30, draws=20), str(tmp_path / "out"), "key")
+    assert [line.split(",")[0] for line, _ in lines] == ["ts_par4: warm-up done (2 chains x 30)", "ts_par4: 10 of 20 draws per chain",
+                                                         "ts_par4: 20 of 20 draws per chain"]
+    assert all(line == read for line, read in lines)
+    assert sorted(p.name for p in base.iterdir()) == ["draws.nc", "loo.csv", "ppc.csv", "summary.csv"]
+    assert hierarchical.last_progress(str(base)) is None
+
+
 def test_a_hierarchical_fit_writes_its_tables_and_a_rerun_resumes(ray_instance, tmp_path):
     spec = daw_models.SPECS["ts_par4"]
     records, _ = hierarchical.simulated_population(spec, np.zeros(4), np.full(4, 0.3), people=12, trials=40, seed=3)

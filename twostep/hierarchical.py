@@ -34,6 +34,7 @@ PHI_APPROX_CUBIC, PHI_APPROX_LINEAR = 0.07056, 1.5976  # Stan's Phi_approx
 HOST_DEVICES = 4  # JAX's CPU devices: chains up to this many run side by side
 MAX_POINTWISE_VALUES = 1e8  # draws x trials held at once for LOO by trial (800 MB)
 CHECKPOINT_DRAWS = 250  # NUTS draws per chain between two checkpoints (`sample`)
+PROGRESS_FILE, PROGRESS_SECONDS = "progress.txt", 5.0  # a model's latest progress line, read this often by `run_models`
 
 
 def jax_modules():
@@ -383,10 +384,11 @@ def run_key(digests, model, settings):
 def fit_model(dataset, root, model, settings, folder, key):
     """One model's hierarchical fit to the loaded dataset, NUTS (`SamplerConfig`) or SVI
     (`VariationalConfig`), into `<folder>/<model>_<key>/`: sampler.pkl while NUTS runs (`sample`'s
-    checkpoint), then draws.nc (every draw; a rerun reads them rather than sampling again), loo.csv
+    checkpoint) and progress.txt (its latest line, `report_progress`), then draws.nc (every draw; a rerun
+    reads them rather than sampling again), loo.csv
     (`loo_rows`), ppc.csv (`predictive_stay`, of the people whose reward probabilities the data hold) and,
-    last, summary.csv (`summary_rows`), which marks the model done; prints NUTS's progress and returns
-    the end-of-run lines (`warnings_of`)."""
+    last, summary.csv (`summary_rows`), which marks the model done; returns the end-of-run lines
+    (`warnings_of`)."""
     import functools
 
     from twostep import datasets
@@ -402,12 +404,13 @@ def fit_model(dataset, root, model, settings, folder, key):
     else:
         start = time.perf_counter()
         if isinstance(settings, SamplerConfig):
-            idata = sample(spec, data.records, settings, checkpoint=checkpoint, say=functools.partial(print, flush=True))
+            idata = sample(spec, data.records, settings, checkpoint=checkpoint, say=functools.partial(report_progress, base))
         else:
             idata, _ = approximate(spec, data.records, settings)
         save_draws(idata, draws_file)
-        if os.path.isfile(checkpoint):
-            os.remove(checkpoint)
+        for file in (checkpoint, os.path.join(base, PROGRESS_FILE)):
+            if os.path.isfile(file):
+                os.remove(file)
         took = f"{model}: {time.perf_counter() - start:.0f} s for {len(data.subject)} people"
     table = summary_rows(idata, spec, data.subject, name)
     parts = {"loo.csv": loo_rows(spec, data.records, idata, name)}
@@ -427,11 +430,32 @@ def fit_model(dataset, root, model, settings, folder, key):
     return lines
 
 
+def report_progress(base, line):
+    """A model's progress line, printed (a worker's log) and written to `<base>/progress.txt`, which
+    `run_models` reads to say it."""
+    print(line, flush=True)
+
+    def write(partial):
+        with open(partial, "w") as file:
+            file.write(line + "\n")
+
+    run_layout.write_atomically(os.path.join(base, PROGRESS_FILE), write)
+
+
+def last_progress(base):
+    """The progress line a model's task last wrote under `base` (None when none)."""
+    path = os.path.join(base, PROGRESS_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        return file.read().strip() or None
+
+
 def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=print, progress=True):
     """Every model's hierarchical fit not yet written, one Ray task each (Ray must be connected);
     then the tables `<out>/<dataset>_hierarchical.csv`, `_loo.csv` and `_ppc.csv` from every
-    model's files. A rerun reuses a model's files when their key (`run_key`) matches. Returns the
-    summary table."""
+    model's files, saying NUTS's progress lines as the tasks write them (`report_progress`). A rerun
+    reuses a model's files when their key (`run_key`) matches. Returns the summary table."""
     import pandas as pd
     import ray
 
@@ -452,12 +476,19 @@ def run_models(dataset, models, out, root=None, settings=SamplerConfig(), say=pr
     pending = {remote.remote(dataset, root, model, settings, folder, keys[model]): model for model in models if model in todo}
     with progress_bar(len(models), initial=len(models) - len(pending), unit="model", desc=f"hierarchical {name}",
                       enabled=progress) as bar:
+        said = {}
         while pending:
-            finished, _ = ray.wait(list(pending), num_returns=1)
-            for line in ray.get(finished[0]):  # a failed task stops the run; finished models stay, to resume
-                say(line)
-            pending.pop(finished[0])
-            bar.update(1)
+            finished, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_SECONDS)
+            for model in pending.values():  # the sampler's latest line (`fit_model`), once
+                line = last_progress(os.path.join(folder, f"{model}_{keys[model]}"))
+                if line and said.get(model) != line:
+                    said[model] = line
+                    say(line)
+            if finished:
+                for line in ray.get(finished[0]):  # a failed task stops the run; finished models stay, to resume
+                    say(line)
+                pending.pop(finished[0])
+                bar.update(1)
     tables = {}
     for file, table_name in (("summary.csv", "hierarchical"), ("loo.csv", "loo"), ("ppc.csv", "ppc")):
         files = [os.path.join(os.path.dirname(paths[m]), file) for m in models]
