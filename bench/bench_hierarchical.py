@@ -14,7 +14,8 @@ the group means. agreement: NUTS and SVI on the first `--people` people, each gr
 SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement); with --nuts-draws, the
 NUTS draws are read from a draws.nc that `two-step fit --hierarchical` wrote for the same people. gradient: milliseconds per
 gradient of the log-likelihood of every person at once (the cost of one NUTS leapfrog step),
-the mean of 20 after compiling. calibration: `--populations` simulated populations from the known
+the mean of 20 after compiling, in float64 and in the fits' float32, with each trial's
+intermediate values stored or recomputed (hierarchical.FIT_DTYPE, RECOMPUTE_ABOVE). calibration: `--populations` simulated populations from the known
 group values CALIBRATION_GROUP (hierarchical.calibration_rows, one Ray task each, 2 chains of 300
 warm-up and 300 draws): how often the 90% interval of each group mean covers the truth, and how
 the people's posterior means correlate with their true values; the rows go to
@@ -70,16 +71,29 @@ def svi(spec, subjects, records, config=VariationalConfig()):
     return idata, hierarchical.summary_rows(idata, spec, subjects, "bench")
 
 
-def gradient(spec, records):
+def gradient(spec, records, repeats=20):
+    """Milliseconds per gradient in float64 and in FIT_DTYPE, each with every trial's intermediate values
+    stored and recomputed, measured side by side; the ratios to float64 stored."""
     jax, jnp, _ = hierarchical.jax_modules()
-    scanned = hierarchical.jax_inputs(spec, records)
-    grad = jax.jit(jax.grad(lambda theta: hierarchical.trial_log_probs(spec, scanned, theta).sum()))
-    theta = jnp.asarray(hierarchical.linked(spec, np.zeros((len(records["action"]), 1, len(spec.free)))))
-    grad(theta).block_until_ready()
-    start = time.perf_counter()
-    for _ in range(20):
-        grad(theta).block_until_ready()
-    print(f"one gradient: {(time.perf_counter() - start) / 20 * 1000:.1f} ms")
+    theta = hierarchical.linked(spec, np.zeros((len(records["action"]), 1, len(spec.free))))
+    default_threshold, times = hierarchical.RECOMPUTE_ABOVE, {}
+    for dtype in (np.float64, hierarchical.FIT_DTYPE):
+        for recompute in (False, True):
+            hierarchical.RECOMPUTE_ABOVE = 0 if recompute else np.inf
+            scanned = hierarchical.jax_inputs(spec, records, dtype)
+            grad = jax.jit(jax.grad(lambda t, scanned=scanned: hierarchical.trial_log_probs(spec, scanned, t).sum()))
+            grad(jnp.asarray(theta, dtype)).block_until_ready()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                grad(jnp.asarray(theta, dtype)).block_until_ready()
+            times[np.dtype(dtype).name, recompute] = (time.perf_counter() - start) / repeats * 1000
+    hierarchical.RECOMPUTE_ABOVE = default_threshold
+    base = times["float64", False]
+    for (dtype, recompute), ms in times.items():
+        print(f"one gradient, {dtype}, intermediate values {'recomputed' if recompute else 'stored'}: {ms:.1f} ms ({base / ms:.2f}x)")
+    size = np.prod(records["action"].shape)
+    print(f"{size:,} person-episode-trials: the fits {'recompute' if size > default_threshold else 'store'} "
+          f"(RECOMPUTE_ABOVE = {default_threshold:,}) in {np.dtype(hierarchical.FIT_DTYPE).name}")
 
 
 CALIBRATION_GROUP = {  # model: (mu_pr, sigma) on the real line, hBayesDM's links: ts_par4's a 0.31, beta 2.7, pi 0.8, w 0.62

@@ -88,6 +88,29 @@ def test_jax_likelihood_equals_numpys_on_simulated_data_with_missed_trials(model
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
+def test_the_samplers_single_precision_likelihood_and_its_recomputed_gradient_follow_double_precision(monkeypatch):
+    """NUTS and SVI compute the likelihood in FIT_DTYPE: each person's log-likelihood within float32's
+    relative rounding (1e-7) times the trials summed, of float64's; the gradient recomputed trial by trial
+    (above RECOMPUTE_ABOVE) equals the stored one to rounding."""
+    jax, jnp, _ = hierarchical.jax_modules()
+    spec = daw_models.SPECS["daw2011"]
+    rng = np.random.default_rng(6)
+    theta = rng.uniform(spec.lower, np.minimum(spec.upper, 8.0), (6, 2, len(spec.free)))
+    records = daw_models.simulate(spec, theta[:, 0], rng.uniform(0.25, 0.75, (6, 1, 150, 4)), rng)
+    double = np.asarray(hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records), theta)).sum(axis=(2, 3))
+    single = hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records, hierarchical.FIT_DTYPE), theta)
+    assert single.dtype == hierarchical.FIT_DTYPE
+    np.testing.assert_allclose(np.asarray(single, np.float64).sum(axis=(2, 3)), double, rtol=150 * 1e-7)
+
+    def gradient():
+        scanned = hierarchical.jax_inputs(spec, records)
+        return np.asarray(jax.grad(lambda t: hierarchical.trial_log_probs(spec, scanned, t).sum())(jnp.asarray(theta)))
+
+    stored = gradient()
+    monkeypatch.setattr(hierarchical, "RECOMPUTE_ABOVE", 0)
+    np.testing.assert_allclose(gradient(), stored, rtol=1e-12, atol=1e-12)
+
+
 KOOL_TASK_MODELS = {"kool2016-novel": ("kool2016-novel-hybrid-st-respst", "kool2016-novel-mb"),
                     "kool2017-novel-stakes": ("kool2017-novel-stakes",), "kool2017-daw-stakes": ("kool2017-daw-stakes", "daw2011")}
 

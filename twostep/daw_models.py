@@ -385,7 +385,7 @@ def trial_learn(spec: ModelSpec, q, state, cues, t, logits, response, xp=np):
     carries r - Q2 after Q2's own update."""
     (logit1, logit2), (action, reached_state, choice2, reward, used) = logits, response
     q1, q2 = state["q1"], state["q2"]
-    at_s3, live = reached_state == S3, used.astype(np.float64)
+    at_s3, live = reached_state == S3, xp.where(used, 1.0, 0.0)  # weakly typed: keeps theta's precision
     if spec.paradigm == "novel":
         z1 = logit1 * (1 - 2 * action)
         log_prob = -live * (xp.maximum(z1, 0) + xp.log(1 + xp.exp(-xp.abs(z1))))
