@@ -1,10 +1,10 @@
 """Hierarchical Bayesian fits (twostep.hierarchical) on this machine: how long NUTS takes and
 whether it converged, and whether variational inference agrees with it.
 
-    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N] [--target-accept 0.8] [--draws 1000]
+    python bench/bench_hierarchical.py nuts [--data kool2016] [--model daw2011] [--people N] [--target-accept 0.8] [--draws 1000] [--save-draws FILE]
     python bench/bench_hierarchical.py svi [--data gillan2016] [--model daw2011] [--people N] [--rank 10]
     python bench/bench_hierarchical.py agreement [--data gillan2016] [--model daw2011] [--people 200] [--rank 10] [--nuts-draws FILE]
-    python bench/bench_hierarchical.py gradient [--data gillan2016] [--model daw2011]
+    python bench/bench_hierarchical.py gradient [--data gillan2016] [--model daw2011] [--copies 1]
     python bench/bench_hierarchical.py calibration [--model ts_par4] [--populations 20] [--people 100] [--trials 200]
 
 nuts: SamplerConfig's defaults (4 chains of 1,000 warm-up and 1,000 draws, side by side where
@@ -36,13 +36,19 @@ from twostep.configs import SamplerConfig, VariationalConfig  # noqa: E402
 
 def loaded(args):
     chosen = datasets.load(args.data).select(slice(0, args.people))
-    return chosen.subject, chosen.records
+    if args.copies == 1:
+        return chosen.subject, chosen.records
+    subjects = [f"{s}-{k}" for k in range(args.copies) for s in chosen.subject]
+    return subjects, {name: np.concatenate([values] * args.copies) for name, values in chosen.records.items()}
 
 
-def nuts(spec, subjects, records, config=SamplerConfig()):
+def nuts(spec, subjects, records, config=SamplerConfig(), save_draws=None):
     start = time.perf_counter()
     idata = hierarchical.sample(spec, records, config, say=print)
     seconds = time.perf_counter() - start
+    if save_draws:
+        hierarchical.save_draws(idata, save_draws)
+        print(f"draws written to {save_draws}")
     table = hierarchical.summary_rows(idata, spec, subjects, "bench")
     steps = idata.sample_stats["num_steps"].values.mean(axis=1)
     print(f"NUTS {config}: {seconds:.0f} s; leapfrog steps per draw, each chain: {', '.join(f'{n:.1f}' for n in steps)}")
@@ -134,8 +140,11 @@ def main():
                         help="nuts, agreement: NUTS's target acceptance probability (hBayesDM's adapt_delta is 0.95)")
     parser.add_argument("--draws", type=int, default=SamplerConfig().draws, help="nuts, agreement: NUTS's draws kept per chain")
     parser.add_argument("--rank", type=int, default=VariationalConfig().rank, help="svi, agreement: the guide's rank beyond its diagonal")
-    parser.add_argument("--nuts-draws", help="agreement: NUTS's draws.nc from `two-step fit --hierarchical` on the same people")
+    parser.add_argument("--nuts-draws", help="agreement: NUTS's draws.nc from `two-step fit --hierarchical` or `nuts --save-draws` "
+                        "on the same people")
+    parser.add_argument("--save-draws", help="nuts, agreement: write NUTS's draws to this netCDF file")
     parser.add_argument("--people", type=int, help="the first N people only (default: all; 200 for agreement; 100 per simulated population)")
+    parser.add_argument("--copies", type=int, default=1, help="the people repeated this many times over (a larger population)")
     args = parser.parse_args()
     spec = daw_models.SPECS[args.model or ("ts_par4" if args.what == "calibration" else "daw2011")]
     if args.what == "calibration":
@@ -148,14 +157,14 @@ def main():
     print(f"{args.data}: {len(subjects)} people x {records['action'].shape[-1]} trials, {spec.name}")
     config = SamplerConfig(target_accept=args.target_accept, draws=args.draws)
     if args.what == "nuts":
-        nuts(spec, subjects, records, config)
+        nuts(spec, subjects, records, config, args.save_draws)
     elif args.what == "gradient":
         gradient(spec, records)
     elif args.what == "svi":
         _, table = svi(spec, subjects, records, VariationalConfig(rank=args.rank))
         print(table[table["level"] == "group"][["parameter", "mean", "sd"]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     else:
-        by_nuts = saved_nuts(args.nuts_draws, spec, subjects) if args.nuts_draws else nuts(spec, subjects, records, config)[1]
+        by_nuts = saved_nuts(args.nuts_draws, spec, subjects) if args.nuts_draws else nuts(spec, subjects, records, config, args.save_draws)[1]
         _, by_svi = svi(spec, subjects, records, VariationalConfig(rank=args.rank))
         group = by_nuts[by_nuts["level"] == "group"].merge(by_svi[by_svi["level"] == "group"], on="parameter", suffixes=("_nuts", "_svi"))
         group["difference_in_sds"] = (group["mean_svi"] - group["mean_nuts"]) / group["sd_nuts"]

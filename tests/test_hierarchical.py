@@ -89,9 +89,9 @@ def test_jax_likelihood_equals_numpys_on_simulated_data_with_missed_trials(model
 
 
 def test_the_samplers_single_precision_likelihood_and_its_recomputed_gradient_follow_double_precision(monkeypatch):
-    """NUTS and SVI compute the likelihood in FIT_DTYPE: each person's log-likelihood within float32's
-    relative rounding (1e-7) times the trials summed, of float64's; the gradient recomputed trial by trial
-    (above RECOMPUTE_ABOVE) equals the stored one to rounding."""
+    """NUTS and SVI compute the likelihood in FIT_DTYPE: each person's log-likelihood within FIT_DTYPE's
+    relative rounding (its machine epsilon) times the trials summed, of float64's; the gradient recomputed
+    trial by trial (above RECOMPUTE_ABOVE) equals the stored one to rounding."""
     jax, jnp, _ = hierarchical.jax_modules()
     spec = daw_models.SPECS["daw2011"]
     rng = np.random.default_rng(6)
@@ -100,7 +100,7 @@ def test_the_samplers_single_precision_likelihood_and_its_recomputed_gradient_fo
     double = np.asarray(hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records), theta)).sum(axis=(2, 3))
     single = hierarchical.trial_log_probs(spec, hierarchical.jax_inputs(spec, records, hierarchical.FIT_DTYPE), theta)
     assert single.dtype == hierarchical.FIT_DTYPE
-    np.testing.assert_allclose(np.asarray(single, np.float64).sum(axis=(2, 3)), double, rtol=150 * 1e-7)
+    np.testing.assert_allclose(np.asarray(single, np.float64).sum(axis=(2, 3)), double, rtol=150 * np.finfo(hierarchical.FIT_DTYPE).eps)
 
     def gradient():
         scanned = hierarchical.jax_inputs(spec, records)

@@ -34,6 +34,7 @@ PHI_APPROX_CUBIC, PHI_APPROX_LINEAR = 0.07056, 1.5976  # Stan's Phi_approx
 HOST_DEVICES = 4  # JAX's CPU devices: chains up to this many run side by side
 MAX_POINTWISE_VALUES = 1e8  # draws x trials held at once for LOO by trial (800 MB)
 CHECKPOINT_DRAWS = 250  # NUTS draws per chain between two checkpoints (`sample`)
+SAMPLE_STATS = ("diverging", "num_steps")  # what NUTS records of each draw besides the draw
 PROGRESS_FILE, PROGRESS_SECONDS = "progress.txt", 5.0  # a model's latest progress line, read this often by `run_models`
 FIT_DTYPE = np.float32  # the likelihood's precision under NUTS and SVI: 1.6x faster than float64 (bench gradient)
 RECOMPUTE_ABOVE = 100_000  # people x vectors x episodes x trials above which a gradient recomputes each trial (bench gradient)
@@ -173,16 +174,15 @@ def sample(spec: daw_models.ModelSpec, records, config=SamplerConfig(), chain_me
     while drawn(draws) < config.draws:
         mcmc.num_samples = min(CHECKPOINT_DRAWS, config.draws - drawn(draws))
         mcmc.post_warmup_state = state
-        mcmc.run(state.rng_key, *args, extra_fields=("diverging", "num_steps"))
+        mcmc.run(state.rng_key, *args, extra_fields=SAMPLE_STATS)
         state = jax.device_get(mcmc.last_state)
         block = {**mcmc.get_samples(group_by_chain=True), **mcmc.get_extra_fields(group_by_chain=True)}
         block = {name: np.asarray(values) for name, values in block.items()}
         draws = {name: np.concatenate([draws[name], values], axis=1) if draws else values for name, values in block.items()}
         write_checkpoint(checkpoint, run, state, draws)
         say(f"{spec.name}: {drawn(draws)} of {config.draws} draws per chain, {time.perf_counter() - started:.0f} s")
-    stats = ("diverging", "num_steps")
-    return arviz.from_dict(posterior={k: v for k, v in draws.items() if k not in stats},
-                           sample_stats={k: draws[k] for k in stats})
+    return arviz.from_dict(posterior={k: v for k, v in draws.items() if k not in SAMPLE_STATS},
+                           sample_stats={k: draws[k] for k in SAMPLE_STATS})
 
 
 def drawn(draws):
