@@ -9,7 +9,8 @@ whether it converged, and whether variational inference agrees with it.
 
 nuts: SamplerConfig's defaults (4 chains of 1,000 warm-up and 1,000 draws, side by side where
 JAX has a CPU device for each): seconds, the largest R-hat and smallest bulk and tail ESS over
-every quantity (group and person), divergences. svi: VariationalConfig's defaults: seconds and
+every quantity (group and person), divergences, the five largest R-hats, and each chain's mean of
+every group quantity. svi: VariationalConfig's defaults: seconds and
 the group means. agreement: NUTS and SVI on the first `--people` people, each group mean's
 SVI - NUTS difference in NUTS posterior SDs (|d| <= 1 is agreement); with --nuts-draws, the
 NUTS draws are read from a draws.nc that `two-step fit --hierarchical` wrote for the same people. gradient: milliseconds per
@@ -56,6 +57,12 @@ def nuts(spec, subjects, records, config=SamplerConfig(), save_draws=None):
     worst = table.sort_values("rhat", ascending=False).head(5)
     print("largest R-hats:", "; ".join(f"{r.parameter}{' of ' + str(r.subject) if r.subject else ''} {r.rhat:.4f} (ESS {r.ess_bulk:.0f})"
                                        for r in worst.itertuples()))
+    group = table[table["level"] == "group"]
+    print(f"group quantities: largest R-hat {group['rhat'].max():.4f}, smallest ESS {group[['ess_bulk', 'ess_tail']].min().min():.0f}; "
+          "each chain's mean:")
+    for i, name in enumerate(spec.names):
+        for quantity, values in ((f"mu_{name}", idata.posterior["mu"].values[..., i]), (f"sigma_{name}", idata.posterior["sigma"].values[..., i])):
+            print(f"  {quantity:14s}" + "".join(f"{m:9.3f}" for m in values.mean(axis=1)))
     return idata, table
 
 
