@@ -36,7 +36,7 @@ MAX_POINTWISE_VALUES = 1e8  # draws x trials held at once for LOO by trial (800 
 CHECKPOINT_DRAWS = 250  # NUTS draws per chain between two checkpoints (`sample`)
 SAMPLE_STATS = ("diverging", "num_steps")  # what NUTS records of each draw besides the draw
 PROGRESS_FILE, PROGRESS_SECONDS = "progress.txt", 5.0  # a model's latest progress line, read this often by `run_models`
-FIT_DTYPE = np.float32  # the likelihood's precision under NUTS and SVI: 1.6x faster than float64 (bench gradient)
+FIT_DTYPE = np.float32  # the likelihood's precision under NUTS and SVI: 1.5x faster than float64 (bench gradient)
 RECOMPUTE_ABOVE = 250_000  # people x vectors x episodes x trials above which a gradient recomputes each trial (bench gradient --copies)
 
 
